@@ -1,0 +1,82 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One target per concern, dependencies one way only (see design.md):
+// CLDNS → DNSMessage → {ServiceModel} → Registry / Authority → Server → svcdns.
+let package = Package(
+    name: "svcdns",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "svcdns", targets: ["svcdns"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
+        .target(name: "DNSMessage", dependencies: ["CLDNS"]),
+        .target(name: "ServiceModel", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Registry", dependencies: ["ServiceModel", "DNSMessage"]),
+        .target(
+            name: "Authority",
+            dependencies: ["DNSMessage", "ServiceModel", .product(name: "Atomics", package: "swift-atomics")]
+        ),
+        .target(
+            name: "Server",
+            dependencies: [
+                "DNSMessage", "Authority",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "ControlAPI",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "svcdns",
+            dependencies: [
+                "DNSMessage", "ServiceModel", "Registry", "Authority", "Server", "ControlAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "SvcDNSTesting",
+            dependencies: [
+                "CLDNS", "DNSMessage", "ServiceModel", "Registry", "Authority", "Server",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage", "SvcDNSTesting"]),
+        .testTarget(name: "ServiceModelTests", dependencies: ["ServiceModel"]),
+        .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SvcDNSTesting"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "SvcDNSTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "IntegrationTests", dependencies: ["SvcDNSTesting"]),
+    ]
+)

@@ -1,0 +1,155 @@
+import DNSMessage
+import ServiceModel
+
+/// An authoritative answer, and where it left off when a CNAME led outside every zone svcdns serves.
+public struct AuthoritativeAnswer: Hashable, Sendable {
+    public var response: Response
+    /// The last CNAME target when it lies outside svcdns's zones: a forwarder may continue from there.
+    public var targetOutsideZones: DomainName?
+}
+
+extension Snapshot {
+    /// RFC 1034 §3.6.2 asks servers to guard against CNAME loops; 8 links is what CoreDNS follows.
+    static let maxCNAMEChain = 8
+
+    /// Answers `name`/`type` from this snapshot: the query path's lookup stage.
+    ///
+    /// Returns nil when the name is outside every zone (the caller forwards or refuses it). Follows
+    /// CNAMEs through every zone served; the rcode and negative SOA are those of the last name reached.
+    /// Reads only immutable data; the synthesised records of pod names are the only allocation.
+    public func answer(name: DomainName, type: RecordType) -> AuthoritativeAnswer? {
+        var key = name.lookupKey
+        guard var zone = zone(containing: key) else { return nil }
+        var currentName = name
+        var response = Response(authoritative: true)
+        for _ in 0...Self.maxCNAMEChain {
+            switch zone.find(key: key, name: currentName, type: type) {
+            case .answer(let entry):
+                response.answer.append(entry.rrSet)
+                for set in entry.additional where !response.additional.contains(set) {
+                    response.additional.append(set)
+                }
+                return AuthoritativeAnswer(response: response)
+            case .noData:
+                response.authority = [zone.negativeSOA]
+                return AuthoritativeAnswer(response: response)
+            case .nameError:
+                response.rcode = .nameError
+                response.authority = [zone.negativeSOA]
+                return AuthoritativeAnswer(response: response)
+            case .referral(let nsEntry):
+                response.authoritative = !response.answer.isEmpty
+                response.authority = [nsEntry.rrSet]
+                response.additional = nsEntry.additional
+                return AuthoritativeAnswer(response: response)
+            case .alias(let cname):
+                response.answer.append(cname)
+                guard case .cname(let target) = cname.rdata.first else {
+                    return AuthoritativeAnswer(response: response)
+                }
+                let targetKey = target.lookupKey
+                guard let next = self.zone(containing: targetKey) else {
+                    return AuthoritativeAnswer(response: response, targetOutsideZones: target)
+                }
+                zone = next
+                key = targetKey
+                currentName = target
+            }
+        }
+        return AuthoritativeAnswer(response: response)
+    }
+}
+
+/// What one name in one zone yields for one type.
+enum ZoneMatch {
+    case answer(NodeEntry)
+    case alias(RRSet)
+    case noData
+    case nameError
+    case referral(NodeEntry)
+}
+
+extension Zone {
+    func find(key: [UInt8], name: DomainName, type: RecordType) -> ZoneMatch {
+        if !delegations.isEmpty, let cut = delegation(above: key, type: type) {
+            return .referral(cut)
+        }
+        guard let node = nodes[key] ?? synthesize(key: key, name: name) else { return .nameError }
+        if type == .any {
+            // RFC 8482 §4.2: answer ANY with one RRset rather than everything.
+            return node.entries.first.map { .answer($0) } ?? .noData
+        }
+        if let entry = node.entry(of: type) { return .answer(entry) }
+        if let alias = node.entry(of: .cname) { return .alias(alias.rrSet) }
+        return .noData
+    }
+
+    /// The NS RRset of a zone cut at or above `key` (below the apex): the data below it is not ours.
+    /// At the cut itself, a DS query still belongs to the parent (RFC 4035 §3.1.4.1).
+    private func delegation(above key: [UInt8], type: RecordType) -> NodeEntry? {
+        var ancestor = key
+        var found: NodeEntry? = nil
+        while ancestor.count > originKey.count {
+            if delegations.contains(ancestor), !(ancestor == key && type.rawValue == 43),
+                let entry = nodes[ancestor]?.entry(of: .ns)
+            {
+                found = entry
+            }
+            ancestor = Array(ancestor[(Int(ancestor[0]) + 1)...])
+        }
+        return found
+    }
+
+    /// Names that exist without being stored: pod names in the cluster zone, wildcard matches in files.
+    private func synthesize(key: [UInt8], name: DomainName) -> Node? {
+        switch kind {
+        case .cluster: podNode(key: key, name: name)
+        case .file: hasWildcards ? wildcardNode(key: key, name: name) : nil
+        case .reverse: nil
+        }
+    }
+
+    /// Spec §2.5 pod records: `a-b-c-d.<ns>.pod.<zone>.` is A `a.b.c.d` (AAAA for the dashed IPv6
+    /// form) in any namespace, answered from the name alone, as CoreDNS's `pods insecure` does.
+    private func podNode(key: [UInt8], name: DomainName) -> Node? {
+        var labelStarts: [Int] = []
+        var index = 0
+        while key.count - index > originKey.count, labelStarts.count < 4 {
+            labelStarts.append(index)
+            index += Int(key[index]) + 1
+        }
+        guard key.count - index == originKey.count else { return nil }
+        guard let podLabel = labelStarts.last, key[podLabel...].starts(with: [3] + Array("pod".utf8)) else {
+            return nil
+        }
+        switch labelStarts.count {
+        case 2:
+            return .emptyNonTerminal  // `<ns>.pod.<zone>.`
+        case 3:
+            let label = String(decoding: key[(labelStarts[0] + 1)..<labelStarts[1]], as: UTF8.self)
+            guard let address = IPAddress(dashed: label) else { return nil }
+            let set = RRSet(owner: name, type: address.recordType, ttl: recordTTL, rdata: [address.rdata])
+            return Node(entries: [NodeEntry(rrSet: set, additional: [])])
+        default:
+            return nil
+        }
+    }
+
+    /// RFC 4592 §3.3.1: the closest encloser's `*` child answers for names that do not exist,
+    /// with the owner replaced by the query name.
+    private func wildcardNode(key: [UInt8], name: DomainName) -> Node? {
+        var encloser = key
+        while encloser.count > originKey.count {
+            encloser = Array(encloser[(Int(encloser[0]) + 1)...])
+            if nodes[encloser] != nil { break }
+        }
+        guard let wildcard = nodes[[1, UInt8(ascii: "*")] + encloser] else { return nil }
+        return Node(
+            entries: wildcard.entries.map { entry in
+                var set = entry.rrSet
+                set.owner = name
+                return NodeEntry(rrSet: set, additional: entry.additional)
+            }
+        )
+    }
+}

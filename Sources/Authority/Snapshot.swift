@@ -1,0 +1,79 @@
+import Atomics
+import DNSMessage
+
+/// Everything svcdns answers from, built whole off the query path and never changed after.
+///
+/// The query path loads one Snapshot per query and reads only it, so a rebuild never blocks a query and
+/// a query never sees half of a change. ARC frees an old snapshot when its last reader is done with it.
+public final class Snapshot: Sendable, AtomicReference {
+    /// Counts builds, so logs and tests can tell snapshots apart.
+    public let generation: UInt64
+    /// The zones svcdns is authoritative for, longest origin first so the first match is the closest.
+    let zones: [Zone]
+    /// Counts of what went in, for logs and `svcdns check`.
+    public let summary: SnapshotSummary
+
+    init(generation: UInt64, zones: [Zone], summary: SnapshotSummary) {
+        self.generation = generation
+        self.zones = zones.sorted { $0.origin.wire.count > $1.origin.wire.count }
+        self.summary = summary
+    }
+
+    /// An empty snapshot: authoritative for nothing (every query is outside its zones).
+    public static func empty() -> Snapshot {
+        Snapshot(generation: 0, zones: [], summary: SnapshotSummary())
+    }
+
+    /// The origins of every zone served, for logs and tests.
+    public var origins: [DomainName] { zones.map(\.origin) }
+
+    /// The zone a name falls in: the one with the longest origin that the name is at or below.
+    func zone(containing key: [UInt8]) -> Zone? {
+        zones.first { zone in Self.key(key, isAtOrBelow: zone.originKey) }
+    }
+
+    /// True when `key` ends with `ancestor` at a label boundary (both lowercased wire forms).
+    static func key(_ key: [UInt8], isAtOrBelow ancestor: [UInt8]) -> Bool {
+        guard key.count >= ancestor.count else { return false }
+        var index = 0
+        while key.count - index > ancestor.count {
+            index += Int(key[index]) + 1
+        }
+        guard key.count - index == ancestor.count else { return false }
+        return key[index...].elementsEqual(ancestor)
+    }
+}
+
+/// What a snapshot was built from, counted.
+public struct SnapshotSummary: Hashable, Sendable {
+    public var services = 0
+    public var headlessServices = 0
+    public var externalNames = 0
+    public var endpointAddresses = 0
+    public var staticZones = 0
+    public var names = 0
+
+    public init() {}
+}
+
+/// The current snapshot, swapped whole by the writer and read lock-free by every query.
+///
+/// Hummingbird's DateCache pattern: a strong reference in a `ManagedAtomic`, stored with release
+/// and loaded with acquire ordering so a reader sees a fully built snapshot.
+public final class SnapshotStore: Sendable {
+    private let current: ManagedAtomic<Snapshot>
+
+    public init(_ initial: Snapshot = .empty()) {
+        current = ManagedAtomic(initial)
+    }
+
+    /// The snapshot to answer one query from. Cheap: one atomic load and a retain.
+    public func load() -> Snapshot {
+        current.load(ordering: .acquiring)
+    }
+
+    /// Makes `next` the snapshot every later query reads.
+    public func publish(_ next: Snapshot) {
+        current.store(next, ordering: .releasing)
+    }
+}

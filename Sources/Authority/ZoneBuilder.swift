@@ -1,0 +1,206 @@
+import DNSMessage
+import ServiceModel
+
+/// Catalog + zone files → Snapshot. Runs off the query path; everything a query needs is worked out
+/// here once (names, PTRs, SRV targets with their addresses linked, negative-answer SOAs).
+///
+/// The names follow the Kubernetes DNS-Based Service Discovery specification 1.1.0
+/// (`shared/k8s-dns-schema.md` in the design notes).
+public struct ZoneBuilder: Sendable {
+    public let settings: ClusterSettings
+
+    public init(settings: ClusterSettings) {
+        self.settings = settings
+    }
+
+    /// The schema version `dns-version.<domain>.` answers (spec §2.1).
+    public static let schemaVersion = "1.1.0"
+
+    /// Builds a complete snapshot. `serial` goes into every SOA svcdns makes; it must grow with each
+    /// build so secondaries and caches that compare serials see the change.
+    public func build(
+        catalog: Catalog, staticZones: [ZoneFileContents], generation: UInt64, serial: UInt32
+    ) -> Snapshot {
+        var summary = SnapshotSummary()
+        let domain = settings.domain
+        var cluster = NodeTable(origin: domain)
+        var reverseV4 = NodeTable(origin: ReverseName.ipv4Zone)
+        var reverseV6 = NodeTable(origin: ReverseName.ipv6Zone)
+        let ttl = settings.ttl
+
+        func addPTR(_ address: IPAddress, to target: DomainName) {
+            let name = ReverseName.of(address)
+            switch address {
+            case .v4: reverseV4.add(name, .ptr, ttl: ttl, .ptr(target))
+            case .v6: reverseV6.add(name, .ptr, ttl: ttl, .ptr(target))
+            }
+        }
+
+        // The apex and the fixed names of the schema.
+        cluster.add(domain, .ns, ttl: ttl, .ns(settings.nameServer))
+        for address in settings.nameServerAddresses {
+            cluster.add(settings.nameServer, address.recordType, ttl: ttl, address.rdata)
+        }
+        cluster.add(domain.prepending("dns-version")!, .txt, ttl: ttl, .txt([Array(Self.schemaVersion.utf8)]))
+        cluster.addEmpty(domain.prepending("svc")!)
+        cluster.addEmpty(domain.prepending("pod")!)
+
+        for service in catalog.services.values.sorted(by: { $0.key < $1.key }) {
+            guard let serviceName = Self.serviceName(service.key, domain: domain) else { continue }
+            summary.services += 1
+            if service.type == .externalName {
+                summary.externalNames += 1
+                if let target = service.externalName.flatMap({ DomainName($0) }) {
+                    cluster.add(serviceName, .cname, ttl: ttl, .cname(target))
+                }
+                continue
+            }
+            if service.isHeadless {
+                summary.headlessServices += 1
+                let endpoints = Self.servedEndpoints(of: service, in: catalog)
+                summary.endpointAddresses += endpoints.count
+                cluster.addEmpty(serviceName)
+                var srvRecords: [PortKey: [(port: Int, target: DomainName)]] = [:]
+                for endpoint in endpoints {
+                    guard let hostName = serviceName.prepending(endpoint.hostLabel) else { continue }
+                    cluster.add(serviceName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
+                    cluster.add(hostName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
+                    addPTR(endpoint.address, to: hostName)
+                    for port in endpoint.ports {
+                        guard let name = port.name, !name.isEmpty, let number = port.port else { continue }
+                        srvRecords[PortKey(name: name, protocol: port.protocol), default: []].append((number, hostName))
+                    }
+                }
+                for (key, records) in srvRecords {
+                    guard let owner = Self.srvName(key, under: serviceName) else { continue }
+                    // CoreDNS's weighting: records of one priority share 100 between them.
+                    let weight = UInt16(max(1, 100 / records.count))
+                    for record in records {
+                        cluster.add(
+                            owner, .srv, ttl: ttl,
+                            .srv(priority: 0, weight: weight, port: UInt16(record.port), target: record.target)
+                        )
+                    }
+                }
+                continue
+            }
+            for address in service.clusterIPs {
+                cluster.add(serviceName, address.recordType, ttl: ttl, address.rdata)
+                addPTR(address, to: serviceName)
+            }
+            cluster.addEmpty(serviceName)
+            for port in service.ports {
+                // Spec §2.3.1: unnamed ports have no SRV records.
+                guard let name = port.name, !name.isEmpty,
+                    let owner = Self.srvName(PortKey(name: name, protocol: port.protocol), under: serviceName)
+                else { continue }
+                cluster.add(
+                    owner, .srv, ttl: ttl, .srv(priority: 0, weight: 100, port: UInt16(port.port), target: serviceName)
+                )
+            }
+        }
+
+        var tables = [cluster, reverseV4, reverseV6]
+        var kinds: [Zone.Kind] = [.cluster, .reverse, .reverse]
+        var soas: [RRSet] = (0..<3).map { index in
+            let origin = tables[index].origin
+            let soa = SOAData(
+                mname: settings.nameServer, rname: settings.hostmaster, serial: serial,
+                refresh: 7200, retry: 1800, expire: 86400, minimum: ttl
+            )
+            return RRSet(owner: origin, type: .soa, ttl: ttl, rdata: [.soa(soa)])
+        }
+        for zone in staticZones {
+            var table = NodeTable(origin: zone.origin)
+            for record in zone.records {
+                table.add(record.owner, record.type, ttl: record.ttl, record.rdata)
+            }
+            tables.append(table)
+            kinds.append(.file)
+            soas.append(RRSet(owner: zone.origin, type: .soa, ttl: zone.soaTTL, rdata: [.soa(zone.soa)]))
+            summary.staticZones += 1
+        }
+        for index in tables.indices {
+            tables[index].add(soas[index])
+        }
+
+        // Link additionals across every table, so an SRV in a zone file pointing at a service finds it.
+        let addresses = AddressIndex(tables: tables)
+        var zones: [Zone] = []
+        for index in tables.indices {
+            let nodes = tables[index].freeze(addresses: addresses)
+            summary.names += nodes.count
+            zones.append(Zone(kind: kinds[index], origin: tables[index].origin, soa: soas[index], nodes: nodes, recordTTL: ttl))
+        }
+        return Snapshot(generation: generation, zones: zones, summary: summary)
+    }
+
+    /// `<svc>.<ns>.svc.<domain>.`
+    static func serviceName(_ key: ObjectKey, domain: DomainName) -> DomainName? {
+        domain.prepending("svc")?.prepending(key.namespace)?.prepending(key.name)
+    }
+
+    /// `_<port>._<proto>.<service name>.`
+    static func srvName(_ key: PortKey, under serviceName: DomainName) -> DomainName? {
+        serviceName.prepending("_" + key.protocol.dnsLabel)?.prepending("_" + key.name)
+    }
+
+    /// The addresses a headless Service answers with: from its EndpointSlices, or from its legacy
+    /// Endpoints when it has no slice (kubectl output often has both, mirrored; slices win, as in CoreDNS).
+    static func servedEndpoints(of service: Service, in catalog: Catalog) -> [ServedEndpoint] {
+        var result: [ServedEndpoint] = []
+        var seen: Set<IPAddress> = []
+        let slices = catalog.endpointSlices(of: service.key)
+        if !slices.isEmpty {
+            for slice in slices where slice.addressType != .fqdn {
+                for endpoint in slice.endpoints where endpoint.ready || service.publishNotReadyAddresses {
+                    for address in endpoint.addresses where seen.insert(address).inserted {
+                        result.append(ServedEndpoint(address: address, hostname: endpoint.hostname, ports: slice.ports))
+                    }
+                }
+            }
+        } else if let endpoints = catalog.endpoints[service.key] {
+            for subset in endpoints.subsets {
+                let addresses = subset.addresses + (service.publishNotReadyAddresses ? subset.notReadyAddresses : [])
+                for address in addresses where seen.insert(address.ip).inserted {
+                    result.append(ServedEndpoint(address: address.ip, hostname: address.hostname, ports: subset.ports))
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// A port as SRV names see it: `_<name>._<protocol>`.
+struct PortKey: Hashable {
+    var name: String
+    var `protocol`: PortProtocol
+}
+
+/// One address a headless Service serves, with what its DNS names are made from.
+struct ServedEndpoint: Hashable {
+    var address: IPAddress
+    var hostname: String?
+    var ports: [EndpointPort]
+
+    /// Spec §2.4.1: the endpoint's hostname, else its address with dashes.
+    var hostLabel: String { hostname ?? address.dashed }
+}
+
+extension IPAddress {
+    var recordType: RecordType {
+        switch self {
+        case .v4: .a
+        case .v6: .aaaa
+        }
+    }
+
+    var rdata: RData {
+        switch self {
+        case .v4(let value):
+            .a(IPv4Bytes(UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)))
+        case .v6(let high, let low):
+            .aaaa(IPv6Bytes(high: high, low: low))
+        }
+    }
+}

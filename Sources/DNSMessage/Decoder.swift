@@ -1,0 +1,137 @@
+/// Wire → values. The query path's first stage: a ladder of early exits, as in NSD's `query_process`.
+public enum MessageDecoder {
+    /// Reads a query. Throws `DecodeError`, whose case says whether to drop the message or answer
+    /// FORMERR/NOTIMP. Counts every declared record, so trailing bytes are an error (Knot's `trail-garbage`).
+    public static func decodeQuery(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Query {
+        guard bytes.count >= 12 else { throw .shortHeader }
+        var reader = WireReader(bytes)
+        let header: QueryHeader
+        let counts: (question: UInt16, answer: UInt16, authority: UInt16, additional: UInt16)
+        do {
+            header = QueryHeader(id: try reader.readUInt16(), flags: try reader.readUInt16())
+            counts = (try reader.readUInt16(), try reader.readUInt16(), try reader.readUInt16(), try reader.readUInt16())
+        } catch {
+            throw .shortHeader
+        }
+        guard !header.isResponse else { throw .notAQuery }
+        guard header.opcode == 0 else { throw .notImplemented(header) }
+        guard counts.question == 1 else { throw .malformed(header, .questionCount(Int(counts.question))) }
+        do throws(MalformedReason) {
+            let name = try reader.readName()
+            let type = RecordType(rawValue: try reader.readUInt16())
+            let recordClass = try reader.readUInt16()
+            for _ in 0..<(Int(counts.answer) + Int(counts.authority)) {
+                try skipRecord(&reader)
+            }
+            var edns: EDNS? = nil
+            for _ in 0..<counts.additional {
+                let owner = try reader.readName()
+                let type = try reader.readUInt16()
+                let recordClass = try reader.readUInt16()
+                let ttl = try reader.readUInt32()
+                let length = Int(try reader.readUInt16())
+                guard type == RecordType.opt.rawValue else {
+                    try reader.skip(length)
+                    continue
+                }
+                guard edns == nil else { throw MalformedReason.duplicateOPT }
+                guard owner.wire == [0] else { throw MalformedReason.optNotAtRoot }
+                try checkOptions(&reader, length: length)
+                edns = EDNS(
+                    udpPayloadSize: recordClass,
+                    version: UInt8(truncatingIfNeeded: ttl >> 16),
+                    dnssecOK: ttl & 0x8000 != 0
+                )
+            }
+            guard reader.remaining == 0 else { throw MalformedReason.trailingBytes }
+            return Query(header: header, name: name, type: type, recordClass: recordClass, edns: edns)
+        } catch {
+            throw .malformed(header, error)
+        }
+    }
+
+    /// Convenience for tests and tools.
+    public static func decodeQuery(_ bytes: [UInt8]) throws(DecodeError) -> Query {
+        let result = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) -> Query in try decodeQuery(raw) } }
+        return try result.get()
+    }
+
+    /// Reads one uncompressed or compressed resource record starting at `offset` of `bytes`.
+    /// Used for records libldns hands over in wire form.
+    public static func decodeRecord(_ bytes: [UInt8], at offset: Int = 0) throws(MalformedReason) -> ResourceRecord {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(MalformedReason) -> ResourceRecord in
+                var reader = WireReader(raw, position: offset)
+                return try readRecord(&reader)
+            }
+        }
+        return try result.get()
+    }
+
+    static func skipRecord(_ reader: inout WireReader) throws(MalformedReason) {
+        _ = try reader.readName()
+        try reader.skip(8)
+        try reader.skip(Int(try reader.readUInt16()))
+    }
+
+    /// RFC 6891 §6.1.2: options are code, length, data; they must exactly fill the rdata.
+    static func checkOptions(_ reader: inout WireReader, length: Int) throws(MalformedReason) {
+        let end = reader.position + length
+        guard end <= reader.bytes.count else { throw .truncated }
+        while reader.position < end {
+            guard end - reader.position >= 4 else { throw .badEDNSOption }
+            _ = try reader.readUInt16()
+            let optionLength = Int(try reader.readUInt16())
+            guard reader.position + optionLength <= end else { throw .badEDNSOption }
+            try reader.skip(optionLength)
+        }
+    }
+
+    static func readRecord(_ reader: inout WireReader) throws(MalformedReason) -> ResourceRecord {
+        let owner = try reader.readName()
+        let type = RecordType(rawValue: try reader.readUInt16())
+        _ = try reader.readUInt16()
+        let ttl = try reader.readUInt32()
+        let length = Int(try reader.readUInt16())
+        let end = reader.position + length
+        guard end <= reader.bytes.count else { throw .truncated }
+        let rdata: RData
+        switch type {
+        case .a where length == 4:
+            rdata = .a(IPv4Bytes(try reader.readBytes(4))!)
+        case .aaaa where length == 16:
+            rdata = .aaaa(IPv6Bytes(try reader.readBytes(16))!)
+        case .cname:
+            rdata = .cname(try reader.readName())
+        case .ns:
+            rdata = .ns(try reader.readName())
+        case .ptr:
+            rdata = .ptr(try reader.readName())
+        case .mx:
+            rdata = .mx(preference: try reader.readUInt16(), exchange: try reader.readName())
+        case .soa:
+            rdata = .soa(
+                SOAData(
+                    mname: try reader.readName(), rname: try reader.readName(), serial: try reader.readUInt32(),
+                    refresh: try reader.readUInt32(), retry: try reader.readUInt32(), expire: try reader.readUInt32(),
+                    minimum: try reader.readUInt32()
+                )
+            )
+        case .srv:
+            rdata = .srv(
+                priority: try reader.readUInt16(), weight: try reader.readUInt16(), port: try reader.readUInt16(),
+                target: try reader.readName()
+            )
+        case .txt:
+            var strings: [[UInt8]] = []
+            while reader.position < end {
+                strings.append(try reader.readBytes(Int(try reader.readUInt8())))
+            }
+            rdata = .txt(strings)
+        default:
+            rdata = .opaque(try reader.readBytes(length))
+        }
+        guard reader.position == end else { throw .truncated }
+        return ResourceRecord(owner: owner, type: type, ttl: ttl, rdata: rdata)
+    }
+}

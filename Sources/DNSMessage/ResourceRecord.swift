@@ -1,0 +1,106 @@
+/// The data of one record, shaped by its type so the encoder knows where names sit
+/// (and which of them it may compress: RFC 3597 §4 allows it only for the RFC 1035 types).
+public enum RData: Hashable, Sendable {
+    case a(IPv4Bytes)
+    case aaaa(IPv6Bytes)
+    case cname(DomainName)
+    case ns(DomainName)
+    case ptr(DomainName)
+    case mx(preference: UInt16, exchange: DomainName)
+    case soa(SOAData)
+    /// RFC 2782: the target is never compressed.
+    case srv(priority: UInt16, weight: UInt16, port: UInt16, target: DomainName)
+    case txt([[UInt8]])
+    /// Any other type, as its uncompressed wire rdata.
+    case opaque([UInt8])
+}
+
+/// Four address bytes in network order.
+public struct IPv4Bytes: Hashable, Sendable {
+    public var b0, b1, b2, b3: UInt8
+    public init(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8) { (self.b0, self.b1, self.b2, self.b3) = (b0, b1, b2, b3) }
+    public init?(_ bytes: some Collection<UInt8>) {
+        guard bytes.count == 4 else { return nil }
+        let array = Array(bytes)
+        self.init(array[0], array[1], array[2], array[3])
+    }
+    public var bytes: [UInt8] { [b0, b1, b2, b3] }
+}
+
+/// Sixteen address bytes in network order, stored as two words so the value needs no heap allocation.
+public struct IPv6Bytes: Hashable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
+    public init(high: UInt64, low: UInt64) { (self.high, self.low) = (high, low) }
+    public init?(_ bytes: some Collection<UInt8>) {
+        guard bytes.count == 16 else { return nil }
+        let array = Array(bytes)
+        high = array[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
+        low = array[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+    }
+    public var bytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+    }
+}
+
+/// The fields of an SOA record (RFC 1035 §3.3.13).
+public struct SOAData: Hashable, Sendable {
+    public var mname: DomainName
+    public var rname: DomainName
+    public var serial: UInt32
+    public var refresh: UInt32
+    public var retry: UInt32
+    public var expire: UInt32
+    /// The negative-caching TTL (RFC 2308 §4).
+    public var minimum: UInt32
+
+    public init(
+        mname: DomainName, rname: DomainName, serial: UInt32, refresh: UInt32, retry: UInt32, expire: UInt32,
+        minimum: UInt32
+    ) {
+        self.mname = mname
+        self.rname = rname
+        self.serial = serial
+        self.refresh = refresh
+        self.retry = retry
+        self.expire = expire
+        self.minimum = minimum
+    }
+}
+
+/// One resource record, as read from a zone file or a message.
+public struct ResourceRecord: Hashable, Sendable {
+    public var owner: DomainName
+    public var type: RecordType
+    public var ttl: UInt32
+    public var rdata: RData
+
+    public init(owner: DomainName, type: RecordType, ttl: UInt32, rdata: RData) {
+        self.owner = owner
+        self.type = type
+        self.ttl = ttl
+        self.rdata = rdata
+    }
+}
+
+/// All records of one owner, type and class (RFC 2181 §5): the unit answers are built from and truncated by.
+public struct RRSet: Hashable, Sendable {
+    public var owner: DomainName
+    public var type: RecordType
+    /// RFC 2181 §5.2: one TTL for the whole set.
+    public var ttl: UInt32
+    public var rdata: [RData]
+
+    public init(owner: DomainName, type: RecordType, ttl: UInt32, rdata: [RData]) {
+        self.owner = owner
+        self.type = type
+        self.ttl = ttl
+        self.rdata = rdata
+    }
+
+    /// The set's records, one value each.
+    public var records: [ResourceRecord] {
+        rdata.map { ResourceRecord(owner: owner, type: type, ttl: ttl, rdata: $0) }
+    }
+}

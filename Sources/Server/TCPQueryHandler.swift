@@ -1,0 +1,54 @@
+import DNSMessage
+import NIOCore
+
+/// Answers each framed query on a connection, in order (RFC 7766 §6.2.1: several queries may arrive
+/// before the first answer; answering synchronously keeps them in order). Closes an idle connection
+/// and one whose client has finished sending, once its answers are written.
+final class TCPQueryHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let pipeline: QueryPipeline
+    private var encoder = ResponseEncoder()
+    private var output: [UInt8] = []
+
+    init(pipeline: QueryPipeline) {
+        self.pipeline = pipeline
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let request = unwrapInboundIn(data)
+        let answered = request.withUnsafeReadableBytes { bytes in
+            pipeline.respond(to: bytes, overTCP: true, encoder: &encoder, into: &output)
+        }
+        guard answered else { return }
+        var buffer = context.channel.allocator.buffer(capacity: output.count + 2)
+        buffer.writeInteger(UInt16(output.count))
+        buffer.writeBytes(output)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
+            // RFC 7766 §6.2.3: the server may close an idle connection.
+            context.close(promise: nil)
+        case let channelEvent as ChannelEvent where channelEvent == .inputClosed:
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)))
+                .whenComplete { _ in context.close(promise: nil) }
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension TCPQueryHandler: Sendable {}

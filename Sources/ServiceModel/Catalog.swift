@@ -1,0 +1,97 @@
+// Catalog: every decoded object by kind, namespace and name — the value the zone builder reads.
+
+/// All Services, EndpointSlices and Endpoints, each by namespace and name. A value: copies are independent.
+public struct Catalog: Hashable, Sendable {
+    /// Services by key.
+    public var services: [ObjectKey: Service]
+    /// EndpointSlices by their own key. Setting the whole dictionary re-indexes every slice; prefer `insert`/`remove`.
+    public var endpointSlices: [ObjectKey: EndpointSlice] {
+        get { slices }
+        set {
+            slices = newValue
+            sliceNamesByService = Self.index(newValue)
+        }
+    }
+    /// Legacy Endpoints by key (the same key as their Service's).
+    public var endpoints: [ObjectKey: Endpoints]
+
+    private var slices: [ObjectKey: EndpointSlice]
+    /// Service key → names of its slices, kept in step with `slices` so that `endpointSlices(of:)` does not scan
+    /// every slice once per Service while a snapshot is built.
+    private var sliceNamesByService: [ObjectKey: Set<String>]
+
+    /// Creates a catalog, empty by default.
+    public init(
+        services: [ObjectKey: Service] = [:],
+        endpointSlices: [ObjectKey: EndpointSlice] = [:],
+        endpoints: [ObjectKey: Endpoints] = [:]
+    ) {
+        self.services = services
+        self.slices = endpointSlices
+        self.endpoints = endpoints
+        self.sliceNamesByService = Self.index(endpointSlices)
+    }
+
+    /// Adds an object, replacing any object of the same kind and key.
+    public mutating func insert(_ object: ManifestObject) {
+        switch object {
+        case .service(let service):
+            services[service.key] = service
+        case .endpointSlice(let slice):
+            unindex(slice.key)
+            slices[slice.key] = slice
+            if let service = Self.serviceKey(of: slice) {
+                sliceNamesByService[service, default: []].insert(slice.key.name)
+            }
+        case .endpoints(let endpoints):
+            self.endpoints[endpoints.key] = endpoints
+        }
+    }
+
+    /// Removes the object of the given object's kind and key, if there is one; the rest of the object is not compared.
+    public mutating func remove(_ object: ManifestObject) {
+        switch object {
+        case .service(let service):
+            services[service.key] = nil
+        case .endpointSlice(let slice):
+            unindex(slice.key)
+            slices[slice.key] = nil
+        case .endpoints(let endpoints):
+            self.endpoints[endpoints.key] = nil
+        }
+    }
+
+    /// The EndpointSlices of a Service: those in its namespace whose label `kubernetes.io/service-name` is its name,
+    /// sorted by slice name. Empty when there are none, or no such Service.
+    public func endpointSlices(of service: ObjectKey) -> [EndpointSlice] {
+        guard let names = sliceNamesByService[service] else { return [] }
+        return names.sorted().compactMap { slices[ObjectKey(namespace: service.namespace, name: $0)] }
+    }
+
+    /// How many objects of each kind the catalog holds.
+    public var counts: (services: Int, endpointSlices: Int, endpoints: Int) {
+        (services.count, slices.count, endpoints.count)
+    }
+
+    private mutating func unindex(_ sliceKey: ObjectKey) {
+        guard let old = slices[sliceKey], let service = Self.serviceKey(of: old) else { return }
+        sliceNamesByService[service]?.remove(sliceKey.name)
+        if sliceNamesByService[service]?.isEmpty == true {
+            sliceNamesByService[service] = nil
+        }
+    }
+
+    private static func serviceKey(of slice: EndpointSlice) -> ObjectKey? {
+        slice.serviceName.map { ObjectKey(namespace: slice.key.namespace, name: $0) }
+    }
+
+    private static func index(_ slices: [ObjectKey: EndpointSlice]) -> [ObjectKey: Set<String>] {
+        var index: [ObjectKey: Set<String>] = [:]
+        for slice in slices.values {
+            if let service = serviceKey(of: slice) {
+                index[service, default: []].insert(slice.key.name)
+            }
+        }
+        return index
+    }
+}

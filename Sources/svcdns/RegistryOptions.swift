@@ -1,0 +1,36 @@
+import ArgumentParser
+import Authority
+import DNSMessage
+import Foundation
+import Registry
+
+/// The options `serve` and `check` share: where the objects are and what domain they live in.
+struct RegistryOptions: ParsableArguments {
+    @Option(help: "Folder of Kubernetes manifests (*.yaml, *.yml, *.json) and zone files (*.zone).")
+    var zones: String = "zones"
+
+    @Option(help: "The cluster domain.")
+    var domain: String = "cluster.local"
+
+    func clusterDomain() throws -> DomainName {
+        guard let name = DomainName(domain), name.labelCount > 0 else {
+            throw ValidationError("--domain \(domain) is not a domain name")
+        }
+        return name
+    }
+
+    /// Reads the folder and prints every problem on its own line; nil when there was any.
+    func loadOrReport() throws -> FolderContents? {
+        let contents = FolderSource(directory: zones, domain: try clusterDomain()).load()
+        for warning in contents.warnings {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
+        guard contents.problems.isEmpty else {
+            for problem in contents.problems {
+                print(problem)
+            }
+            return nil
+        }
+        return contents
+    }
+}
