@@ -10,7 +10,11 @@ public struct EndpointSubset: Hashable, Sendable {
     public var ports: [EndpointPort]
 
     /// Creates a subset; the values are not validated here.
-    public init(addresses: [EndpointAddress] = [], notReadyAddresses: [EndpointAddress] = [], ports: [EndpointPort] = []) {
+    public init(
+        addresses: [EndpointAddress] = [],
+        notReadyAddresses: [EndpointAddress] = [],
+        ports: [EndpointPort] = []
+    ) {
         self.addresses = addresses
         self.notReadyAddresses = notReadyAddresses
         self.ports = ports

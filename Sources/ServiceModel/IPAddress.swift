@@ -102,7 +102,8 @@ extension IPAddress {
     }
 
     private static func compressedHex(_ high: UInt64, _ low: UInt64) -> String {
-        let groups = (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * $0)) }
+        let groups =
+            (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * $0)) }
             + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * $0)) }
         // RFC 5952 §4.2: compress the longest run of zero groups, the first one on a tie, and never a lone zero.
         var bestStart = -1

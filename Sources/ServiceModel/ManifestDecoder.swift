@@ -84,7 +84,9 @@ private struct FileDecoding {
                 ManifestError(
                     file: file,
                     object: locator,
-                    reason: "expected a Kubernetes object (a mapping with apiVersion, kind and metadata), found \(root.shape)"
+                    reason:
+                        "expected a Kubernetes object (a mapping with apiVersion, kind and metadata), "
+                        + "found \(root.shape)"
                 )
             )
             return
@@ -118,7 +120,12 @@ private struct FileDecoding {
             var skipped = locator
             if let name { skipped = namespace.map { "\($0)/\(name)" } ?? name }
             result.warnings.append(
-                ManifestError(file: file, object: "\(kind) \(skipped)", field: "kind", reason: "not served by svcdns, skipped")
+                ManifestError(
+                    file: file,
+                    object: "\(kind) \(skipped)",
+                    field: "kind",
+                    reason: "not served by svcdns, skipped"
+                )
             )
             return
         }
@@ -155,7 +162,8 @@ private struct FileDecoding {
 
     private func notServed(_ apiVersion: String, kind: String, group: String) -> String {
         let versions = (Self.served[group]?[kind] ?? []).map { group.isEmpty ? $0 : "\(group)/\($0)" }
-        return "\(Validation.quoted(apiVersion)) is not a served version of \(kind) (\(versions.joined(separator: ", ")))"
+        return
+            "\(Validation.quoted(apiVersion)) is not a served version of \(kind) (\(versions.joined(separator: ", ")))"
     }
 
     private mutating func problem(_ object: String, _ field: String, _ reason: String) {

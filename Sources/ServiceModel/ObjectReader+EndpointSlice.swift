@@ -86,7 +86,11 @@ extension ObjectReader {
                 continue
             }
             guard address.family == family else {
-                report(element.path, "\(Validation.quoted(text)) is not an \(family.rawValue) address (addressType is \(family.rawValue))")
+                report(
+                    element.path,
+                    "\(Validation.quoted(text)) is not an \(family.rawValue) address "
+                        + "(addressType is \(family.rawValue))"
+                )
                 continue
             }
             addresses.append(address)

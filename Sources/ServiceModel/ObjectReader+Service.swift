@@ -19,10 +19,15 @@ extension ObjectReader {
                 report("spec.clusterIPs", "must not be set for an ExternalName Service")
             }
         } else {
+            let problemsBefore = problems.count
             (service.clusterIPs, service.isHeadless) = readClusterIPs(clusterIP, clusterIPs, type: type)
-            if !service.isHeadless {
-                checkIPFamilies(spec?.child("ipFamilies"), against: service.clusterIPs, clusterIPs: clusterIPs)
-            }
+            // Compared only when every ClusterIP read; otherwise the families would be matched to the wrong entries.
+            let compare = !service.isHeadless && problems.count == problemsBefore
+            checkIPFamilies(
+                spec?.child("ipFamilies"),
+                against: compare ? service.clusterIPs : [],
+                listed: !clusterIPs.isEmpty
+            )
         }
         service.ports = servicePorts(spec?.child("ports"))
         service.publishNotReadyAddresses = bool(spec?.child("publishNotReadyAddresses")) ?? false
@@ -32,7 +37,10 @@ extension ObjectReader {
     private mutating func serviceType(_ field: YAMLField?) -> ServiceType {
         guard let field, let text = text(field) else { return .clusterIP }
         guard let type = ServiceType(rawValue: text) else {
-            report(field.path, "\(Validation.quoted(text)) is not a Service type (ClusterIP, NodePort, LoadBalancer, ExternalName)")
+            report(
+                field.path,
+                "\(Validation.quoted(text)) is not a Service type (ClusterIP, NodePort, LoadBalancer, ExternalName)"
+            )
             return .clusterIP
         }
         return type
@@ -65,7 +73,10 @@ extension ObjectReader {
             ? clusterIP.map { [($0, single)] } ?? []
             : clusterIPs.map { ($0, text($0)) }
         if let single, !clusterIPs.isEmpty, let first = entries[0].text, first != single {
-            report(clusterIPs[0].path, "\(Validation.quoted(first)) differs from spec.clusterIP \(Validation.quoted(single))")
+            report(
+                clusterIPs[0].path,
+                "\(Validation.quoted(first)) differs from spec.clusterIP \(Validation.quoted(single))"
+            )
         }
         guard let primary = entries.first?.text, !primary.isEmpty else {
             report(
@@ -107,8 +118,8 @@ extension ObjectReader {
         return (addresses, false)
     }
 
-    /// `spec.ipFamilies` must name the family of each ClusterIP, in order.
-    private mutating func checkIPFamilies(_ field: YAMLField?, against addresses: [IPAddress], clusterIPs: [YAMLField]) {
+    /// `spec.ipFamilies` must name the family of each ClusterIP, in order (`listed`: they came from `clusterIPs`).
+    private mutating func checkIPFamilies(_ field: YAMLField?, against addresses: [IPAddress], listed: Bool) {
         let families = list(field)
         if families.count > 2 {
             report(field?.path ?? "spec.ipFamilies", "\(families.count) entries, at most 2 (IPv4 and IPv6)")
@@ -120,8 +131,11 @@ extension ObjectReader {
                 continue
             }
             guard index < addresses.count, addresses[index].family != family else { continue }
-            let addressPath = clusterIPs.isEmpty ? "spec.clusterIP" : "spec.clusterIPs[\(index)]"
-            report(familyField.path, "\(text) does not match \(addressPath) \(Validation.quoted("\(addresses[index])"))")
+            let addressPath = !listed ? "spec.clusterIP" : "spec.clusterIPs[\(index)]"
+            report(
+                familyField.path,
+                "\(text) does not match \(addressPath) \(Validation.quoted("\(addresses[index])"))"
+            )
         }
     }
 

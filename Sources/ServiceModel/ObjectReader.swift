@@ -58,7 +58,8 @@ struct ObjectReader {
         list(field).compactMap { mapping($0) }
     }
 
-    /// A boolean field; `nil` when absent. YAML 1.2 spellings only: `yes`/`on` are strings in JSON and to the API server.
+    /// A boolean field; `nil` when absent. YAML 1.2 spellings only: `yes` and `on` are strings in JSON, and to the
+    /// API server.
     mutating func bool(_ field: YAMLField?) -> Bool? {
         guard let field, let text = text(field) else { return nil }
         switch text {

@@ -1,6 +1,7 @@
 // Service: a decoded, validated `v1` Service, as the zone builder consumes it.
 
-/// A Kubernetes `v1` Service after validation: everything DNS needs, and the labels and annotations that carry the rest.
+/// A Kubernetes `v1` Service after validation: everything DNS needs, and the labels and annotations that carry
+/// the rest.
 public struct Service: Hashable, Sendable {
     /// Namespace and name.
     public var key: ObjectKey

@@ -31,7 +31,8 @@ enum Validation {
     static func ianaServiceName(_ text: String) -> String? {
         let bytes = Array(text.utf8)
         let dash = UInt8(ascii: "-")
-        let valid = (1...15).contains(bytes.count)
+        let valid =
+            (1...15).contains(bytes.count)
             && bytes.allSatisfy { isLowerAlnum($0) || $0 == dash }
             && bytes.contains { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) }
             && bytes.first != dash && bytes.last != dash

@@ -125,21 +125,28 @@ struct ManifestDecoderTests {
         let result = ManifestDecoder.decode(Self.kubectlList, file: "shop.yaml")
         #expect(result.problems.map(\.description) == [])
         #expect(result.warnings.isEmpty)
-        #expect(result.objects.map { "\($0.kind) \($0.key)" } == [
-            "Service shop/web", "Service shop/db", "EndpointSlice shop/db-x7k2p", "Endpoints shop/db",
-        ])
+        #expect(
+            result.objects.map { "\($0.kind) \($0.key)" } == [
+                "Service shop/web", "Service shop/db", "EndpointSlice shop/db-x7k2p", "Endpoints shop/db",
+            ]
+        )
 
         guard case .service(let web) = result.objects[0] else { Issue.record("not a Service"); return }
         #expect(web.type == .clusterIP)
         #expect(web.clusterIPs == [IPAddress("10.96.12.34")!])
         #expect(!web.isHeadless)
-        #expect(web.ports == [
-            ServicePort(name: "http", port: 80, protocol: .tcp, targetPort: .name("http-web")),
-            ServicePort(name: "metrics", port: 9090, protocol: .tcp, targetPort: .number(9090)),
-        ])
+        #expect(
+            web.ports == [
+                ServicePort(name: "http", port: 80, protocol: .tcp, targetPort: .name("http-web")),
+                ServicePort(name: "metrics", port: 9090, protocol: .tcp, targetPort: .number(9090)),
+            ]
+        )
         #expect(web.labels == ["app": "web", "replicas": "3"])
         #expect(web.annotations["svcdns.io/probe"] == "tcp")
-        #expect(web.annotations["kubectl.kubernetes.io/last-applied-configuration"] == "{\"apiVersion\":\"v1\",\"kind\":\"Service\"}\n")
+        #expect(
+            web.annotations["kubectl.kubernetes.io/last-applied-configuration"]
+                == "{\"apiVersion\":\"v1\",\"kind\":\"Service\"}\n"
+        )
         #expect(!web.publishNotReadyAddresses)
 
         guard case .service(let db) = result.objects[1] else { Issue.record("not a Service"); return }
@@ -152,21 +159,32 @@ struct ManifestDecoderTests {
         #expect(slice.addressType == .ipv4)
         #expect(slice.ports == [EndpointPort(name: "pg", port: 5432, protocol: .tcp)])
         // YAML 1.1 would read these hostnames as booleans; Kubernetes (and svcdns) read them as text.
-        #expect(slice.endpoints == [
-            Endpoint(addresses: [IPAddress("127.0.0.11")!], hostname: "on", ready: true, serving: true,
-                     terminating: false, nodeName: "node-a", zone: "zone-1"),
-            Endpoint(addresses: [IPAddress("127.0.0.12")!], hostname: "no", ready: false),
-            Endpoint(addresses: [IPAddress("127.0.0.13")!], hostname: "y", ready: true),
-        ])
+        #expect(
+            slice.endpoints == [
+                Endpoint(
+                    addresses: [IPAddress("127.0.0.11")!],
+                    hostname: "on",
+                    ready: true,
+                    serving: true,
+                    terminating: false,
+                    nodeName: "node-a",
+                    zone: "zone-1"
+                ),
+                Endpoint(addresses: [IPAddress("127.0.0.12")!], hostname: "no", ready: false),
+                Endpoint(addresses: [IPAddress("127.0.0.13")!], hostname: "y", ready: true),
+            ]
+        )
 
         guard case .endpoints(let endpoints) = result.objects[3] else { Issue.record("not Endpoints"); return }
-        #expect(endpoints.subsets == [
-            EndpointSubset(
-                addresses: [EndpointAddress(ip: IPAddress("127.0.0.11")!, hostname: "db-0", nodeName: "node-a")],
-                notReadyAddresses: [EndpointAddress(ip: IPAddress("127.0.0.12")!)],
-                ports: [EndpointPort(name: "pg", port: 5432, protocol: .tcp)]
-            )
-        ])
+        #expect(
+            endpoints.subsets == [
+                EndpointSubset(
+                    addresses: [EndpointAddress(ip: IPAddress("127.0.0.11")!, hostname: "db-0", nodeName: "node-a")],
+                    notReadyAddresses: [EndpointAddress(ip: IPAddress("127.0.0.12")!)],
+                    ports: [EndpointPort(name: "pg", port: 5432, protocol: .tcp)]
+                )
+            ]
+        )
     }
 
     @Test func decodesJSON() throws {
@@ -201,30 +219,32 @@ struct ManifestDecoderTests {
             """
         let result = ManifestDecoder.decode(json, file: "dns.json")
         #expect(result.problems.map(\.description) == [])
-        #expect(result.objects == [
-            .service(
-                Service(
-                    key: ObjectKey(namespace: "kube-system", name: "dns"),
-                    type: .nodePort,
-                    clusterIPs: [IPAddress("10.96.0.10")!, IPAddress("fd00::a")!],
-                    ports: [
-                        ServicePort(name: "dns", port: 53, protocol: .udp, targetPort: .number(53)),
-                        ServicePort(name: "dns-tcp", port: 53, protocol: .tcp, targetPort: .number(53)),
-                    ],
-                    labels: ["k8s-app": "kube-dns"]
-                )
-            ),
-            .endpointSlice(
-                EndpointSlice(
-                    key: ObjectKey(namespace: "kube-system", name: "dns-v6.a"),
-                    serviceName: "dns",
-                    addressType: .ipv6,
-                    endpoints: [Endpoint(addresses: [.v6(0, 1)], hostname: "true", ready: true)],
-                    ports: [EndpointPort(name: nil, port: 53, protocol: .udp)],
-                    labels: ["kubernetes.io/service-name": "dns"]
-                )
-            ),
-        ])
+        #expect(
+            result.objects == [
+                .service(
+                    Service(
+                        key: ObjectKey(namespace: "kube-system", name: "dns"),
+                        type: .nodePort,
+                        clusterIPs: [IPAddress("10.96.0.10")!, IPAddress("fd00::a")!],
+                        ports: [
+                            ServicePort(name: "dns", port: 53, protocol: .udp, targetPort: .number(53)),
+                            ServicePort(name: "dns-tcp", port: 53, protocol: .tcp, targetPort: .number(53)),
+                        ],
+                        labels: ["k8s-app": "kube-dns"]
+                    )
+                ),
+                .endpointSlice(
+                    EndpointSlice(
+                        key: ObjectKey(namespace: "kube-system", name: "dns-v6.a"),
+                        serviceName: "dns",
+                        addressType: .ipv6,
+                        endpoints: [Endpoint(addresses: [.v6(0, 1)], hostname: "true", ready: true)],
+                        ports: [EndpointPort(name: nil, port: 53, protocol: .udp)],
+                        labels: ["kubernetes.io/service-name": "dns"]
+                    )
+                ),
+            ]
+        )
     }
 
     @Test func decodesMultipleDocumentsSkippingEmptyOnes() {
@@ -248,12 +268,18 @@ struct ManifestDecoderTests {
             """
         let result = ManifestDecoder.decode(yaml, file: "multi.yaml")
         #expect(result.problems.map(\.description) == [])
-        #expect(result.objects == [
-            .service(
-                Service(key: ObjectKey(namespace: "default", name: "ext"), type: .externalName, externalName: "db.example.com")
-            ),
-            .service(Service(key: ObjectKey(namespace: "default", name: "plain"), clusterIPs: [.v4(0x0A60_0002)])),
-        ])
+        #expect(
+            result.objects == [
+                .service(
+                    Service(
+                        key: ObjectKey(namespace: "default", name: "ext"),
+                        type: .externalName,
+                        externalName: "db.example.com"
+                    )
+                ),
+                .service(Service(key: ObjectKey(namespace: "default", name: "plain"), clusterIPs: [.v4(0x0A60_0002)])),
+            ]
+        )
     }
 
     @Test func emptyFileHasNothing() {
@@ -273,17 +299,19 @@ struct ManifestDecoderTests {
             """
         let result = ManifestDecoder.decode(yaml, file: "slices.yaml")
         #expect(result.problems.map(\.description) == [])
-        #expect(result.objects == [
-            .endpointSlice(
-                EndpointSlice(
-                    key: ObjectKey(namespace: "default", name: "web-1"),
-                    serviceName: "web",
-                    addressType: .fqdn,
-                    endpoints: [Endpoint(addresses: [])],
-                    labels: ["kubernetes.io/service-name": "web"]
+        #expect(
+            result.objects == [
+                .endpointSlice(
+                    EndpointSlice(
+                        key: ObjectKey(namespace: "default", name: "web-1"),
+                        serviceName: "web",
+                        addressType: .fqdn,
+                        endpoints: [Endpoint(addresses: [])],
+                        labels: ["kubernetes.io/service-name": "web"]
+                    )
                 )
-            )
-        ])
+            ]
+        )
     }
 
     @Test func otherKindsAreSkippedWithAWarning() {
@@ -311,12 +339,14 @@ struct ManifestDecoderTests {
         let result = ManifestDecoder.decode(yaml, file: "all.yaml")
         #expect(result.problems.isEmpty)
         #expect(result.objects.map(\.key) == [ObjectKey(namespace: "shop", name: "web")])
-        #expect(result.warnings.map(\.description) == [
-            "all.yaml: Deployment shop/web: kind: not served by svcdns, skipped",
-            "all.yaml: Namespace shop: kind: not served by svcdns, skipped",
-            "all.yaml: Service hello: kind: not served by svcdns, skipped",
-            "all.yaml: ConfigMap items[3]: kind: not served by svcdns, skipped",
-        ])
+        #expect(
+            result.warnings.map(\.description) == [
+                "all.yaml: Deployment shop/web: kind: not served by svcdns, skipped",
+                "all.yaml: Namespace shop: kind: not served by svcdns, skipped",
+                "all.yaml: Service hello: kind: not served by svcdns, skipped",
+                "all.yaml: ConfigMap items[3]: kind: not served by svcdns, skipped",
+            ]
+        )
     }
 
     @Test func aBadObjectDoesNotKeepOutTheGoodOnes() {
@@ -333,8 +363,10 @@ struct ManifestDecoderTests {
             """
         let result = ManifestDecoder.decode(yaml, file: "mixed.yaml")
         #expect(result.objects.map(\.key.name) == ["good"])
-        #expect(result.problems.map(\.description) == [
-            "mixed.yaml: Service default/bad: spec.clusterIP: \"10.96.0.400\" is not an IP address"
-        ])
+        #expect(
+            result.problems.map(\.description) == [
+                "mixed.yaml: Service default/bad: spec.clusterIP: \"10.96.0.400\" is not an IP address"
+            ]
+        )
     }
 }

@@ -53,7 +53,8 @@ struct ManifestProblemTests {
             label: "bad names",
             yaml: service("clusterIP: 10.96.0.1", name: "Web", namespace: "-shop"),
             problems: [
-                "f.yaml: Service -shop/Web: metadata.name: \"Web\" is not a DNS-1035 label (lower case letters, digits and '-')",
+                "f.yaml: Service -shop/Web: metadata.name: \"Web\" is not a DNS-1035 label (lower "
+                    + "case letters, digits and '-')",
                 "f.yaml: Service -shop/Web: metadata.namespace: \"-shop\" is not a DNS-1123 label "
                     + "(must start and end with a letter or digit)",
             ]
@@ -61,7 +62,10 @@ struct ManifestProblemTests {
         Row(
             label: "Service name must start with a letter",
             yaml: service("clusterIP: 10.96.0.1", name: "1web"),
-            problems: ["f.yaml: Service default/1web: metadata.name: \"1web\" is not a DNS-1035 label (must start with a letter)"]
+            problems: [
+                "f.yaml: Service default/1web: metadata.name: \"1web\" is not a DNS-1035 label "
+                    + "(must start with a letter)"
+            ]
         ),
         Row(
             label: "every problem of one object is collected",
@@ -77,23 +81,30 @@ struct ManifestProblemTests {
                 """
             ),
             problems: [
-                "f.yaml: Service default/web: spec.type: \"Magic\" is not a Service type (ClusterIP, NodePort, LoadBalancer, ExternalName)",
+                "f.yaml: Service default/web: spec.type: \"Magic\" is not a Service type "
+                    + "(ClusterIP, NodePort, LoadBalancer, ExternalName)",
                 "f.yaml: Service default/web: spec.clusterIP: \"10.96.0.300\" is not an IP address",
-                "f.yaml: Service default/web: spec.ports[0].name: \"Http\" is not a DNS-1123 label (lower case letters, digits and '-')",
+                "f.yaml: Service default/web: spec.ports[0].name: \"Http\" is not a DNS-1123 label "
+                    + "(lower case letters, digits and '-')",
                 "f.yaml: Service default/web: spec.ports[0].port: \"0\" is not a port (1-65535)",
                 "f.yaml: Service default/web: spec.ports[0].protocol: \"HTTP\" is not a protocol (TCP, UDP, SCTP)",
                 "f.yaml: Service default/web: spec.ports[0].targetPort: \"0\" is not a port (1-65535)",
-                "f.yaml: Service default/web: spec.ports[1].targetPort: \"my_port\" is not a port number or an IANA service name "
+                "f.yaml: Service default/web: spec.ports[1].targetPort: \"my_port\" is not a port "
+                    + "number or an IANA service name "
                     + "(at most 15 lower case letters, digits and single '-', with at least one letter)",
                 "f.yaml: Service default/web: spec.ports[1].name: required when a Service has more than one port",
-                "f.yaml: Service default/web: spec.ports[2].targetPort: \"very-long-port-name\" is not a port number or an IANA "
+                "f.yaml: Service default/web: spec.ports[2].targetPort: \"very-long-port-name\" is "
+                    + "not a port number or an IANA "
                     + "service name (at most 15 lower case letters, digits and single '-', with at least one letter)",
                 "f.yaml: Service default/web: spec.publishNotReadyAddresses: \"yes\" is not a boolean (true or false)",
             ]
         ),
         Row(
             label: "duplicate port names and port/protocol pairs",
-            yaml: service("clusterIP: 10.96.0.1\nports:\n- {name: http, port: 80}\n- {name: http, port: 80}\n- {name: dns, port: 80, protocol: UDP}"),
+            yaml: service(
+                "clusterIP: 10.96.0.1\nports:\n- {name: http, port: 80}\n- {name: http, port: "
+                    + "80}\n- {name: dns, port: 80, protocol: UDP}"
+            ),
             problems: [
                 "f.yaml: Service default/web: spec.ports[1].name: \"http\" is already used by spec.ports[0]",
                 "f.yaml: Service default/web: spec.ports[1]: 80/TCP is already used by spec.ports[0]",
@@ -103,7 +114,8 @@ struct ManifestProblemTests {
             label: "ExternalName needs a valid externalName and no clusterIP",
             yaml: service("type: ExternalName\nclusterIP: 10.96.0.1\nexternalName: db..example.com"),
             problems: [
-                "f.yaml: Service default/web: spec.externalName: \"db..example.com\" is not a DNS-1123 subdomain (empty label between dots)",
+                "f.yaml: Service default/web: spec.externalName: \"db..example.com\" is not a "
+                    + "DNS-1123 subdomain (empty label between dots)",
                 "f.yaml: Service default/web: spec.clusterIP: must not be set for an ExternalName Service",
             ]
         ),
@@ -116,7 +128,8 @@ struct ManifestProblemTests {
             label: "clusterIPs: first differs, same family twice",
             yaml: service("clusterIP: 10.96.0.1\nclusterIPs: [10.96.0.2, 10.96.0.3]"),
             problems: [
-                "f.yaml: Service default/web: spec.clusterIPs[0]: \"10.96.0.2\" differs from spec.clusterIP \"10.96.0.1\"",
+                "f.yaml: Service default/web: spec.clusterIPs[0]: \"10.96.0.2\" differs from "
+                    + "spec.clusterIP \"10.96.0.1\"",
                 "f.yaml: Service default/web: spec.clusterIPs[1]: \"10.96.0.3\" is IPv4 like spec.clusterIPs[0] "
                     + "(a dual-stack Service has one IPv4 and one IPv6 address)",
             ]
@@ -126,7 +139,8 @@ struct ManifestProblemTests {
             yaml: service("type: NodePort\nclusterIP: None\nclusterIPs: [None, 10.96.0.3]"),
             problems: [
                 "f.yaml: Service default/web: spec.clusterIPs: \"None\" must be the only entry",
-                "f.yaml: Service default/web: spec.clusterIPs[0]: \"None\" (headless) needs spec.type ClusterIP, not NodePort",
+                "f.yaml: Service default/web: spec.clusterIPs[0]: \"None\" (headless) needs "
+                    + "spec.type ClusterIP, not NodePort",
             ]
         ),
         Row(
@@ -144,6 +158,11 @@ struct ManifestProblemTests {
                 "f.yaml: Service default/web: spec.ipFamilies[0]: IPv6 does not match spec.clusterIPs[0] \"10.96.0.1\"",
                 "f.yaml: Service default/web: spec.ipFamilies[1]: \"IPv5\" is not an IP family (IPv4, IPv6)",
             ]
+        ),
+        Row(
+            label: "ipFamilies are not compared with ClusterIPs that did not read",
+            yaml: service("clusterIPs: [10.96.0.999, 'fd00::1']\nipFamilies: [IPv4, IPv6]"),
+            problems: ["f.yaml: Service default/web: spec.clusterIPs[0]: \"10.96.0.999\" is not an IP address"]
         ),
         Row(
             label: "wrong shapes",
@@ -174,7 +193,8 @@ struct ManifestProblemTests {
                 "f.yaml: object default/web: kind: required",
                 "f.yaml: Service items[1]: metadata.name: required",
                 "f.yaml: Service default/web: apiVersion: required",
-                "f.yaml: items[3]: expected a Kubernetes object (a mapping with apiVersion, kind and metadata), found a scalar",
+                "f.yaml: items[3]: expected a Kubernetes object (a mapping with apiVersion, kind "
+                    + "and metadata), found a scalar",
             ]
         ),
         Row(
@@ -216,11 +236,14 @@ struct ManifestProblemTests {
                 """
             ),
             problems: [
-                "f.yaml: EndpointSlice default/web-abc: endpoints[0].addresses[0]: \"::1\" is not an IPv4 address (addressType is IPv4)",
-                "f.yaml: EndpointSlice default/web-abc: endpoints[0].addresses[2]: \"127.0.0.256\" is not an IP address",
+                "f.yaml: EndpointSlice default/web-abc: endpoints[0].addresses[0]: \"::1\" is not "
+                    + "an IPv4 address (addressType is IPv4)",
+                "f.yaml: EndpointSlice default/web-abc: endpoints[0].addresses[2]: \"127.0.0.256\" "
+                    + "is not an IP address",
                 "f.yaml: EndpointSlice default/web-abc: endpoints[0].hostname: \"Pod_1\" is not a DNS-1123 label "
                     + "(lower case letters, digits and '-')",
-                "f.yaml: EndpointSlice default/web-abc: endpoints[0].conditions.ready: \"maybe\" is not a boolean (true or false)",
+                "f.yaml: EndpointSlice default/web-abc: endpoints[0].conditions.ready: \"maybe\" is "
+                    + "not a boolean (true or false)",
                 "f.yaml: EndpointSlice default/web-abc: endpoints[1].addresses: required (1 to 100 addresses)",
                 "f.yaml: EndpointSlice default/web-abc: endpoints[2].addresses: required (1 to 100 addresses)",
                 "f.yaml: EndpointSlice default/web-abc: ports[0].port: \"65536\" is not a port (1-65535)",
@@ -241,7 +264,8 @@ struct ManifestProblemTests {
                 "f.yaml: EndpointSlice default/Web.1: metadata.name: \"Web.1\" is not a DNS-1123 subdomain "
                     + "(lower case letters, digits and '-')",
                 "f.yaml: EndpointSlice default/Web.1: addressType: required",
-                "f.yaml: EndpointSlice default/web-abc: addressType: \"IPv7\" is not an address type (IPv4, IPv6, FQDN)",
+                "f.yaml: EndpointSlice default/web-abc: addressType: \"IPv7\" is not an address "
+                    + "type (IPv4, IPv6, FQDN)",
             ]
         ),
         Row(
@@ -314,6 +338,8 @@ struct ManifestProblemTests {
 
     @Test func syntaxErrorReadsAsOneLine() {
         let result = ManifestDecoder.decode("a: b\nc: d: e\n", file: "zones/x.yaml")
-        #expect(result.problems.map(\.description) == ["zones/x.yaml:2: mapping values are not allowed in this context"])
+        #expect(
+            result.problems.map(\.description) == ["zones/x.yaml:2: mapping values are not allowed in this context"]
+        )
     }
 }
