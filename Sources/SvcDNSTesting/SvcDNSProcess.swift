@@ -1,0 +1,133 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `svcdns` binary, started on free loopback ports and stopped by the test that started it.
+public final class SvcDNSProcess: @unchecked Sendable {
+    public let dnsPort: Int
+    public let httpPort: Int
+    private let process: Process
+    private let logFile: URL
+
+    /// The binary `scripts/test` built: `$SVCDNS_BIN`, else `svcdns` beside the test bundle.
+    public static func binaryPath() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["SVCDNS_BIN"], FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("svcdns").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        throw Tool.Failure(description: "the svcdns binary is not built: run scripts/test, which builds it before testing")
+    }
+
+    /// Starts `svcdns serve --zones <zones>` plus `arguments` on 127.0.0.1 and waits until it answers.
+    public init(zones: String, arguments: [String] = [], domain: String = "cluster.local") throws {
+        dnsPort = try Self.freePort()
+        httpPort = try Self.freePort()
+        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("svcdns-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.binaryPath())
+        process.arguments = [
+            "serve", "--zones", zones, "--domain", domain, "--dns", "127.0.0.1:\(dnsPort)", "--http", "127.0.0.1:\(httpPort)",
+        ] + arguments
+        let log = try FileHandle(forWritingTo: logFile)
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try log.close()
+
+        let probe = try LDNS.query("dns-version.\(domain)", "TXT")
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            guard process.isRunning else {
+                throw Tool.Failure(description: "svcdns exited with \(process.terminationStatus):\n\(output)")
+            }
+            if (try? TestClient.udp(probe, port: dnsPort, timeout: 0.2)) ?? nil != nil { return }
+            usleep(50_000)
+        }
+        stop()
+        throw Tool.Failure(description: "svcdns did not answer within 15 s:\n\(output)")
+    }
+
+    /// What the process wrote to stdout and stderr so far.
+    public var output: String {
+        (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
+    /// Stops the process with SIGTERM (SIGKILL after 5 s) and returns its exit status.
+    @discardableResult
+    public func stop() -> Int32 {
+        if process.isRunning {
+            process.terminate()
+            let deadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: logFile)
+    }
+
+    /// A port free on 127.0.0.1 for both TCP and UDP at the time of asking.
+    public static func freePort() throws -> Int {
+        for _ in 0..<20 {
+            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(tcp) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = 0
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(tcp, $0, length) == 0 && getsockname(tcp, $0, &length) == 0
+                }
+            }
+            guard bound else { continue }
+            let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            defer { close(udp) }
+            let udpBound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udp, $0, length) == 0 }
+            }
+            if udpBound { return Int(UInt16(bigEndian: address.sin_port)) }
+        }
+        throw Tool.Failure(description: "no free port on 127.0.0.1")
+    }
+}
+
+/// A temporary folder of files, removed when the value goes away.
+public final class TemporaryFolder: @unchecked Sendable {
+    public let path: String
+
+    public init(files: [String: String] = [:]) throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("svcdns-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        for (name, text) in files {
+            try write(name, text)
+        }
+    }
+
+    public func write(_ name: String, _ text: String) throws {
+        let url = URL(fileURLWithPath: path).appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
