@@ -62,6 +62,18 @@ public enum TestClient {
             return receiveExactly(Int(prefix[0]) << 8 | Int(prefix[1]))
         }
 
+        /// Everything until the server closes the connection (or the timeout passes).
+        public func receiveAll() -> [UInt8] {
+            var result: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            for _ in 0..<1024 {
+                let received = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                guard received > 0 else { break }
+                result += chunk[0..<received]
+            }
+            return result
+        }
+
         /// True when the server closed the connection (EOF) before `timeout`; false on data or timeout.
         public func waitForClose() -> Bool {
             var byte: UInt8 = 0
