@@ -191,7 +191,7 @@ struct DecoderTests {
     @Test func otherAdditionalRecordsAreSkipped() throws {
         // A TSIG-like record we do not read sits beside the OPT, its owner compressed to the question name:
         // it is skipped, not an error.
-        let other = [0xC0, 12] + RawMessage.u16(250) + RawMessage.u16(255) + RawMessage.u32(0)
+        let other: [UInt8] = [0xC0, 12] + RawMessage.u16(250) + RawMessage.u16(255) + RawMessage.u32(0)
             + RawMessage.u16(3) + [1, 2, 3]
         let bytes = RawMessage.header(id: 2, ar: 2) + RawMessage.question() + other
             + RawMessage.opt(udpSize: 2048, ttl: 0x0000_8000, rdata: RawMessage.u16(10) + RawMessage.u16(2) + [7, 7])
