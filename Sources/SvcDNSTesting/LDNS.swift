@@ -1,4 +1,5 @@
 import CLDNS
+import DNSMessage
 
 #if canImport(Glibc)
 import Glibc
@@ -25,18 +26,8 @@ public struct DecodedResponse: Sendable, CustomStringConvertible {
     public var edns: (udpSize: UInt16, version: UInt8, dnssecOK: Bool)?
     public var size: Int
 
-    public var rcodeName: String {
-        switch rcode {
-        case 0: "NOERROR"
-        case 1: "FORMERR"
-        case 2: "SERVFAIL"
-        case 3: "NXDOMAIN"
-        case 4: "NOTIMP"
-        case 5: "REFUSED"
-        case 16: "BADVERS"
-        default: "RCODE\(rcode)"
-        }
-    }
+    /// The mnemonic of `rcode` (`NXDOMAIN`, `BADVERS`, …).
+    public var rcodeName: String { ResponseCode(rawValue: UInt16(rcode)).description }
 
     public var description: String {
         var flags: [String] = []
@@ -53,9 +44,7 @@ public struct DecodedResponse: Sendable, CustomStringConvertible {
 
 /// Test-side DNS through libldns, never through svcdns's own encoder or decoder.
 public enum LDNS {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
+    public typealias Failure = TestFailure
 
     /// Decodes a response with `ldns_wire2pkt`.
     public static func decode(_ bytes: [UInt8]) throws -> DecodedResponse {

@@ -4,9 +4,7 @@ import Glibc
 
 /// A plain-socket DNS client for tests: blocking calls with timeouts, so no test waits forever.
 public enum TestClient {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
+    public typealias Failure = TestFailure
 
     /// Sends one datagram and returns the reply, or nil when none came within `timeout` seconds.
     public static func udp(_ message: [UInt8], host: String = "127.0.0.1", port: Int, timeout: Double = 2) throws -> [UInt8]? {

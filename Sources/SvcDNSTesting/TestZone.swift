@@ -4,9 +4,7 @@ import ServiceModel
 
 /// Snapshots made from inline manifests and zone-file text, for tests that need no folder.
 public enum TestZone {
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
+    public typealias Failure = TestFailure
 
     /// The SOA serial every test snapshot carries, so negative answers can be written out in rows.
     public static let serial: UInt32 = 2026

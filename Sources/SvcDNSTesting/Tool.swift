@@ -8,9 +8,7 @@ public enum Tool {
         public var stderr: String
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public var description: String
-    }
+    public typealias Failure = TestFailure
 
     /// Runs `executable` (a path, or a name looked up on PATH) and waits at most `timeout` seconds.
     public static func run(_ executable: String, _ arguments: [String], timeout: Double = 20) throws -> Result {

@@ -63,7 +63,8 @@ struct MalformedRow: Sendable, CustomTestStringConvertible {
                 expected: malformed(.badLabelType)),
             MalformedRow(
                 name: "name over 255 bytes",
-                bytes: M.header(id: id) + M.name(Array(repeating: String(repeating: "x", count: 63), count: 4).joined(separator: "."))
+                bytes: M.header(id: id)
+                    + M.name(Array(repeating: String(repeating: "x", count: 63), count: 4).joined(separator: "."))
                     + M.u16(1) + M.u16(1),
                 expected: malformed(.nameTooLong)),
             MalformedRow(
@@ -191,9 +192,11 @@ struct DecoderTests {
     @Test func otherAdditionalRecordsAreSkipped() throws {
         // A TSIG-like record we do not read sits beside the OPT, its owner compressed to the question name:
         // it is skipped, not an error.
-        let other: [UInt8] = [0xC0, 12] + RawMessage.u16(250) + RawMessage.u16(255) + RawMessage.u32(0)
+        let other: [UInt8] =
+            [0xC0, 12] + RawMessage.u16(250) + RawMessage.u16(255) + RawMessage.u32(0)
             + RawMessage.u16(3) + [1, 2, 3]
-        let bytes = RawMessage.header(id: 2, ar: 2) + RawMessage.question() + other
+        let bytes =
+            RawMessage.header(id: 2, ar: 2) + RawMessage.question() + other
             + RawMessage.opt(udpSize: 2048, ttl: 0x0000_8000, rdata: RawMessage.u16(10) + RawMessage.u16(2) + [7, 7])
         let query = try MessageDecoder.decodeQuery(bytes)
         #expect(query.edns == EDNS(udpPayloadSize: 2048, version: 0, dnssecOK: true))

@@ -23,9 +23,12 @@ private func encode(_ response: Response, to query: Query, limit: Int? = nil) ->
 
 /// `count` A records 127.0.x.y for `owner`.
 private func addresses(_ owner: String, count: Int) -> RRSet {
-    RRSet(
-        owner: name(owner), type: .a, ttl: 5,
-        rdata: (0..<count).map { .a(IPv4Bytes(127, 0, UInt8(1 + $0 / 250), UInt8(1 + $0 % 250))) })
+    let rdata: [RData] = (0..<count).map { (index: Int) -> RData in
+        let third = UInt8(1 + index / 250)
+        let fourth = UInt8(1 + index % 250)
+        return .a(IPv4Bytes(127, 0, third, fourth))
+    }
+    return RRSet(owner: name(owner), type: .a, ttl: 5, rdata: rdata)
 }
 
 private func expectedAddresses(_ owner: String, count: Int) throws -> [String] {
@@ -34,7 +37,8 @@ private func expectedAddresses(_ owner: String, count: Int) throws -> [String] {
 
 private func count(of needle: [UInt8], in haystack: [UInt8]) -> Int {
     guard needle.count <= haystack.count else { return 0 }
-    return (0...(haystack.count - needle.count)).filter { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }.count
+    return (0...(haystack.count - needle.count)).filter { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+        .count
 }
 
 private func u16(_ bytes: [UInt8], at offset: Int) -> Int { Int(bytes[offset]) << 8 | Int(bytes[offset + 1]) }
@@ -103,13 +107,17 @@ struct EncoderTests {
         #expect(decoded.question == ["WeB.DeFault.svc.cluster.local. IN A"])
         #expect(Array(bytes[12..<(12 + q.name.wire.count)]) == q.name.wire)
         // The answer's owner may take the question's spelling through compression; names match case-blind.
-        #expect(decoded.answer.map { $0.lowercased() } == [try LDNS.canonical("\(Self.web) 5 IN A 10.96.0.10")])
+        #expect(
+            decoded.answer.map { $0.lowercased() } == [try LDNS.canonical("\(Self.web) 5 IN A 10.96.0.10").lowercased()]
+        )
     }
 
     /// Ten SRV records whose targets share the service's suffix (the headless StatefulSet shape).
     static let tenSRV = RRSet(
         owner: name("_postgres._tcp.db.data.svc.cluster.local."), type: .srv, ttl: 5,
-        rdata: (0..<10).map { .srv(priority: 0, weight: 10, port: 5432, target: name("db-\($0).db.data.svc.cluster.local.")) })
+        rdata: (0..<10).map {
+            .srv(priority: 0, weight: 10, port: 5432, target: name("db-\($0).db.data.svc.cluster.local."))
+        })
 
     @Test func ownersAreCompressedButSRVTargetsAreNot() throws {
         let q = query("_postgres._tcp.db.data.svc.cluster.local.", .srv)
@@ -126,7 +134,8 @@ struct EncoderTests {
         }
         let decoded = try LDNS.decode(bytes)
         let expected = try (0..<10).map {
-            try LDNS.canonical("_postgres._tcp.db.data.svc.cluster.local. 5 IN SRV 0 10 5432 db-\($0).db.data.svc.cluster.local.")
+            try LDNS.canonical(
+                "_postgres._tcp.db.data.svc.cluster.local. 5 IN SRV 0 10 5432 db-\($0).db.data.svc.cluster.local.")
         }
         #expect(decoded.answer.sorted() == expected.sorted())
     }
@@ -153,10 +162,13 @@ struct EncoderTests {
         let srv = RRSet(
             owner: name("_ldap._tcp.far.corp.example."), type: .srv, ttl: 60,
             rdata: [.srv(priority: 0, weight: 100, port: 389, target: name("ldap.far.corp.example."))])
-        let ldap = RRSet(owner: name("ldap.far.corp.example."), type: .a, ttl: 60, rdata: [.a(IPv4Bytes(127, 0, 3, 89))])
-        let other = RRSet(owner: name("mail.far.corp.example."), type: .a, ttl: 60, rdata: [.a(IPv4Bytes(127, 0, 3, 25))])
+        let ldap = RRSet(
+            owner: name("ldap.far.corp.example."), type: .a, ttl: 60, rdata: [.a(IPv4Bytes(127, 0, 3, 89))])
+        let other = RRSet(
+            owner: name("mail.far.corp.example."), type: .a, ttl: 60, rdata: [.a(IPv4Bytes(127, 0, 3, 25))])
         let q = query("db.data.svc.cluster.local.", .a)
-        let bytes = encode(Response(answer: [big], additional: [srv, ldap, other]), to: q, limit: ResponseEncoder.tcpLimit)
+        let bytes = encode(
+            Response(answer: [big], additional: [srv, ldap, other]), to: q, limit: ResponseEncoder.tcpLimit)
         #expect(bytes.count > 0x3FFF)
         let decoded = try LDNS.decode(bytes)
         #expect(decoded.answer.sorted() == (try expectedAddresses("db.data.svc.cluster.local.", count: 1500)))
@@ -172,7 +184,8 @@ struct EncoderTests {
 
     @Test func answerOver512BytesWithoutEDNSIsDroppedWholeWithTC() throws {
         let q = query("db.data.svc.cluster.local.", .a)
-        let bytes = encode(Response(authoritative: true, answer: [addresses("db.data.svc.cluster.local.", count: 60)]), to: q)
+        let bytes = encode(
+            Response(authoritative: true, answer: [addresses("db.data.svc.cluster.local.", count: 60)]), to: q)
         #expect(bytes.count <= 512)
         let decoded = try LDNS.decode(bytes)
         #expect(decoded.truncated)
@@ -231,7 +244,9 @@ struct EncoderTests {
         var udpSize: UInt16?
         var overTCP: Bool
         var limit: Int
-        var testDescription: String { "EDNS \(udpSize.map(String.init) ?? "none") \(overTCP ? "TCP" : "UDP") → \(limit)" }
+        var testDescription: String {
+            "EDNS \(udpSize.map(String.init) ?? "none") \(overTCP ? "TCP" : "UDP") → \(limit)"
+        }
     }
 
     @Test(arguments: [
@@ -326,7 +341,8 @@ struct EncoderTests {
         let first = query("_postgres._tcp.db.data.svc.cluster.local.", .srv)
         encoder.encode(Response(answer: [Self.tenSRV]), to: first, limit: 65535, into: &buffer)
         let second = query("x.corp.example.", .cname)
-        let cname = RRSet(owner: name("x.corp.example."), type: .cname, ttl: 5, rdata: [.cname(name("db.data.svc.cluster.local."))])
+        let cname = RRSet(
+            owner: name("x.corp.example."), type: .cname, ttl: 5, rdata: [.cname(name("db.data.svc.cluster.local."))])
         encoder.encode(Response(answer: [cname]), to: second, limit: 512, into: &buffer)
         let decoded = try LDNS.decode(buffer)
         #expect(decoded.answer == [try LDNS.canonical("x.corp.example. 5 IN CNAME db.data.svc.cluster.local.")])

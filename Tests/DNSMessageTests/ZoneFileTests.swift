@@ -37,17 +37,21 @@ struct ZoneFileTests {
         #expect(
             zone.soa
                 == SOAData(
-                    mname: name("ns1.corp.example."), rname: name("hostmaster.corp.example."), serial: 2026112501,
+                    mname: name("ns1.corp.example."), rname: name("hostmaster.corp.example."), serial: 2_026_112_501,
                     refresh: 3600, retry: 600, expire: 604800, minimum: 60))
         let expected: [ResourceRecord] = [
             ResourceRecord(owner: Self.origin, type: .ns, ttl: 300, rdata: .ns(name("ns1.corp.example."))),
-            ResourceRecord(owner: Self.origin, type: .mx, ttl: 300, rdata: .mx(preference: 10, exchange: name("mail.corp.example."))),
+            ResourceRecord(
+                owner: Self.origin, type: .mx, ttl: 300,
+                rdata: .mx(preference: 10, exchange: name("mail.corp.example."))),
             ResourceRecord(owner: name("ns1.corp.example."), type: .a, ttl: 300, rdata: .a(IPv4Bytes(127, 0, 0, 53))),
             ResourceRecord(owner: name("mail.corp.example."), type: .a, ttl: 600, rdata: .a(IPv4Bytes(127, 0, 3, 25))),
             ResourceRecord(
-                owner: name("v6.corp.example."), type: .aaaa, ttl: 300, rdata: .aaaa(IPv6Bytes(high: 0xfd00 << 48, low: 0x53))),
+                owner: name("v6.corp.example."), type: .aaaa, ttl: 300,
+                rdata: .aaaa(IPv6Bytes(high: 0xfd00 << 48, low: 0x53))),
             ResourceRecord(
-                owner: name("www.corp.example."), type: .cname, ttl: 300, rdata: .cname(name("web.default.svc.cluster.local."))),
+                owner: name("www.corp.example."), type: .cname, ttl: 300,
+                rdata: .cname(name("web.default.svc.cluster.local."))),
             ResourceRecord(
                 owner: name("_ldap._tcp.corp.example."), type: .srv, ttl: 300,
                 rdata: .srv(priority: 0, weight: 100, port: 389, target: name("ldap.corp.example."))),
@@ -56,7 +60,9 @@ struct ZoneFileTests {
                 owner: name("info.corp.example."), type: .txt, ttl: 300,
                 rdata: .txt([Array("svcdns example zone".utf8), Array("second string".utf8)])),
             ResourceRecord(owner: name("*.dev.corp.example."), type: .a, ttl: 300, rdata: .a(IPv4Bytes(127, 0, 3, 99))),
-            ResourceRecord(owner: name("opaque.corp.example."), type: RecordType(rawValue: 65534), ttl: 300, rdata: .opaque([1, 2, 3])),
+            ResourceRecord(
+                owner: name("opaque.corp.example."), type: RecordType(rawValue: 65534), ttl: 300,
+                rdata: .opaque([1, 2, 3])),
         ]
         #expect(zone.records.count == expected.count)
         #expect(Set(zone.records) == Set(expected))
@@ -77,9 +83,13 @@ struct ZoneFileTests {
         #expect(
             Set(zone.records)
                 == [
-                    ResourceRecord(owner: name("host.other.test."), type: .a, ttl: 60, rdata: .a(IPv4Bytes(127, 0, 0, 7))),
-                    ResourceRecord(owner: name("alias.other.test."), type: .cname, ttl: 60, rdata: .cname(name("host.other.test."))),
-                    ResourceRecord(owner: name("absolute.other.test."), type: .a, ttl: 60, rdata: .a(IPv4Bytes(127, 0, 0, 8))),
+                    ResourceRecord(
+                        owner: name("host.other.test."), type: .a, ttl: 60, rdata: .a(IPv4Bytes(127, 0, 0, 7))),
+                    ResourceRecord(
+                        owner: name("alias.other.test."), type: .cname, ttl: 60, rdata: .cname(name("host.other.test."))
+                    ),
+                    ResourceRecord(
+                        owner: name("absolute.other.test."), type: .a, ttl: 60, rdata: .a(IPv4Bytes(127, 0, 0, 8))),
                 ])
     }
 
@@ -99,51 +109,112 @@ struct ZoneFileTests {
         var name: String
         var text: String
         var description: String
+        /// Set when svcdns is known to get this row wrong: the bug, as reported.
+        var knownIssue: String? = nil
         var testDescription: String { name }
     }
 
     static let soaLine = "@ 60 IN SOA ns1 hostmaster 1 3600 600 604800 30"
+    static let secondSOA = "a second SOA record; a zone has exactly one"
 
     @Test(arguments: [
         ErrorRow(
             name: "syntax error on line 5",
-            text: "$TTL 60\n\(soaLine)\nns1 IN A 127.0.0.53\nmail IN A 127.0.3.25\nbad IN A 999.1.2.3\nok IN A 127.0.0.1\n",
-            description: "corp.zone:5: Conversion error, ip4 addr expected"),
+            text: "$TTL 60\n\(soaLine)\nns1 IN A 127.0.0.53\nmail IN A 127.0.3.25\n"
+                + "bad IN A 999.1.2.3\nok IN A 127.0.0.1\n",
+            description: "corp.zone:5: Syntax error, could not parse the RR's rdata"),
+        ErrorRow(
+            name: "syntax error after a multi-line SOA and comments",
+            text: "; header\n\n$ORIGIN corp.example.\n@ 60 IN SOA ns1 hostmaster (\n 1 3600\n 600 604800 30 )\n"
+                + "bad 60 IN A 1.2.3\n",
+            description: "corp.zone:7: Syntax error, could not parse the RR's rdata"),
+        ErrorRow(
+            name: "syntax error on a last line without a newline",
+            text: "\(soaLine)\nns1 IN A 127.0.0.53\nbad 60 IN A 1.2.3",
+            description: "corp.zone:3: Syntax error, could not parse the RR's rdata",
+            knownIssue: "libldns counts newlines, so an error on a last line without one is reported a line early"),
         ErrorRow(
             name: "second SOA",
             text: "$TTL 60\n\(soaLine)\nns1 IN A 127.0.0.53\n\(soaLine)\n",
-            description: "corp.zone:4: a second SOA record; a zone has exactly one"),
+            description: "corp.zone:4: \(secondSOA)"),
         ErrorRow(
-            name: "second SOA spelled differently and spread over lines",
-            text: "\(soaLine)\nns1 IN A 127.0.0.53\n\ncorp.example. 120 in soa ns1 hostmaster (\n 2 3600 600 604800 30 )\n",
-            description: "corp.zone:4: a second SOA record; a zone has exactly one"),
+            name: "second SOA in lower case, its rdata over two lines",
+            text: "\(soaLine)\nns1 IN A 127.0.0.53\n\n"
+                + "corp.example. 120 in soa ns1 hostmaster (\n 2 3600 600 604800 30 )\n",
+            description: "corp.zone:4: \(secondSOA)"),
+        ErrorRow(
+            name: "second SOA whose type follows an opening parenthesis on the next line",
+            text:
+                "\(soaLine)\nns1 IN A 127.0.0.53\ncorp.example. ( 60 IN\n  SOA ns1 hostmaster 2 3600 600 604800 30 )\n",
+            description: "corp.zone:3: \(secondSOA)",
+            knownIssue: "ZoneFileScanner skips every line inside parentheses, so it never sees this SOA"),
+        ErrorRow(
+            name: "second SOA written as TYPE6 (RFC 3597)",
+            text: "\(soaLine)\nns1 IN A 127.0.0.53\n@ 60 IN TYPE6 ns1 hostmaster 2 3600 600 604800 30\n",
+            description: "corp.zone:3: \(secondSOA)",
+            knownIssue: "ZoneFileScanner matches only the mnemonic SOA, libldns also reads TYPE6"),
+        ErrorRow(
+            name: "second SOA with class CLASS1 (RFC 3597)",
+            text: "\(soaLine)\nns1 IN A 127.0.0.53\n@ 60 CLASS1 SOA ns1 hostmaster 2 3600 600 604800 30\n",
+            description: "corp.zone:3: \(secondSOA)",
+            knownIssue: "ZoneFileScanner skips only IN/CH/HS/CS classes, so CLASS1 hides the SOA type"),
         ErrorRow(
             name: "no SOA",
             text: "$TTL 60\nns1 IN A 127.0.0.53\n",
             description: "corp.zone: no SOA record; a zone file must start with one"),
         ErrorRow(
+            name: "empty file",
+            text: "",
+            description: "corp.zone: no SOA record; a zone file must start with one"),
+        ErrorRow(
             name: "record outside the zone",
-            text: "\(soaLine)\nweb.example.com. 60 IN A 127.0.0.1\n",
-            description: "corp.zone: web.example.com. is outside the zone corp.example."),
+            text: "\(soaLine)\nns1 IN A 127.0.0.53\nweb.example.com. 60 IN A 127.0.0.1\n",
+            description: "corp.zone:3: web.example.com. is outside the zone corp.example.",
+            knownIssue: "the check runs on converted records, which have lost their line: the message has no line"),
         ErrorRow(
             name: "CNAME beside other data",
             text: "\(soaLine)\nwww 60 IN CNAME web.default.svc.cluster.local.\nwww 60 IN TXT \"also\"\n",
-            description: "corp.zone: www.corp.example. has a CNAME and other data"),
+            description: "corp.zone:3: www.corp.example. has a CNAME and other data",
+            knownIssue: "the check runs on converted records, which have lost their line: the message has no line"),
         ErrorRow(
             name: "CNAME at the apex",
             text: "\(soaLine)\n@ 60 IN CNAME web.default.svc.cluster.local.\n",
-            description: "corp.zone: corp.example. has a CNAME and other data"),
+            description: "corp.zone:2: corp.example. has a CNAME and other data",
+            knownIssue: "the check runs on converted records, which have lost their line: the message has no line"),
         ErrorRow(
             name: "$INCLUDE",
             text: "\(soaLine)\nns1 IN A 127.0.0.53\n$INCLUDE other.zone\n",
-            description: "corp.zone:3: $INCLUDE directive not implemented"),
+            description: "corp.zone:3: Syntax error, $INCLUDE not implemented"),
     ])
     func badZoneIsRejectedWithOneLine(_ row: ErrorRow) {
+        func check() {
+            do {
+                let zone = try ZoneFile.parse(row.text, file: "corp.zone", origin: Self.origin)
+                Issue.record("parsed, but should fail: SOA serial \(zone.soa.serial), \(zone.records.count) records")
+            } catch {
+                #expect(error.description == row.description)
+            }
+        }
+        if let issue = row.knownIssue {
+            withKnownIssue(Comment(rawValue: issue)) { check() }
+        } else {
+            check()
+        }
+    }
+
+    @Test(arguments: [
+        ("\(soaLine)\nweb.example.com. 60 IN A 127.0.0.1\n", ": web.example.com. is outside the zone corp.example."),
+        ("\(soaLine)\nwww 60 IN CNAME x\nwww 60 IN A 127.0.0.1\n", ": www.corp.example. has a CNAME and other data"),
+    ])
+    func zoneLevelProblemsNameTheFileAndTheOwner(text: String, reason: String) {
+        // Holds with or without the line number the rows above ask for.
         do {
-            let zone = try ZoneFile.parse(row.text, file: "corp.zone", origin: Self.origin)
-            Issue.record("parsed, but should fail: \(zone)")
+            _ = try ZoneFile.parse(text, file: "corp.zone", origin: Self.origin)
+            Issue.record("parsed, but should fail")
         } catch {
-            #expect(error.description == row.description)
+            #expect(error.description.hasPrefix("corp.zone"))
+            #expect(error.description.hasSuffix(reason))
+            #expect(error.file == "corp.zone")
         }
     }
 }

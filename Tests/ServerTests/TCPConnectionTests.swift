@@ -1,0 +1,131 @@
+// TCP connection behaviour (RFC 7766): pipelining, partial writes, half-close, idle timeout, connection cap.
+import Foundation
+import SvcDNSTesting
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("TCP connections (RFC 7766)")
+struct TCPConnectionTests {
+    static let queries: [(id: UInt16, name: String, type: String)] = [
+        (101, ServerFixture.web, "A"),
+        (102, "big-1.big.data.svc.cluster.local.", "A"),
+        (103, "_http._tcp.web.default.svc.cluster.local.", "SRV"),
+    ]
+
+    @Test func pipelinedQueriesAreAnsweredInOrder() async throws {
+        try await withTestServer(try ServerFixture.snapshot()) { server in
+            let connection = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            let frames = try Self.queries.flatMap { try TestClient.frame(LDNS.query($0.name, $0.type, id: $0.id)) }
+            try connection.send(frames)  // one write: all three frames arrive together
+            for query in Self.queries {
+                let response = try LDNS.decode(try #require(connection.receiveMessage(), "no answer to \(query.id)"))
+                #expect(response.id == query.id)
+                #expect(response.question == ["\(query.name) IN \(query.type)"])
+                #expect(response.rcodeName == "NOERROR")
+                #expect(response.answer.count == 1)
+            }
+        }
+    }
+
+    @Test func queryWrittenOneByteAtATimeIsAnswered() async throws {
+        try await withTestServer(try ServerFixture.snapshot()) { server in
+            let connection = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            let frame = TestClient.frame(try LDNS.query(ServerFixture.web, "A", id: 104))
+            #expect(frame.count < 100)
+            for byte in frame {
+                try connection.send([byte])
+                usleep(2_000)  // bounded: under 100 bytes × 2 ms
+            }
+            let response = try LDNS.decode(try #require(connection.receiveMessage()))
+            #expect(response.id == 104)
+            #expect(response.answer == [try LDNS.canonical(ServerFixture.webA)])
+        }
+    }
+
+    @Test func answersStillArriveAfterTheClientHalfCloses() async throws {
+        try await withTestServer(try ServerFixture.snapshot()) { server in
+            let connection = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            let frames = try Self.queries.flatMap { try TestClient.frame(LDNS.query($0.name, $0.type, id: $0.id)) }
+            try connection.send(frames)
+            connection.finishSending()
+            for query in Self.queries {
+                let response = try LDNS.decode(try #require(connection.receiveMessage(), "no answer to \(query.id)"))
+                #expect(response.id == query.id)
+            }
+            #expect(connection.waitForClose(), "the server should close once its answers are written")
+        }
+    }
+
+    @Test func partialFrameAtHalfCloseIsDiscardedAndTheConnectionCloses() async throws {
+        try await withTestServer(try ServerFixture.snapshot()) { server in
+            let connection = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            let whole = TestClient.frame(try LDNS.query(ServerFixture.web, "A", id: 105))
+            let partial = Array(TestClient.frame(try LDNS.query(ServerFixture.big, "A", id: 106)).prefix(9))
+            try connection.send(whole + partial)
+            connection.finishSending()
+            let response = try LDNS.decode(try #require(connection.receiveMessage()))
+            #expect(response.id == 105)
+            #expect(connection.waitForClose())
+        }
+    }
+
+    @Test func idleConnectionIsClosedByTheServer() async throws {
+        try await withTestServer(try ServerFixture.snapshot(), tcpIdleTimeout: .milliseconds(300)) { server in
+            let connection = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            try connection.send(TestClient.frame(LDNS.query(ServerFixture.web, "A", id: 107)))
+            let response = try LDNS.decode(try #require(connection.receiveMessage()))
+            #expect(response.id == 107)
+            let start = Date()
+            #expect(connection.waitForClose(), "not closed within 2 s")
+            let elapsed = Date().timeIntervalSince(start)
+            #expect(elapsed > 0.15, "closed after \(elapsed) s, before the 300 ms idle timeout")
+            #expect(elapsed < 2)
+        }
+    }
+
+    @Test func silentConnectionIsClosedByTheServer() async throws {
+        try await withTestServer(try ServerFixture.snapshot(), tcpIdleTimeout: .milliseconds(300)) { server in
+            let connection = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            let start = Date()
+            #expect(connection.waitForClose(), "not closed within 2 s")
+            #expect(Date().timeIntervalSince(start) < 2)
+        }
+    }
+
+    @Test func connectionsBeyondTheCapAreClosedAndSlotsComeBack() async throws {
+        try await withTestServer(try ServerFixture.snapshot(), maxTCPConnections: 2) { server in
+            func answers(_ connection: TestClient.TCPConnection, id: UInt16) throws -> Bool {
+                try connection.send(TestClient.frame(LDNS.query(ServerFixture.web, "A", id: id)))
+                guard let reply = connection.receiveMessage() else { return false }
+                return try LDNS.decode(reply).id == id
+            }
+            var first: TestClient.TCPConnection? = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            let second = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            #expect(try answers(try #require(first), id: 1))
+            #expect(try answers(second, id: 2))
+
+            let third = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            #expect(third.waitForClose(), "a third connection should be closed without an answer")
+
+            first = nil  // closes the socket; the server frees the slot when it sees the close
+            var replacement: TestClient.TCPConnection? = nil
+            for attempt in 0..<20 {
+                let candidate = try TestClient.TCPConnection(port: server.port, timeout: 0.5)
+                if try answers(candidate, id: UInt16(10 + attempt)) {
+                    replacement = candidate
+                    break
+                }
+                usleep(50_000)
+            }
+            #expect(replacement != nil, "no new connection was served within 20 attempts after one closed")
+
+            // The cap still holds: with `second` and `replacement` open, another is refused.
+            let fourth = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            #expect(fourth.waitForClose(), "the cap leaked a slot")
+            #expect(try answers(second, id: 3))
+        }
+    }
+}
