@@ -50,6 +50,42 @@ public enum MessageDecoder {
         }
     }
 
+    /// The EDNS of a message `decodeQuery` rejected, when it still reads cleanly, so a NOTIMP or
+    /// FORMERR answer can carry OPT as RFC 6891 §7 asks. Nil when the message has no usable single OPT.
+    /// Off the hot path: only rejected messages come here.
+    public static func ednsOfRejected(_ bytes: UnsafeRawBufferPointer) -> EDNS? {
+        var reader = WireReader(bytes)
+        do throws(MalformedReason) {
+            try reader.skip(4)
+            let counts = (try reader.readUInt16(), try reader.readUInt16(), try reader.readUInt16(), try reader.readUInt16())
+            for _ in 0..<counts.0 {
+                _ = try reader.readName()
+                try reader.skip(4)
+            }
+            for _ in 0..<(Int(counts.1) + Int(counts.2)) {
+                try skipRecord(&reader)
+            }
+            var edns: EDNS? = nil
+            for _ in 0..<counts.3 {
+                let owner = try reader.readName()
+                let type = try reader.readUInt16()
+                let recordClass = try reader.readUInt16()
+                let ttl = try reader.readUInt32()
+                let length = Int(try reader.readUInt16())
+                if type == RecordType.opt.rawValue {
+                    guard edns == nil, owner.wire == [0] else { return nil }
+                    try checkOptions(&reader, length: length)
+                    edns = EDNS(udpPayloadSize: recordClass, version: UInt8(truncatingIfNeeded: ttl >> 16), dnssecOK: ttl & 0x8000 != 0)
+                } else {
+                    try reader.skip(length)
+                }
+            }
+            return edns
+        } catch {
+            return nil
+        }
+    }
+
     /// Convenience for tests and tools.
     public static func decodeQuery(_ bytes: [UInt8]) throws(DecodeError) -> Query {
         let result = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) -> Query in try decodeQuery(raw) } }

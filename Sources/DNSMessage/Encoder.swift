@@ -68,7 +68,7 @@ public struct ResponseEncoder {
 
         var additionalCount = counts[2]
         if let edns = query.edns {
-            writeOPT(rcode: response.rcode, dnssecOK: edns.dnssecOK, into: &buffer)
+            Self.writeOPT(rcode: response.rcode, dnssecOK: edns.dnssecOK, into: &buffer)
             additionalCount += 1
         }
         var flags: UInt16 = 0x8000 | UInt16(query.header.opcode) << 11 | (response.rcode.rawValue & 0x000F)
@@ -83,11 +83,16 @@ public struct ResponseEncoder {
         patch16(additionalCount, at: 10, in: &buffer)
     }
 
-    /// Writes a header-only error response (FORMERR, NOTIMP) for a query whose question could not be used.
-    public static func encodeError(_ rcode: ResponseCode, header: QueryHeader, into buffer: inout [UInt8]) {
+    /// Writes an error response (FORMERR, NOTIMP) with no question, for a query that could not be used.
+    /// `edns` adds an OPT record: RFC 6891 §7 wants one in the answer to every request that had one.
+    public static func encodeError(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS? = nil, into buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
         let flags: UInt16 = 0x8000 | (header.flags & 0x7900) | (rcode.rawValue & 0x000F)
         writeHeader(id: header.id, flags: flags, into: &buffer)
+        if let edns {
+            writeOPT(rcode: rcode, dnssecOK: edns.dnssecOK, into: &buffer)
+            patch16(1, at: 10, in: &buffer)
+        }
     }
 
     private static func writeHeader(id: UInt16, flags: UInt16, into buffer: inout [UInt8]) {
@@ -148,7 +153,7 @@ public struct ResponseEncoder {
     }
 
     /// RFC 6891 §6.1.2–6.1.3: owner root, class = our buffer size, TTL = extended rcode, version 0, DO.
-    private func writeOPT(rcode: ResponseCode, dnssecOK: Bool, into buffer: inout [UInt8]) {
+    private static func writeOPT(rcode: ResponseCode, dnssecOK: Bool, into buffer: inout [UInt8]) {
         buffer.append(0)
         append16(RecordType.opt.rawValue, to: &buffer)
         append16(Self.advertisedUDPPayloadSize, to: &buffer)

@@ -35,6 +35,9 @@ public struct DNSServer: Service {
         self.logger = logger
     }
 
+    static let datagramsPerRead = 16
+    static let maxQuerySize = 4096
+
     /// Binds every listener, then serves until graceful shutdown, then closes them.
     public func run() async throws {
         let listeners = try await bind()
@@ -85,9 +88,14 @@ public struct DNSServer: Service {
         let pipeline = self.pipeline
         return try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            // Batched reads (recvmmsg) answer a burst of queries with one system call.
-            .channelOption(.datagramVectorReadMessageCount, value: 16)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 16 * 2048))
+            // Batched reads (recvmmsg) answer a burst of queries with one system call. NIO splits the
+            // buffer evenly between the messages of a batch, so each datagram may be up to 4096 bytes:
+            // more than any real query (a longer one is cut, and answered FORMERR).
+            .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
+            .channelOption(
+                .recvAllocator,
+                value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * Self.maxQuerySize)
+            )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(pipeline: pipeline))

@@ -22,10 +22,12 @@ public struct QueryPipeline: Sendable {
             case .shortHeader, .notAQuery:
                 return false
             case .malformed(let header, _):
-                ResponseEncoder.encodeError(.formatError, header: header, into: &output)
+                let edns = MessageDecoder.ednsOfRejected(request)
+                ResponseEncoder.encodeError(.formatError, header: header, edns: edns, into: &output)
                 return true
             case .notImplemented(let header):
-                ResponseEncoder.encodeError(.notImplemented, header: header, into: &output)
+                let edns = MessageDecoder.ednsOfRejected(request)
+                ResponseEncoder.encodeError(.notImplemented, header: header, edns: edns, into: &output)
                 return true
             }
         }

@@ -5,22 +5,10 @@ import Testing
 /// Bad packets sent to the real binary: none crashes or stalls it. Each is either answered FORMERR
 /// with its ID (when the header reads) or dropped, and good queries are still answered afterwards.
 @Suite struct MalformedTests {
-    /// A deterministic generator, so a failure can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Valid queries with bytes flipped, cut short or extended: close to real traffic, so they reach
     /// deep into the decoder rather than failing at the header.
     static func mutatedQueries(count: Int, seed: UInt64) throws -> [[UInt8]] {
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         let seeds = [
             try LDNS.query("web.default.svc.cluster.local", "A", udpSize: 1232),
             try LDNS.query("_postgres._tcp.db.data.svc.cluster.local", "SRV"),

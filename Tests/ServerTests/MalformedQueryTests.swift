@@ -72,7 +72,7 @@ struct MalformedQueryTests {
 
     /// 200 random byte strings (fixed seed). Each carries its index as the ID so replies can be matched.
     static let randomCorpus: [[UInt8]] = {
-        var generator = SplitMix64(state: 0x5EED_0F_D05)
+        var generator = SplitMix64(seed: 0x5EED_0F_D05)
         return (0..<200).map { index in
             let length = Int.random(in: 0...96, using: &generator)
             var bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }

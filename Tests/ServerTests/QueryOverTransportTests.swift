@@ -219,19 +219,10 @@ struct QueryOverTransportTests {
         let padding = RawMessage.u16(12) + RawMessage.u16(2030) + [UInt8](repeating: 0, count: 2030)
         let query = RawMessage.header(id: 0x0BB, ar: 1) + RawMessage.question() + RawMessage.opt(rdata: padding)
         try await withTestServer(try ServerFixture.snapshot()) { server in
-            let check = {
-                let response = try transport.ask(query, server)
-                #expect(response.id == 0x0BB)
-                #expect(response.rcodeName == "NOERROR")
-                #expect(response.answer == [try LDNS.canonical(ServerFixture.webA)])
-            }
-            if transport == .udp {
-                withKnownIssue("UDP reads 2048 bytes per datagram, so a longer query is cut and answered FORMERR") {
-                    try check()
-                }
-            } else {
-                try check()
-            }
+            let response = try transport.ask(query, server)
+            #expect(response.id == 0x0BB)
+            #expect(response.rcodeName == "NOERROR")
+            #expect(response.answer == [try LDNS.canonical(ServerFixture.webA)])
         }
     }
 
@@ -242,9 +233,24 @@ struct QueryOverTransportTests {
             let query = RawMessage.withOpcode(4, try LDNS.query(ServerFixture.web, "SOA", id: 0x0E0E, udpSize: 1232))
             let response = try transport.ask(query, server)
             #expect(response.rcodeName == "NOTIMP")
-            withKnownIssue("header-only error responses never carry OPT") {
-                #expect(response.edns?.udpSize == 1232)
-            }
+            #expect(response.edns?.udpSize == 1232)
+        }
+    }
+}
+
+extension QueryOverTransportTests {
+    @Test(arguments: Transport.allCases)
+    func formatErrorToAnEDNSQueryCarriesOPT(transport: Transport) async throws {
+        // Two questions: FORMERR, but the OPT record reads cleanly, so the answer carries one (RFC 6891 §7).
+        let query = RawMessage.header(id: 0x0F0F, qd: 2, ar: 1) + RawMessage.question() + RawMessage.question()
+            + RawMessage.opt(udpSize: 4096, ttl: 0x0000_8000)
+        try await withTestServer(try ServerFixture.snapshot()) { server in
+            let response = try transport.ask(query, server)
+            #expect(response.id == 0x0F0F)
+            #expect(response.rcodeName == "FORMERR")
+            #expect(response.question.isEmpty)
+            #expect(response.edns?.udpSize == 1232)
+            #expect(response.edns?.dnssecOK == true)
         }
     }
 }
