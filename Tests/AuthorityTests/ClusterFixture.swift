@@ -158,6 +158,8 @@ enum ClusterFixture {
         _ldap._tcp IN SRV 0 100 389 ldap
         ldap    IN A   127.0.3.89
         *.dev   IN A   127.0.3.99
+        lab     IN NS  ns.lab
+        ns.lab  IN A   127.0.3.53
         """
 
     static func snapshot() throws -> Snapshot {

@@ -170,6 +170,15 @@ import Testing
         Row("dev.corp.example.", "A", authority: [corp]),
         Row("nothing.corp.example.", "A", rcode: "NXDOMAIN", authority: [corp]),
         Row("search.corp.example.", "TXT", authority: [corp]),
+        // Below a zone cut the data is not ours: a referral, without AA (RFC 1034 §4.3.2).
+        Row(
+            "host.lab.corp.example.", "A", authoritative: false, authority: ["lab.corp.example. 300 IN NS ns.lab.corp.example."],
+            additional: ["ns.lab.corp.example. 300 IN A 127.0.3.53"]
+        ),
+        Row(
+            "lab.corp.example.", "NS", authoritative: false, authority: ["lab.corp.example. 300 IN NS ns.lab.corp.example."],
+            additional: ["ns.lab.corp.example. 300 IN A 127.0.3.53"]
+        ),
     ]
 
     static let allRows = serviceRows + negativeRows + zoneFileRows
