@@ -9,11 +9,24 @@ public struct ClusterSettings: Hashable, Sendable {
     public var ttl: UInt32
     /// The addresses `ns.dns.<domain>.` answers with: where svcdns itself listens (wildcards left out).
     public var nameServerAddresses: [IPAddress]
+    /// When every endpoint of a Service is down, answer with all of them (`--no-fail-open` turns it off):
+    /// a negative answer is cached by clients and would outlive the outage.
+    public var failOpen: Bool
+    /// How multi-record answers are ordered (`--rotate`).
+    public var rotation: RotationMode
+    /// At most this many records of one RRset per answer, rotating (`--max-answers`); 0 means all.
+    public var maxAnswers: Int
 
-    public init(domain: DomainName, ttl: UInt32 = 5, nameServerAddresses: [IPAddress] = []) {
+    public init(
+        domain: DomainName, ttl: UInt32 = 5, nameServerAddresses: [IPAddress] = [], failOpen: Bool = true,
+        rotation: RotationMode = .roundRobin, maxAnswers: Int = 0
+    ) {
         self.domain = domain
         self.ttl = ttl
         self.nameServerAddresses = nameServerAddresses
+        self.failOpen = failOpen
+        self.rotation = rotation
+        self.maxAnswers = maxAnswers
     }
 
     /// `ns.dns.<domain>.`, the name in the zone's NS and SOA records.

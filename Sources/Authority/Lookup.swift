@@ -25,8 +25,12 @@ extension Snapshot {
         for _ in 0...Self.maxCNAMEChain {
             switch zone.find(key: key, name: currentName, type: type) {
             case .answer(let entry):
-                response.answer.append(entry.rrSet)
+                let presented = rotator.present(entry.rrSet, slot: entry.rotationSlot)
+                response.answer.append(presented)
+                let windowed = presented.presentedCount < presented.rdata.count
                 for set in entry.additional where !response.additional.contains(set) {
+                    // With --max-answers, only the targets of the records that go out come along.
+                    if windowed && !Self.targets(of: presented, include: set.owner) { continue }
                     response.additional.append(set)
                 }
                 return AuthoritativeAnswer(response: response)
@@ -57,6 +61,21 @@ extension Snapshot {
             }
         }
         return AuthoritativeAnswer(response: response)
+    }
+}
+
+extension Snapshot {
+    /// True when one of the records `set` presents names `owner` as its SRV, MX or NS target.
+    static func targets(of set: RRSet, include owner: DomainName) -> Bool {
+        for position in 0..<set.presentedCount {
+            switch set.rdata[(set.firstRecord + position) % set.rdata.count] {
+            case .srv(_, _, _, let target), .mx(_, let target), .ns(let target):
+                if target == owner { return true }
+            default:
+                continue
+            }
+        }
+        return false
     }
 }
 

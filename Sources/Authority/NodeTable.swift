@@ -45,13 +45,24 @@ struct NodeTable {
 
     /// The finished nodes: every owner, every ancestor up to the origin as an empty non-terminal
     /// (RFC 8020: a name with descendants exists), and additionals linked.
-    func freeze(addresses: AddressIndex) -> [[UInt8]: Node] {
+    /// Every RRset of more than one record gets the next rotation slot from `slots`.
+    func freeze(addresses: AddressIndex, slots: inout Int32) -> [[UInt8]: Node] {
         var nodes: [[UInt8]: Node] = [:]
         nodes.reserveCapacity(rrSets.count * 2)
         let originKey = origin.lookupKey
         for key in order {
             let sets = rrSets[key] ?? []
-            nodes[key] = Node(entries: sets.map { NodeEntry(rrSet: $0, additional: addresses.additional(for: $0)) })
+            var entries: [NodeEntry] = []
+            entries.reserveCapacity(sets.count)
+            for set in sets {
+                var entry = NodeEntry(rrSet: set, additional: addresses.additional(for: set))
+                if set.rdata.count > 1 {
+                    entry.rotationSlot = slots
+                    slots += 1
+                }
+                entries.append(entry)
+            }
+            nodes[key] = Node(entries: entries)
             var ancestor = key
             while ancestor.count > originKey.count {
                 ancestor = Array(ancestor[(Int(ancestor[0]) + 1)...])

@@ -1,5 +1,6 @@
 import Atomics
 import DNSMessage
+import ServiceModel
 
 /// Everything svcdns answers from, built whole off the query path and never changed after.
 ///
@@ -12,16 +13,19 @@ public final class Snapshot: Sendable, AtomicReference {
     let zones: [Zone]
     /// Counts of what went in, for logs and `svcdns check`.
     public let summary: SnapshotSummary
+    /// Orders multi-record answers; its counters are the only state queries share.
+    let rotator: Rotator
 
-    init(generation: UInt64, zones: [Zone], summary: SnapshotSummary) {
+    init(generation: UInt64, zones: [Zone], summary: SnapshotSummary, rotator: Rotator) {
         self.generation = generation
         self.zones = zones.sorted { $0.origin.wire.count > $1.origin.wire.count }
         self.summary = summary
+        self.rotator = rotator
     }
 
     /// An empty snapshot: authoritative for nothing (every query is outside its zones).
     public static func empty() -> Snapshot {
-        Snapshot(generation: 0, zones: [], summary: SnapshotSummary())
+        Snapshot(generation: 0, zones: [], summary: SnapshotSummary(), rotator: Rotator(mode: .none, maxAnswers: 0, slots: 0))
     }
 
     /// The origins of every zone served, for logs and tests.
@@ -52,6 +56,10 @@ public struct SnapshotSummary: Hashable, Sendable {
     public var endpointAddresses = 0
     public var staticZones = 0
     public var names = 0
+    /// Endpoints left out of answers because the health checker found them down (or not yet up).
+    public var prunedEndpoints = 0
+    /// Services answered with every address although none is healthy (fail open).
+    public var failOpenServices: [ObjectKey] = []
 
     public init() {}
 }

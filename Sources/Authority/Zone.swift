@@ -65,4 +65,6 @@ struct Node: Sendable {
 struct NodeEntry: Sendable {
     var rrSet: RRSet
     var additional: [RRSet]
+    /// The RRset's rotation counter in the snapshot's `Rotator`; -1 when it has one record.
+    var rotationSlot: Int32 = -1
 }

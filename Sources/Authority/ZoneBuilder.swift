@@ -18,8 +18,12 @@ public struct ZoneBuilder: Sendable {
 
     /// Builds a complete snapshot. `serial` goes into every SOA svcdns makes; it must grow with each
     /// build so secondaries and caches that compare serials see the change.
+    ///
+    /// `health` prunes endpoints the health checker found down or not yet up, unless none of a
+    /// Service's endpoints is servable and `settings.failOpen` is set.
     public func build(
-        catalog: Catalog, staticZones: [ZoneFileContents], generation: UInt64, serial: UInt32
+        catalog: Catalog, staticZones: [ZoneFileContents], health: HealthVerdicts = HealthVerdicts(), generation: UInt64,
+        serial: UInt32
     ) -> Snapshot {
         var summary = SnapshotSummary()
         let domain = settings.domain
@@ -57,9 +61,17 @@ public struct ZoneBuilder: Sendable {
             }
             if service.isHeadless {
                 summary.headlessServices += 1
-                let endpoints = Self.servedEndpoints(of: service, in: catalog)
-                summary.endpointAddresses += endpoints.count
+                let endpoints = servedEndpoints(of: service, in: catalog, health: health, summary: &summary)
                 cluster.addEmpty(serviceName)
+                // The Service's own named ports exist as names even with no endpoint behind them: NODATA,
+                // not NXDOMAIN, while a Service has no ready endpoint.
+                for port in service.ports {
+                    if let name = port.name, !name.isEmpty,
+                        let owner = Self.srvName(PortKey(name: name, protocol: port.protocol), under: serviceName)
+                    {
+                        cluster.addEmpty(owner)
+                    }
+                }
                 var srvRecords: [PortKey: [(port: Int, target: DomainName)]] = [:]
                 for endpoint in endpoints {
                     guard let hostName = serviceName.prepending(endpoint.hostLabel) else { continue }
@@ -127,12 +139,14 @@ public struct ZoneBuilder: Sendable {
         // Link additionals across every table, so an SRV in a zone file pointing at a service finds it.
         let addresses = AddressIndex(tables: tables)
         var zones: [Zone] = []
+        var slots: Int32 = 0
         for index in tables.indices {
-            let nodes = tables[index].freeze(addresses: addresses)
+            let nodes = tables[index].freeze(addresses: addresses, slots: &slots)
             summary.names += nodes.count
             zones.append(Zone(kind: kinds[index], origin: tables[index].origin, soa: soas[index], nodes: nodes, recordTTL: ttl))
         }
-        return Snapshot(generation: generation, zones: zones, summary: summary)
+        let rotator = Rotator(mode: settings.rotation, maxAnswers: settings.maxAnswers, slots: Int(slots))
+        return Snapshot(generation: generation, zones: zones, summary: summary, rotator: rotator)
     }
 
     /// `<svc>.<ns>.svc.<domain>.`
@@ -145,29 +159,22 @@ public struct ZoneBuilder: Sendable {
         serviceName.prepending("_" + key.protocol.dnsLabel)?.prepending("_" + key.name)
     }
 
-    /// The addresses a headless Service answers with: from its EndpointSlices, or from its legacy
-    /// Endpoints when it has no slice (kubectl output often has both, mirrored; slices win, as in CoreDNS).
-    static func servedEndpoints(of service: Service, in catalog: Catalog) -> [ServedEndpoint] {
-        var result: [ServedEndpoint] = []
-        var seen: Set<IPAddress> = []
-        let slices = catalog.endpointSlices(of: service.key)
-        if !slices.isEmpty {
-            for slice in slices where slice.addressType != .fqdn {
-                for endpoint in slice.endpoints where endpoint.ready || service.publishNotReadyAddresses {
-                    for address in endpoint.addresses where seen.insert(address).inserted {
-                        result.append(ServedEndpoint(address: address, hostname: endpoint.hostname, ports: slice.ports))
-                    }
-                }
-            }
-        } else if let endpoints = catalog.endpoints[service.key] {
-            for subset in endpoints.subsets {
-                let addresses = subset.addresses + (service.publishNotReadyAddresses ? subset.notReadyAddresses : [])
-                for address in addresses where seen.insert(address.ip).inserted {
-                    result.append(ServedEndpoint(address: address.ip, hostname: address.hostname, ports: subset.ports))
-                }
-            }
+    /// The addresses a headless Service answers with: those it offers (see `Catalog.offeredEndpoints`)
+    /// that the health checker has not ruled out. When it rules out all of them, fail open: all of them,
+    /// as Route 53 multivalue answers do, unless `settings.failOpen` is off.
+    func servedEndpoints(
+        of service: Service, in catalog: Catalog, health: HealthVerdicts, summary: inout SnapshotSummary
+    ) -> [CatalogEndpoint] {
+        let offered = catalog.offeredEndpoints(of: service)
+        let healthy = offered.filter { health.isServable(EndpointID(service: service.key, address: $0.address)) }
+        summary.prunedEndpoints += offered.count - healthy.count
+        if healthy.isEmpty && !offered.isEmpty && settings.failOpen {
+            summary.failOpenServices.append(service.key)
+            summary.endpointAddresses += offered.count
+            return offered
         }
-        return result
+        summary.endpointAddresses += healthy.count
+        return healthy
     }
 }
 
@@ -177,12 +184,7 @@ struct PortKey: Hashable {
     var `protocol`: PortProtocol
 }
 
-/// One address a headless Service serves, with what its DNS names are made from.
-struct ServedEndpoint: Hashable {
-    var address: IPAddress
-    var hostname: String?
-    var ports: [EndpointPort]
-
+extension CatalogEndpoint {
     /// Spec §2.4.1: the endpoint's hostname, else its address with dashes.
     var hostLabel: String { hostname ?? address.dashed }
 }

@@ -53,7 +53,9 @@ public struct ResponseEncoder {
             for rrSet in section {
                 let mark = buffer.count
                 let targetsMark = compressionTargets.count
-                for rdata in rrSet.rdata {
+                let count = rrSet.presentedCount
+                for position in 0..<count {
+                    let rdata = rrSet.rdata[(rrSet.firstRecord + position) % rrSet.rdata.count]
                     writeRecord(owner: rrSet.owner, type: rrSet.type, ttl: rrSet.ttl, rdata: rdata, into: &buffer)
                 }
                 if buffer.count > budget {
@@ -62,7 +64,7 @@ public struct ResponseEncoder {
                     if index < 2 { truncated = true }
                     break sectionLoop
                 }
-                counts[index] += UInt16(rrSet.rdata.count)
+                counts[index] += UInt16(count)
             }
         }
 

@@ -91,12 +91,29 @@ public struct RRSet: Hashable, Sendable {
     /// RFC 2181 §5.2: one TTL for the whole set.
     public var ttl: UInt32
     public var rdata: [RData]
+    /// Where the encoder starts writing `rdata`, wrapping around: how a rotated answer is presented
+    /// without copying the records. 0 in a zone; set on the copy that goes into one response.
+    public var firstRecord: Int
+    /// At most this many records are written, from `firstRecord` on; 0 writes them all.
+    public var recordLimit: Int
 
-    public init(owner: DomainName, type: RecordType, ttl: UInt32, rdata: [RData]) {
+    public init(owner: DomainName, type: RecordType, ttl: UInt32, rdata: [RData], firstRecord: Int = 0, recordLimit: Int = 0) {
         self.owner = owner
         self.type = type
         self.ttl = ttl
         self.rdata = rdata
+        self.firstRecord = firstRecord
+        self.recordLimit = recordLimit
+    }
+
+    /// How many records the encoder writes.
+    public var presentedCount: Int {
+        recordLimit > 0 ? min(recordLimit, rdata.count) : rdata.count
+    }
+
+    /// The records the encoder writes, in the order it writes them.
+    public var presentedRecords: [RData] {
+        (0..<presentedCount).map { rdata[(firstRecord + $0) % rdata.count] }
     }
 
     /// The set's records, one value each.

@@ -31,6 +31,11 @@ extension ObjectReader {
         }
         service.ports = servicePorts(spec?.child("ports"))
         service.publishNotReadyAddresses = bool(spec?.child("publishNotReadyAddresses")) ?? false
+        let (healthCheck, healthProblems) = HealthCheckOverrides.parse(metadata.annotations)
+        for problem in healthProblems {
+            report("metadata.annotations[\(problem.key)]", problem.reason)
+        }
+        service.healthCheck = healthCheck
         return service
     }
 

@@ -22,6 +22,8 @@ public struct Service: Hashable, Sendable {
     public var annotations: [String: String]
     /// `metadata.labels`.
     public var labels: [String: String]
+    /// How its endpoints are probed, from the `svcdns.io/health-*` annotations.
+    public var healthCheck: HealthCheckOverrides
 
     /// Creates a Service; the values are not validated here (``ManifestDecoder`` validates what it decodes).
     public init(
@@ -33,7 +35,8 @@ public struct Service: Hashable, Sendable {
         ports: [ServicePort] = [],
         publishNotReadyAddresses: Bool = false,
         annotations: [String: String] = [:],
-        labels: [String: String] = [:]
+        labels: [String: String] = [:],
+        healthCheck: HealthCheckOverrides = HealthCheckOverrides()
     ) {
         self.key = key
         self.type = type
@@ -44,5 +47,6 @@ public struct Service: Hashable, Sendable {
         self.publishNotReadyAddresses = publishNotReadyAddresses
         self.annotations = annotations
         self.labels = labels
+        self.healthCheck = healthCheck
     }
 }

@@ -12,7 +12,8 @@ public enum TestZone {
     /// Builds a snapshot. Throws when any manifest or zone file has a problem: a test's input is meant to be good.
     public static func snapshot(
         manifests: String, zoneFiles: [String: String] = [:], domain: String = "cluster.local", ttl: UInt32 = 5,
-        nameServers: [String] = []
+        nameServers: [String] = [], health: HealthVerdicts = HealthVerdicts(), failOpen: Bool = true,
+        rotation: RotationMode = .roundRobin, maxAnswers: Int = 0
     ) throws -> Snapshot {
         let decoded = ManifestDecoder.decode(manifests, file: "test.yaml")
         guard decoded.problems.isEmpty else {
@@ -25,9 +26,12 @@ public enum TestZone {
             zones.append(try ZoneFile.parse(text, file: "\(origin).zone", origin: DomainName(origin)!))
         }
         let settings = ClusterSettings(
-            domain: DomainName(domain)!, ttl: ttl, nameServerAddresses: nameServers.compactMap { IPAddress($0) }
+            domain: DomainName(domain)!, ttl: ttl, nameServerAddresses: nameServers.compactMap { IPAddress($0) },
+            failOpen: failOpen, rotation: rotation, maxAnswers: maxAnswers
         )
-        return ZoneBuilder(settings: settings).build(catalog: catalog, staticZones: zones, generation: 1, serial: serial)
+        return ZoneBuilder(settings: settings).build(
+            catalog: catalog, staticZones: zones, health: health, generation: 1, serial: serial
+        )
     }
 
     /// The negative-answer SOA of the cluster zone of a test snapshot, as a zone-file line.

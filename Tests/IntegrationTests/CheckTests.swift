@@ -61,6 +61,28 @@ import Testing
             lines: ["FOLDER/corp.example.zone:4: Syntax error, could not parse the RR's rdata"]
         ),
         BadInput(
+            description: "health annotations that do not parse",
+            files: [
+                "web.yaml": goodService.replacingOccurrences(
+                    of: "metadata: {name: web, namespace: default}",
+                    with: """
+                        metadata:
+                          name: web
+                          namespace: default
+                          annotations:
+                            svcdns.io/health-check: grpc
+                            svcdns.io/health-interval: 2x
+                            svcdns.io/health-fall: "0"
+                        """
+                )
+            ],
+            lines: [
+                "FOLDER/web.yaml: Service default/web: metadata.annotations[svcdns.io/health-check]: \"grpc\" is not a health check (tcp, http, none)",
+                "FOLDER/web.yaml: Service default/web: metadata.annotations[svcdns.io/health-interval]: \"2x\" is not a duration (like 500ms, 2s, 1m)",
+                "FOLDER/web.yaml: Service default/web: metadata.annotations[svcdns.io/health-fall]: \"0\" is not a count from 1 to 100",
+            ]
+        ),
+        BadInput(
             description: "the same Service in two files",
             files: ["a.yaml": goodService, "b.yaml": goodService],
             lines: ["FOLDER/b.yaml: Service default/web: metadata.name: already defined in FOLDER/a.yaml"]
