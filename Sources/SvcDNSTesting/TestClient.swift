@@ -23,6 +23,38 @@ public enum TestClient {
         return Array(buffer[0..<received])
     }
 
+    /// A UDP socket talking to one server, for tests that need several datagrams on one source port.
+    public final class UDPSocket {
+        let fd: Int32
+        let address: [UInt8]
+
+        public init(host: String = "127.0.0.1", port: Int, timeout: Double = 2) throws {
+            let (family, address) = try socketAddress(host: host, port: port)
+            self.address = address
+            fd = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
+            guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+            setTimeout(fd, timeout)
+        }
+
+        deinit { close(fd) }
+
+        public func send(_ message: [UInt8]) throws {
+            let sent = address.withUnsafeBytes { raw in
+                message.withUnsafeBytes {
+                    sendto(fd, $0.baseAddress, $0.count, 0, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+                }
+            }
+            guard sent == message.count else { throw Failure(description: "sendto: \(String(cString: strerror(errno)))") }
+        }
+
+        /// The next datagram, or nil when none comes within the timeout.
+        public func receive() -> [UInt8]? {
+            var buffer = [UInt8](repeating: 0, count: 65535)
+            let received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            return received >= 0 ? Array(buffer[0..<received]) : nil
+        }
+    }
+
     /// An open TCP connection to a DNS server.
     public final class TCPConnection {
         let fd: Int32

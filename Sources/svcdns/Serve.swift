@@ -3,6 +3,7 @@ import Authority
 import ControlAPI
 import DNSMessage
 import Foundation
+import Health
 import Logging
 import NIOPosix
 import Registry
@@ -34,12 +35,46 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Time between probes of one endpoint (500ms, 2s, 1m); svcdns.io/health-interval overrides it.")
+    var healthInterval: String = "2s"
+
+    @Option(help: "How long one probe may take; svcdns.io/health-timeout overrides it.")
+    var healthTimeout: String = "1s"
+
+    @Option(help: "Consecutive failed probes that take an endpoint out of answers; svcdns.io/health-fall overrides it.")
+    var healthFall: Int = 3
+
+    @Option(help: "Consecutive good probes that bring it back; svcdns.io/health-rise overrides it.")
+    var healthRise: Int = 2
+
+    @Flag(help: "When every endpoint of a Service is down, answer with none of them instead of all of them.")
+    var noFailOpen = false
+
+    @Option(help: "Order of multi-record answers: round-robin, random or none.")
+    var rotate: String = RotationMode.roundRobin.rawValue
+
+    @Option(help: "At most this many records of one RRset per answer, rotating through all of them; 0 means all.")
+    var maxAnswers: Int = 0
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
         }
         for text in dnsAddresses + [httpAddress] where ListenAddress(text) == nil {
             throw ValidationError("\(text) is not ADDR:PORT or [IPv6]:PORT")
+        }
+        for (flag, text) in [("--health-interval", healthInterval), ("--health-timeout", healthTimeout)]
+        where HealthCheckOverrides.parseDuration(text) == nil {
+            throw ValidationError("\(flag) \(text) is not a duration (like 500ms, 2s, 1m)")
+        }
+        for (flag, count) in [("--health-fall", healthFall), ("--health-rise", healthRise)] where !(1...100).contains(count) {
+            throw ValidationError("\(flag) \(count) is not a count from 1 to 100")
+        }
+        guard RotationMode(rawValue: rotate) != nil else {
+            throw ValidationError("--rotate \(rotate) is not one of round-robin, random, none")
+        }
+        guard maxAnswers >= 0 else {
+            throw ValidationError("--max-answers \(maxAnswers) must be 0 (all) or more")
         }
         for value in upstream where value != "none" {
             throw ValidationError("--upstream \(value): only 'none' is supported in this version (names outside the zones are refused)")
@@ -64,12 +99,16 @@ struct Serve: AsyncParsableCommand {
         }
         // ns.dns.<domain> answers with the addresses svcdns listens on, when they are specific ones.
         let nameServers = listen.compactMap { IPAddress($0.host) }.filter { $0 != IPAddress("0.0.0.0") && $0 != IPAddress("::") }
-        let builder = ZoneBuilder(settings: ClusterSettings(domain: domain, ttl: ttl, nameServerAddresses: nameServers))
-        let snapshot = builder.build(
-            catalog: contents.catalog, staticZones: contents.zones, generation: 1,
-            serial: UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970))
+        let settings = ClusterSettings(
+            domain: domain, ttl: ttl, nameServerAddresses: nameServers, failOpen: !noFailOpen,
+            rotation: RotationMode(rawValue: rotate)!, maxAnswers: maxAnswers
         )
-        let snapshots = SnapshotStore(snapshot)
+        let snapshots = SnapshotStore()
+        let snapshotBuilder = SnapshotBuilder(
+            builder: ZoneBuilder(settings: settings), store: snapshots, logger: Logger(label: "svcdns.snapshot")
+        )
+        snapshotBuilder.update(catalog: contents.catalog, zones: contents.zones)
+        let snapshot = snapshotBuilder.rebuildNow()
         logger.info(
             "registry loaded",
             metadata: [
@@ -77,6 +116,18 @@ struct Serve: AsyncParsableCommand {
                 "snapshot.names": "\(snapshot.summary.names)",
             ]
         )
+
+        // Probes run on an event loop of their own, so a burst of probes never delays a DNS answer's loop.
+        let probeLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let defaults = HealthDefaults(
+            interval: HealthCheckOverrides.parseDuration(healthInterval)!,
+            timeout: HealthCheckOverrides.parseDuration(healthTimeout)!, fall: healthFall, rise: healthRise
+        )
+        let healthChecker = HealthChecker(
+            defaults: defaults, eventLoop: probeLoops.next(), logger: Logger(label: "svcdns.health"),
+            onChange: { verdicts, _ in snapshotBuilder.update(health: verdicts) }
+        )
+        healthChecker.update(catalog: contents.catalog)
 
         let group = MultiThreadedEventLoopGroup.singleton
         let dnsServer = DNSServer(
@@ -88,11 +139,15 @@ struct Serve: AsyncParsableCommand {
         let controlServer = ControlServer(host: http.host, port: http.port, group: group, logger: Logger(label: "svcdns.http"))
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: dnsServer), .init(service: controlServer)],
+                services: [
+                    .init(service: snapshotBuilder), .init(service: healthChecker), .init(service: dnsServer),
+                    .init(service: controlServer),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         try await services.run()
+        try await probeLoops.shutdownGracefully()
     }
 }

@@ -56,7 +56,8 @@ import Testing
             leads[Self.leader(response), default: 0] += 1
         }
         #expect(leads.count == records)
-        #expect(leads.values.allSatisfy { $0 == k }, "\(leads)")
+        let everyRecordLedKTimes = leads.values.allSatisfy { $0 == k }
+        #expect(everyRecordLedKTimes, "\(leads)")
     }
 
     @Test func roundRobinIsFairAcrossUDPAndTCP() async throws {
@@ -117,6 +118,7 @@ import Testing
             for record in response.answer { shown[Self.rdata(of: record), default: 0] += 1 }
         }
         #expect(shown.count == 4)
-        #expect(shown.values.allSatisfy { $0 == 4 }, "8 answers × 2 records over 4 records: each 4 times, \(shown)")
+        let eachShownFourTimes = shown.values.allSatisfy { $0 == 4 }
+        #expect(eachShownFourTimes, "8 answers × 2 records over 4 records: each 4 times, \(shown)")
     }
 }

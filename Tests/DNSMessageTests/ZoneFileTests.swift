@@ -66,7 +66,8 @@ struct ZoneFileTests {
         ]
         #expect(zone.records.count == expected.count)
         #expect(Set(zone.records) == Set(expected))
-        #expect(!zone.records.contains { $0.type == .soa }, "the SOA is kept apart from the records")
+        let recordsHoldAnSOA = zone.records.contains { $0.type == .soa }
+        #expect(!recordsHoldAnSOA, "the SOA is kept apart from the records")
     }
 
     @Test func relativeNamesResolveAgainstThePassedOrigin() throws {

@@ -90,8 +90,9 @@ struct MalformedQueryTests {
 
     @Test func randomCorpusHasBothOutcomes() {
         // Keeps the corpus honest: a seed that made only drops (or only replies) would test half the ladder.
-        #expect(Self.randomCorpus.filter { Self.expectedRcode($0) != nil }.count > 50)
-        #expect(Self.randomCorpus.filter { Self.expectedRcode($0) == nil }.count > 50)
+        let answerable = Self.randomCorpus.filter { Self.expectedRcode($0) != nil }.count
+        #expect(answerable > 50)
+        #expect(Self.randomCorpus.count - answerable > 50)
     }
 
     @Test func randomBytesOverUDP() async throws {
