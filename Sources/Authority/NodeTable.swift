@@ -1,10 +1,24 @@
 import DNSMessage
 
 /// The mutable form of a zone while it is being built: RRsets by owner and type, in insertion order.
+///
+/// Records are appended in place (no copy of an RRset per record), and duplicates are found by hashing
+/// once a set grows past a few records, so a headless Service with thousands of endpoints builds in
+/// linear time.
 struct NodeTable {
     let origin: DomainName
-    private(set) var rrSets: [[UInt8]: [RRSet]] = [:]
-    private var order: [[UInt8]] = []
+    /// Owners in insertion order, each with its RRsets.
+    private(set) var owners: [(key: [UInt8], sets: [RRSet])] = []
+    private var index: [[UInt8]: Int] = [:]
+    /// The records of every large RRset, by owner index and type, for duplicate checks.
+    private var largeSetRecords: [RRSetID: Set<RData>] = [:]
+    /// Below this size a linear scan beats hashing the record.
+    private static let linearScanLimit = 8
+
+    private struct RRSetID: Hashable {
+        var owner: Int
+        var type: RecordType
+    }
 
     init(origin: DomainName) {
         self.origin = origin
@@ -13,34 +27,43 @@ struct NodeTable {
     /// Adds one record to the RRset of its owner and type; a record already there is not added twice.
     /// RFC 2181 §5.2: an RRset has one TTL, so the smallest given wins.
     mutating func add(_ owner: DomainName, _ type: RecordType, ttl: UInt32, _ rdata: RData) {
-        add(RRSet(owner: owner, type: type, ttl: ttl, rdata: [rdata]))
-    }
-
-    mutating func add(_ set: RRSet) {
-        let key = set.owner.lookupKey
-        guard var sets = rrSets[key] else {
-            rrSets[key] = [set]
-            order.append(key)
+        let ownerIndex = indexOf(owner)
+        guard let setIndex = owners[ownerIndex].sets.firstIndex(where: { $0.type == type }) else {
+            owners[ownerIndex].sets.append(RRSet(owner: owner, type: type, ttl: ttl, rdata: [rdata]))
             return
         }
-        if let index = sets.firstIndex(where: { $0.type == set.type }) {
-            for rdata in set.rdata where !sets[index].rdata.contains(rdata) {
-                sets[index].rdata.append(rdata)
-            }
-            sets[index].ttl = min(sets[index].ttl, set.ttl)
+        let count = owners[ownerIndex].sets[setIndex].rdata.count
+        if count < Self.linearScanLimit {
+            guard !owners[ownerIndex].sets[setIndex].rdata.contains(rdata) else { return }
         } else {
-            sets.append(set)
+            let id = RRSetID(owner: ownerIndex, type: type)
+            if largeSetRecords[id] == nil {
+                largeSetRecords[id] = Set(owners[ownerIndex].sets[setIndex].rdata)
+            }
+            guard largeSetRecords[id]!.insert(rdata).inserted else { return }
         }
-        rrSets[key] = sets
+        owners[ownerIndex].sets[setIndex].rdata.append(rdata)
+        owners[ownerIndex].sets[setIndex].ttl = min(owners[ownerIndex].sets[setIndex].ttl, ttl)
+    }
+
+    /// Adds every record of `set`.
+    mutating func add(_ set: RRSet) {
+        for rdata in set.rdata {
+            add(set.owner, set.type, ttl: set.ttl, rdata)
+        }
     }
 
     /// Makes a name exist with no records (a headless Service with no ready endpoint still exists).
     mutating func addEmpty(_ owner: DomainName) {
+        _ = indexOf(owner)
+    }
+
+    private mutating func indexOf(_ owner: DomainName) -> Int {
         let key = owner.lookupKey
-        if rrSets[key] == nil {
-            rrSets[key] = []
-            order.append(key)
-        }
+        if let existing = index[key] { return existing }
+        owners.append((key, []))
+        index[key] = owners.count - 1
+        return owners.count - 1
     }
 
     /// The finished nodes: every owner, every ancestor up to the origin as an empty non-terminal
@@ -48,10 +71,9 @@ struct NodeTable {
     /// Every RRset of more than one record gets the next rotation slot from `slots`.
     func freeze(addresses: AddressIndex, slots: inout Int32) -> [[UInt8]: Node] {
         var nodes: [[UInt8]: Node] = [:]
-        nodes.reserveCapacity(rrSets.count * 2)
+        nodes.reserveCapacity(owners.count * 2)
         let originKey = origin.lookupKey
-        for key in order {
-            let sets = rrSets[key] ?? []
+        for (key, sets) in owners {
             var entries: [NodeEntry] = []
             entries.reserveCapacity(sets.count)
             for set in sets {
@@ -66,7 +88,7 @@ struct NodeTable {
             var ancestor = key
             while ancestor.count > originKey.count {
                 ancestor = Array(ancestor[(Int(ancestor[0]) + 1)...])
-                if nodes[ancestor] != nil || rrSets[ancestor] != nil { break }
+                if nodes[ancestor] != nil || index[ancestor] != nil { break }
                 nodes[ancestor] = .emptyNonTerminal
             }
         }
@@ -80,24 +102,26 @@ struct AddressIndex {
 
     init(tables: [NodeTable]) {
         for table in tables {
-            for (key, sets) in table.rrSets {
+            for (key, sets) in table.owners {
                 let found = sets.filter { $0.type == .a || $0.type == .aaaa }
                 if !found.isEmpty { addresses[key, default: []].append(contentsOf: found) }
             }
         }
     }
 
+    /// The address RRsets of the targets of `set`'s SRV, MX or NS records, each target once.
     func additional(for set: RRSet) -> [RRSet] {
         var result: [RRSet] = []
+        var seenTargets: Set<[UInt8]> = []
         for rdata in set.rdata {
             let target: DomainName
             switch rdata {
             case .srv(_, _, _, let name), .mx(_, let name), .ns(let name): target = name
             default: continue
             }
-            for found in addresses[target.lookupKey] ?? [] where !result.contains(found) {
-                result.append(found)
-            }
+            let key = target.lookupKey
+            guard seenTargets.insert(key).inserted else { continue }
+            result.append(contentsOf: addresses[key] ?? [])
         }
         return result
     }

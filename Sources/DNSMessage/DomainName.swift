@@ -169,7 +169,11 @@ extension DomainName: Hashable {
     }
 
     public func hash(into hasher: inout Hasher) {
-        for byte in wire { hasher.combine(asciiLowercased(byte)) }
+        // One combine of the folded bytes, not one per byte: names are hashed often while zones are built.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: wire.count) { folded in
+            for (index, byte) in wire.enumerated() { folded[index] = asciiLowercased(byte) }
+            hasher.combine(bytes: UnsafeRawBufferPointer(folded))
+        }
     }
 }
 

@@ -45,6 +45,12 @@ final class ProbeScheduler {
     private var lastTicket: UInt64 = 0
     /// The one timer, due when `timeline`'s soonest item is.
     private var wakeup: (due: NIODeadline, task: Scheduled<Void>)?
+    /// The jitter's random source: a seeded generator, because the system one makes a system call per draw.
+    private var random = JitterGenerator(seed: UInt64.random(in: .min ... .max))
+    /// The timer never fires sooner than this after it last fired: with thousands of jittered endpoints each
+    /// due at its own moment, waking for every one would cost a thread wake-up per probe. Probes due within
+    /// one tick start together instead, at most this late.
+    static let tick: TimeAmount = .milliseconds(10)
     private var inFlight: [UInt64: (cancellation: ProbeCancellation, result: EventLoopFuture<Void>)] = [:]
     private var lastSerial: UInt64 = 0
     /// True while `drain()` runs: a probe that completes synchronously must not start a nested drain, which
@@ -239,7 +245,7 @@ final class ProbeScheduler {
             timeline.removeAll { !isCurrent($0) }
         }
         lastTicket += 1
-        let due = NIODeadline.now() + Self.jittered(interval)
+        let due = NIODeadline.now() + Self.jittered(interval, using: &random)
         timeline.push(DueHeap.Item(due: due, id: id, ticket: lastTicket))
         arm(due)
         return lastTicket
@@ -275,15 +281,20 @@ final class ProbeScheduler {
         }
         drain()
         if let next = timeline.first {
-            arm(next.due)
+            arm(max(next.due, now + Self.tick))
         }
     }
 
     /// `interval` ± up to 10%: endpoints registered together would otherwise be probed together forever, in bursts
     /// that the endpoints, the cap and the loop all feel.
-    static func jittered(_ interval: Duration) -> TimeAmount {
+    static func jittered(_ interval: Duration, using random: inout some RandomNumberGenerator) -> TimeAmount {
         let nanoseconds = Double(TimeAmount(interval).nanoseconds)
-        return .nanoseconds(Int64(nanoseconds * Double.random(in: 0.9...1.1)))
+        return .nanoseconds(Int64(nanoseconds * Double.random(in: 0.9...1.1, using: &random)))
+    }
+
+    static func jittered(_ interval: Duration) -> TimeAmount {
+        var random = SystemRandomNumberGenerator()
+        return jittered(interval, using: &random)
     }
 
     /// Publishes once per loop tick however many verdicts changed in it, so that a thousand endpoints going down
@@ -362,5 +373,22 @@ private struct ProbeQueue {
     mutating func removeAll() {
         items.removeAll()
         head = 0
+    }
+}
+
+/// SplitMix64: a fast, well-spread generator, good enough for spreading probe times.
+struct JitterGenerator: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
