@@ -34,9 +34,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Forwarding",
+            dependencies: [
+                "DNSMessage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "Server",
             dependencies: [
-                "DNSMessage", "Authority",
+                "DNSMessage", "ServiceModel", "Authority", "Forwarding",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,11 +77,12 @@ let package = Package(
         .executableTarget(
             name: "svcdns",
             dependencies: [
-                "DNSMessage", "ServiceModel", "Registry", "Authority", "Server", "ControlAPI", "Health",
+                "DNSMessage", "ServiceModel", "Registry", "Authority", "Server", "ControlAPI", "Health", "Forwarding",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -110,6 +120,6 @@ let package = Package(
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "IntegrationTests", dependencies: ["SvcDNSTesting"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["SvcDNSTesting"], exclude: ["Clients"]),
     ]
 )

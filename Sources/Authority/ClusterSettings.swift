@@ -16,10 +16,17 @@ public struct ClusterSettings: Hashable, Sendable {
     public var rotation: RotationMode
     /// At most this many records of one RRset per answer, rotating (`--max-answers`); 0 means all.
     public var maxAnswers: Int
+    /// When set (forwarding is on), a PTR query for an address svcdns does not know, outside
+    /// `serviceNetworks`, is not answered here: the caller forwards it. Without it svcdns answers NXDOMAIN.
+    public var forwardsUnknownReverseNames: Bool
+    /// The address ranges Services and pods live in (`--service-cidr`): reverse names in them are svcdns's to
+    /// answer, known or not.
+    public var serviceNetworks: [IPNetwork]
 
     public init(
         domain: DomainName, ttl: UInt32 = 5, nameServerAddresses: [IPAddress] = [], failOpen: Bool = true,
-        rotation: RotationMode = .roundRobin, maxAnswers: Int = 0
+        rotation: RotationMode = .roundRobin, maxAnswers: Int = 0, forwardsUnknownReverseNames: Bool = false,
+        serviceNetworks: [IPNetwork] = []
     ) {
         self.domain = domain
         self.ttl = ttl
@@ -27,6 +34,8 @@ public struct ClusterSettings: Hashable, Sendable {
         self.failOpen = failOpen
         self.rotation = rotation
         self.maxAnswers = maxAnswers
+        self.forwardsUnknownReverseNames = forwardsUnknownReverseNames
+        self.serviceNetworks = serviceNetworks
     }
 
     /// `ns.dns.<domain>.`, the name in the zone's NS and SOA records.

@@ -20,6 +20,12 @@ extension Snapshot {
     public func answer(name: DomainName, type: RecordType) -> AuthoritativeAnswer? {
         var key = name.lookupKey
         guard var zone = zone(containing: key) else { return nil }
+        if let owned = zone.ownedNetworks, zone.nodes[key] == nil, let address = ReverseName.address(of: key),
+            !owned.contains(where: { $0.contains(address) })
+        {
+            // An address outside the service networks that svcdns does not know: another resolver's to answer.
+            return nil
+        }
         var currentName = name
         var response = Response(authoritative: true)
         for _ in 0...Self.maxCNAMEChain {

@@ -18,4 +18,29 @@ enum ReverseName {
         }
         return DomainName(labels.joined(separator: ".") + ".")!
     }
+
+    /// The address a full reverse name stands for (4 labels under in-addr.arpa, 32 nibbles under
+    /// ip6.arpa), from its lowercased wire form; nil for anything shorter or malformed.
+    static func address(of key: [UInt8]) -> IPAddress? {
+        var labels: [String] = []
+        var index = 0
+        while index < key.count, key[index] != 0, labels.count <= 34 {
+            let length = Int(key[index])
+            guard index + 1 + length <= key.count else { return nil }
+            labels.append(String(decoding: key[(index + 1)..<(index + 1 + length)], as: UTF8.self))
+            index += length + 1
+        }
+        if labels.count == 6, labels[4] == "in-addr", labels[5] == "arpa" {
+            return IPAddress(labels[0..<4].reversed().joined(separator: "."))
+        }
+        if labels.count == 34, labels[32] == "ip6", labels[33] == "arpa", labels[0..<32].allSatisfy({ $0.count == 1 }) {
+            let nibbles = labels[0..<32].reversed().joined()
+            let groups = stride(from: 0, to: 32, by: 4).map { offset -> Substring in
+                let start = nibbles.index(nibbles.startIndex, offsetBy: offset)
+                return nibbles[start..<nibbles.index(start, offsetBy: 4)]
+            }
+            return IPAddress(groups.joined(separator: ":"))
+        }
+        return nil
+    }
 }

@@ -1,4 +1,5 @@
 import DNSMessage
+import ServiceModel
 
 /// One zone svcdns is authoritative for, with every answer-time fact precomputed (as NSD's namedb
 /// keeps `soa_nx_rrset` and Knot's adjust step links additionals before a zone is published).
@@ -26,10 +27,15 @@ final class Zone: Sendable {
     let delegations: Set<[UInt8]>
     /// The TTL of synthesised records (pod names).
     let recordTTL: UInt32
+    /// Reverse zones only: the ranges whose unknown names are still answered NXDOMAIN here, when others
+    /// are left to the forwarder; nil when every unknown name is answered here.
+    let ownedNetworks: [IPNetwork]?
 
     init(
-        kind: Kind, origin: DomainName, soa: RRSet, nodes: [[UInt8]: Node], recordTTL: UInt32
+        kind: Kind, origin: DomainName, soa: RRSet, nodes: [[UInt8]: Node], recordTTL: UInt32,
+        ownedNetworks: [IPNetwork]? = nil
     ) {
+        self.ownedNetworks = ownedNetworks
         self.kind = kind
         self.origin = origin
         self.originKey = origin.lookupKey

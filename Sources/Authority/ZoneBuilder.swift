@@ -143,7 +143,13 @@ public struct ZoneBuilder: Sendable {
         for index in tables.indices {
             let nodes = tables[index].freeze(addresses: addresses, slots: &slots)
             summary.names += nodes.count
-            zones.append(Zone(kind: kinds[index], origin: tables[index].origin, soa: soas[index], nodes: nodes, recordTTL: ttl))
+            let owned = kinds[index] == .reverse && settings.forwardsUnknownReverseNames ? settings.serviceNetworks : nil
+            zones.append(
+                Zone(
+                    kind: kinds[index], origin: tables[index].origin, soa: soas[index], nodes: nodes, recordTTL: ttl,
+                    ownedNetworks: owned
+                )
+            )
         }
         let rotator = Rotator(mode: settings.rotation, maxAnswers: settings.maxAnswers, slots: Int(slots))
         return Snapshot(generation: generation, zones: zones, summary: summary, rotator: rotator)

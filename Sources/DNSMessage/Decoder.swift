@@ -86,6 +86,40 @@ public enum MessageDecoder {
         }
     }
 
+    /// Reads a whole message (an upstream's response): header, question and every record, OPT apart.
+    /// Compressed names anywhere are followed; anything malformed throws.
+    public static func decodeMessage(_ bytes: UnsafeRawBufferPointer) throws(MalformedReason) -> Message {
+        var reader = WireReader(bytes)
+        let header = QueryHeader(id: try reader.readUInt16(), flags: try reader.readUInt16())
+        let counts = (try reader.readUInt16(), try reader.readUInt16(), try reader.readUInt16(), try reader.readUInt16())
+        var questions: [(name: DomainName, type: RecordType, recordClass: UInt16)] = []
+        for _ in 0..<counts.0 {
+            questions.append((try reader.readName(), RecordType(rawValue: try reader.readUInt16()), try reader.readUInt16()))
+        }
+        var sections: [[ResourceRecord]] = [[], [], []]
+        var edns: EDNS? = nil
+        for (section, count) in [(0, counts.1), (1, counts.2), (2, counts.3)] {
+            for _ in 0..<count {
+                let start = reader.position
+                let owner = try reader.readName()
+                let type = try reader.readUInt16()
+                if section == 2 && type == RecordType.opt.rawValue {
+                    let recordClass = try reader.readUInt16()
+                    let ttl = try reader.readUInt32()
+                    try reader.skip(Int(try reader.readUInt16()))
+                    guard edns == nil, owner.wire == [0] else { throw .duplicateOPT }
+                    edns = EDNS(udpPayloadSize: recordClass, version: UInt8(truncatingIfNeeded: ttl >> 16), dnssecOK: ttl & 0x8000 != 0)
+                    continue
+                }
+                reader.position = start
+                sections[section].append(try readRecord(&reader))
+            }
+        }
+        return Message(
+            header: header, questions: questions, answer: sections[0], authority: sections[1], additional: sections[2], edns: edns
+        )
+    }
+
     /// Convenience for tests and tools.
     public static func decodeQuery(_ bytes: [UInt8]) throws(DecodeError) -> Query {
         let result = bytes.withUnsafeBytes { raw in Result { () throws(DecodeError) -> Query in try decodeQuery(raw) } }

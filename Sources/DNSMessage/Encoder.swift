@@ -85,6 +85,21 @@ public struct ResponseEncoder {
         patch16(additionalCount, at: 10, in: &buffer)
     }
 
+    /// Writes a query, as svcdns sends one to an upstream: RD set, one question, and an OPT record
+    /// advertising 1232 bytes with the client's DO bit (RFC 6891 §6.1.1), so signatures come back when asked.
+    public static func encodeQuery(
+        id: UInt16, name: DomainName, type: RecordType, dnssecOK: Bool, into buffer: inout [UInt8]
+    ) {
+        buffer.removeAll(keepingCapacity: true)
+        writeHeader(id: id, flags: 0x0100, into: &buffer)
+        patch16(1, at: 4, in: &buffer)
+        patch16(1, at: 10, in: &buffer)
+        buffer.append(contentsOf: name.wire)
+        append16(type.rawValue, to: &buffer)
+        append16(RecordClass.internet, to: &buffer)
+        writeOPT(rcode: .noError, dnssecOK: dnssecOK, into: &buffer)
+    }
+
     /// Writes an error response (FORMERR, NOTIMP) with no question, for a query that could not be used.
     /// `edns` adds an OPT record: RFC 6891 §7 wants one in the answer to every request that had one.
     public static func encodeError(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS? = nil, into buffer: inout [UInt8]) {

@@ -72,3 +72,57 @@ public struct Response: Hashable, Sendable {
         self.additional = additional
     }
 }
+
+/// A whole decoded message, as an upstream resolver sends it.
+public struct Message: Hashable, Sendable {
+    public var header: QueryHeader
+    public var questions: [(name: DomainName, type: RecordType, recordClass: UInt16)]
+    public var answer: [ResourceRecord]
+    public var authority: [ResourceRecord]
+    /// Without the OPT record, which is in `edns`.
+    public var additional: [ResourceRecord]
+    public var edns: EDNS?
+
+    public init(
+        header: QueryHeader, questions: [(name: DomainName, type: RecordType, recordClass: UInt16)], answer: [ResourceRecord],
+        authority: [ResourceRecord], additional: [ResourceRecord], edns: EDNS?
+    ) {
+        self.header = header
+        self.questions = questions
+        self.answer = answer
+        self.authority = authority
+        self.additional = additional
+        self.edns = edns
+    }
+
+    /// The 4-bit response code of the header.
+    public var rcode: ResponseCode { ResponseCode(rawValue: header.flags & 0x000F) }
+    public var isTruncated: Bool { header.flags & 0x0200 != 0 }
+
+    public static func == (lhs: Message, rhs: Message) -> Bool {
+        lhs.header == rhs.header && lhs.questions.elementsEqual(rhs.questions, by: { $0 == $1 }) && lhs.answer == rhs.answer
+            && lhs.authority == rhs.authority && lhs.additional == rhs.additional && lhs.edns == rhs.edns
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(header)
+        hasher.combine(answer)
+    }
+}
+
+extension RRSet {
+    /// Groups records into RRsets in order of first appearance (an upstream may interleave them); each
+    /// set takes the smallest TTL of its records (RFC 2181 §5.2).
+    public static func grouping(_ records: [ResourceRecord]) -> [RRSet] {
+        var sets: [RRSet] = []
+        for record in records {
+            if let index = sets.firstIndex(where: { $0.type == record.type && $0.owner == record.owner }) {
+                sets[index].rdata.append(record.rdata)
+                sets[index].ttl = min(sets[index].ttl, record.ttl)
+            } else {
+                sets.append(RRSet(owner: record.owner, type: record.type, ttl: record.ttl, rdata: [record.rdata]))
+            }
+        }
+        return sets
+    }
+}

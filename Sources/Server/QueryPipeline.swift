@@ -1,4 +1,6 @@
 import DNSMessage
+import Forwarding
+import NIOCore
 
 /// The query path, transport aside: bytes in, bytes out, through named stages
 /// (decode → resolve → encode), with NSD's ladder of early exits for what is not a usable query.
@@ -9,31 +11,56 @@ public struct QueryPipeline: Sendable {
         self.resolver = resolver
     }
 
-    /// Writes the response to `request` into `output` and returns true, or returns false when the
-    /// message is to be dropped (shorter than a header, or a response rather than a query).
+    /// What became of one request.
+    public enum Outcome {
+        /// The response is in `output`.
+        case answered
+        /// Nothing is sent (shorter than a header, or a response rather than a query).
+        case dropped
+        /// The answer comes from upstream: call `forward` and `encode` its response.
+        case forward(Query)
+    }
+
+    /// Decodes and resolves `request`; an answer known now is encoded into `output` at once.
     public func respond(
-        to request: UnsafeRawBufferPointer, overTCP: Bool, encoder: inout ResponseEncoder, into output: inout [UInt8]
-    ) -> Bool {
+        to request: UnsafeRawBufferPointer, overTCP: Bool, client: SocketAddress?, encoder: inout ResponseEncoder,
+        into output: inout [UInt8]
+    ) -> Outcome {
         let query: Query
         do {
             query = try MessageDecoder.decodeQuery(request)
         } catch {
             switch error {
             case .shortHeader, .notAQuery:
-                return false
+                return .dropped
             case .malformed(let header, _):
                 let edns = MessageDecoder.ednsOfRejected(request)
                 ResponseEncoder.encodeError(.formatError, header: header, edns: edns, into: &output)
-                return true
+                return .answered
             case .notImplemented(let header):
                 let edns = MessageDecoder.ednsOfRejected(request)
                 ResponseEncoder.encodeError(.notImplemented, header: header, edns: edns, into: &output)
-                return true
+                return .answered
             }
         }
-        let response = resolver.resolve(query)
-        let limit = ResponseEncoder.sizeLimit(for: query, overTCP: overTCP)
-        encoder.encode(response, to: query, limit: limit, into: &output)
-        return true
+        switch resolver.resolve(query, client: client) {
+        case .answer(let response):
+            encode(response, to: query, overTCP: overTCP, encoder: &encoder, into: &output)
+            return .answered
+        case .forward:
+            return .forward(query)
+        }
+    }
+
+    /// Asks the upstreams for `query`; the future completes on `eventLoop`.
+    public func forward(_ query: Query, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
+        resolver.forwarding!.forwarder.forward(query, overTCP: overTCP, on: eventLoop)
+    }
+
+    /// The last stage: the response on the wire, within what the transport and the client allow.
+    public func encode(
+        _ response: Response, to query: Query, overTCP: Bool, encoder: inout ResponseEncoder, into output: inout [UInt8]
+    ) {
+        encoder.encode(response, to: query, limit: ResponseEncoder.sizeLimit(for: query, overTCP: overTCP), into: &output)
     }
 }

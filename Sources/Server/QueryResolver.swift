@@ -1,32 +1,77 @@
 import Authority
 import DNSMessage
+import Forwarding
+import NIOCore
+import ServiceModel
+
+/// Who may use forwarding, and through what.
+public struct ForwardingPolicy: Sendable {
+    public let forwarder: Forwarder
+    /// `--allow-recursion`: clients outside these get REFUSED for names outside svcdns's zones.
+    public let allowRecursion: [IPNetwork]
+
+    public init(forwarder: Forwarder, allowRecursion: [IPNetwork] = IPNetwork.privateNetworks) {
+        self.forwarder = forwarder
+        self.allowRecursion = allowRecursion
+    }
+
+    func allows(_ client: SocketAddress?) -> Bool {
+        guard let text = client?.ipAddress, let address = IPAddress(text) else { return false }
+        return allowRecursion.contains { $0.contains(address) }
+    }
+}
 
 /// Decides the response to one decoded query: the stage between decoding and encoding.
 ///
-/// In a zone svcdns serves, the answer comes from the current snapshot; outside, the query is refused
-/// (forwarding comes in a later stage). Reads one snapshot per query and takes no lock.
+/// In a zone svcdns serves, the answer comes from the current snapshot (one atomic load, no lock).
+/// Outside, the query is refused, or, with forwarding on and a client allowed to recurse, answered from
+/// the cache or handed back to be forwarded.
 public struct QueryResolver: Sendable {
     public let snapshots: SnapshotStore
+    public let forwarding: ForwardingPolicy?
 
-    public init(snapshots: SnapshotStore) {
+    public init(snapshots: SnapshotStore, forwarding: ForwardingPolicy? = nil) {
         self.snapshots = snapshots
+        self.forwarding = forwarding
     }
 
-    public func resolve(_ query: Query) -> Response {
+    /// What to do with a query.
+    public enum Resolution {
+        case answer(Response)
+        /// Ask the upstreams (the cache had nothing).
+        case forward
+    }
+
+    public func resolve(_ query: Query, client: SocketAddress?) -> Resolution {
         // RFC 6891 §6.1.3: an EDNS version we do not implement gets BADVERS and nothing else.
         if let edns = query.edns, edns.version > 0 {
-            return Response(rcode: .badVersion)
+            return .answer(Response(rcode: .badVersion))
         }
         guard query.recordClass == RecordClass.internet else {
-            return Response(rcode: .refused)
+            return .answer(Response(rcode: .refused))
         }
         // svcdns serves no zone transfers: its zones are views of a registry, not files to copy.
         if query.type == .axfr || query.type == .ixfr {
-            return Response(rcode: .refused)
+            return .answer(Response(rcode: .refused))
         }
-        guard let answer = snapshots.load().answer(name: query.name, type: query.type) else {
-            return Response(rcode: .refused)
+        if let answer = snapshots.load().answer(name: query.name, type: query.type) {
+            return .answer(answer.response)
         }
-        return answer.response
+        // Never an open resolver: only allowed clients reach the cache and the upstreams.
+        guard let forwarding, forwarding.allows(client) else {
+            return .answer(Response(rcode: .refused))
+        }
+        if let cached = forwarding.forwarder.cached(query) {
+            return .answer(cached)
+        }
+        return .forward
+    }
+
+    /// Resolves `query` through that resolution, waiting for the upstreams when needed (tests and tools).
+    public func resolve(_ query: Query, client: SocketAddress?, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
+        switch resolve(query, client: client) {
+        case .answer(let response): eventLoop.makeSucceededFuture(response)
+        case .forward: forwarding!.forwarder.forward(query, overTCP: overTCP, on: eventLoop)
+        }
     }
 }

@@ -18,10 +18,27 @@ final class TCPQueryHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let request = unwrapInboundIn(data)
-        let answered = request.withUnsafeReadableBytes { bytes in
-            pipeline.respond(to: bytes, overTCP: true, encoder: &encoder, into: &output)
+        let client = context.channel.remoteAddress
+        let outcome = request.withUnsafeReadableBytes { bytes in
+            pipeline.respond(to: bytes, overTCP: true, client: client, encoder: &encoder, into: &output)
         }
-        guard answered else { return }
+        switch outcome {
+        case .answered:
+            send(context: context)
+        case .dropped:
+            return
+        case .forward(let query):
+            // RFC 7766 §6.2.1.1: answers may go out of order; the client matches them by ID, so later
+            // queries on this connection are not held up behind this one.
+            pipeline.forward(query, overTCP: true, on: context.eventLoop).assumeIsolated().whenSuccess { response in
+                self.pipeline.encode(response, to: query, overTCP: true, encoder: &self.encoder, into: &self.output)
+                self.send(context: context)
+                context.flush()
+            }
+        }
+    }
+
+    private func send(context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: output.count + 2)
         buffer.writeInteger(UInt16(output.count))
         buffer.writeBytes(output)

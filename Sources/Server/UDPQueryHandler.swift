@@ -18,12 +18,27 @@ final class UDPQueryHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        let answered = envelope.data.withUnsafeReadableBytes { bytes in
-            pipeline.respond(to: bytes, overTCP: false, encoder: &encoder, into: &output)
+        let outcome = envelope.data.withUnsafeReadableBytes { bytes in
+            pipeline.respond(to: bytes, overTCP: false, client: envelope.remoteAddress, encoder: &encoder, into: &output)
         }
-        guard answered else { return }
+        switch outcome {
+        case .answered:
+            send(to: envelope.remoteAddress, context: context)
+        case .dropped:
+            return
+        case .forward(let query):
+            // Answered when the upstream is; this loop goes on reading meanwhile.
+            pipeline.forward(query, overTCP: false, on: context.eventLoop).assumeIsolated().whenSuccess { response in
+                self.pipeline.encode(response, to: query, overTCP: false, encoder: &self.encoder, into: &self.output)
+                self.send(to: envelope.remoteAddress, context: context)
+                context.flush()
+            }
+        }
+    }
+
+    private func send(to client: SocketAddress, context: ChannelHandlerContext) {
         let buffer = context.channel.allocator.buffer(bytes: output)
-        context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: buffer)), promise: nil)
+        context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: buffer)), promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

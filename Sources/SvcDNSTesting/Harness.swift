@@ -10,7 +10,10 @@ public enum Harness {
         let pipeline = QueryPipeline(resolver: QueryResolver(snapshots: SnapshotStore(snapshot)))
         var encoder = ResponseEncoder()
         var output: [UInt8] = []
-        let answered = query.withUnsafeBytes { pipeline.respond(to: $0, overTCP: overTCP, encoder: &encoder, into: &output) }
-        return answered ? try LDNS.decode(output) : nil
+        let outcome = query.withUnsafeBytes {
+            pipeline.respond(to: $0, overTCP: overTCP, client: nil, encoder: &encoder, into: &output)
+        }
+        guard case .answered = outcome else { return nil }
+        return try LDNS.decode(output)
     }
 }

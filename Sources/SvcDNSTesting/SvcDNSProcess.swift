@@ -34,9 +34,11 @@ public final class SvcDNSProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.binaryPath())
+        // No test may reach the host's own resolver: without an upstream of the test's, forwarding is off.
+        let namesUpstream = arguments.contains("--upstream") || arguments.contains("--resolv-conf")
         process.arguments = [
             "serve", "--zones", zones, "--domain", domain, "--dns", "127.0.0.1:\(dnsPort)", "--http", "127.0.0.1:\(httpPort)",
-        ] + arguments
+        ] + (namesUpstream ? [] : ["--upstream", "none"]) + arguments
         let log = try FileHandle(forWritingTo: logFile)
         process.standardOutput = log
         process.standardError = log

@@ -2,9 +2,11 @@ import ArgumentParser
 import Authority
 import ControlAPI
 import DNSMessage
+import Forwarding
 import Foundation
 import Health
 import Logging
+import NIOCore
 import NIOPosix
 import Registry
 import Server
@@ -26,8 +28,26 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("http"), help: "Address of the HTTP endpoint (GET /healthz).")
     var httpAddress: String = "127.0.0.1:8053"
 
-    @Option(help: "Upstream resolvers for names outside svcdns's zones; 'none' refuses them.")
+    @Option(help: "Upstream resolver (ADDR[:PORT], repeatable) for names outside svcdns's zones; 'none' refuses them. (default: the nameservers of --resolv-conf)")
     var upstream: [String] = []
+
+    @Option(help: "Where to read upstreams from when --upstream is not given.")
+    var resolvConf: String = "/etc/resolv.conf"
+
+    @Option(help: "How long one upstream may take to answer (500ms, 2s).")
+    var upstreamTimeout: String = "2s"
+
+    @Option(help: "Forwarded answers kept at most (least recently used out).")
+    var cacheSize: Int = 10000
+
+    @Option(help: "Longest time in seconds a forwarded answer is kept, whatever its TTL.")
+    var cacheMaxTtl: UInt32 = 3600
+
+    @Option(help: "Clients allowed to use forwarding (CIDR, repeatable). (default: loopback, RFC 1918, fc00::/7)")
+    var allowRecursion: [String] = []
+
+    @Option(help: "Address ranges of Services and pods (CIDR, repeatable): their reverse names are answered here, never forwarded.")
+    var serviceCidr: [String] = ["10.96.0.0/12"]
 
     @Option(help: "TTL in seconds of every record made from Kubernetes objects, and the SOA minimum.")
     var ttl: UInt32 = 5
@@ -76,9 +96,19 @@ struct Serve: AsyncParsableCommand {
         guard maxAnswers >= 0 else {
             throw ValidationError("--max-answers \(maxAnswers) must be 0 (all) or more")
         }
-        for value in upstream where value != "none" {
-            throw ValidationError("--upstream \(value): only 'none' is supported in this version (names outside the zones are refused)")
+        if upstream.contains("none") && upstream.count > 1 {
+            throw ValidationError("--upstream none cannot be combined with upstream addresses")
         }
+        for value in upstream where value != "none" && Upstream(value) == nil {
+            throw ValidationError("--upstream \(value) is not ADDR[:PORT] or [IPv6]:PORT")
+        }
+        for cidr in allowRecursion + serviceCidr where IPNetwork(cidr) == nil {
+            throw ValidationError("\(cidr) is not an address range like 10.0.0.0/8 or fc00::/7")
+        }
+        guard HealthCheckOverrides.parseDuration(upstreamTimeout) != nil else {
+            throw ValidationError("--upstream-timeout \(upstreamTimeout) is not a duration (like 500ms, 2s)")
+        }
+        guard cacheSize >= 1 else { throw ValidationError("--cache-size must be at least 1") }
     }
 
     func run() async throws {
@@ -99,9 +129,11 @@ struct Serve: AsyncParsableCommand {
         }
         // ns.dns.<domain> answers with the addresses svcdns listens on, when they are specific ones.
         let nameServers = listen.compactMap { IPAddress($0.host) }.filter { $0 != IPAddress("0.0.0.0") && $0 != IPAddress("::") }
+        let forwarding = try forwardingPolicy(listen: listen, logger: logger)
         let settings = ClusterSettings(
             domain: domain, ttl: ttl, nameServerAddresses: nameServers, failOpen: !noFailOpen,
-            rotation: RotationMode(rawValue: rotate)!, maxAnswers: maxAnswers
+            rotation: RotationMode(rawValue: rotate)!, maxAnswers: maxAnswers,
+            forwardsUnknownReverseNames: forwarding != nil, serviceNetworks: serviceCidr.compactMap(IPNetwork.init)
         )
         let snapshots = SnapshotStore()
         let snapshotBuilder = SnapshotBuilder(
@@ -132,7 +164,7 @@ struct Serve: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup.singleton
         let dnsServer = DNSServer(
             configuration: DNSServerConfiguration(addresses: listen),
-            pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots)),
+            pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots, forwarding: forwarding)),
             group: group,
             logger: Logger(label: "svcdns.server")
         )
@@ -149,5 +181,43 @@ struct Serve: AsyncParsableCommand {
         )
         try await services.run()
         try await probeLoops.shutdownGracefully()
+    }
+
+    /// The upstreams and who may use them; nil when names outside the zones are refused.
+    private func forwardingPolicy(listen: [ListenAddress], logger: Logger) throws -> ForwardingPolicy? {
+        var upstreams: [Upstream]
+        if upstream == ["none"] {
+            return nil
+        } else if !upstream.isEmpty {
+            upstreams = upstream.compactMap(Upstream.init)
+        } else {
+            guard let text = try? String(contentsOfFile: resolvConf, encoding: .utf8) else {
+                throw ValidationError("--resolv-conf \(resolvConf) cannot be read; name upstreams with --upstream, or --upstream none")
+            }
+            upstreams = ResolvConf.nameservers(in: text)
+        }
+        // Forwarding to itself would loop until every query times out.
+        upstreams.removeAll { upstream in listen.contains { Self.isSelf(upstream, listening: $0) } }
+        guard !upstreams.isEmpty else {
+            logger.warning("no upstream to forward to: names outside the zones are refused")
+            return nil
+        }
+        logger.info("forwarding names outside the zones", metadata: ["upstream.address": "\(upstreams.map(\.description))"])
+        let forwarder = Forwarder(
+            upstreams: upstreams, cache: ResponseCache(capacity: cacheSize, maxTTL: cacheMaxTtl),
+            timeout: TimeAmount(HealthCheckOverrides.parseDuration(upstreamTimeout)!), logger: Logger(label: "svcdns.forward")
+        )
+        let allowed = allowRecursion.isEmpty ? IPNetwork.privateNetworks : allowRecursion.compactMap(IPNetwork.init)
+        return ForwardingPolicy(forwarder: forwarder, allowRecursion: allowed)
+    }
+
+    private static func isSelf(_ upstream: Upstream, listening address: ListenAddress) -> Bool {
+        guard upstream.address.port == address.port, let upstreamIP = upstream.address.ipAddress.flatMap({ IPAddress($0) }),
+            let listenIP = IPAddress(address.host)
+        else { return false }
+        if listenIP == upstreamIP { return true }
+        // A wildcard listener answers on every local address; loopback ones at least are certainly ours.
+        let wildcard = listenIP == IPAddress("0.0.0.0") || listenIP == IPAddress("::")
+        return wildcard && (IPNetwork("127.0.0.0/8")!.contains(upstreamIP) || upstreamIP == IPAddress("::1"))
     }
 }

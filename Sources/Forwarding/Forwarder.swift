@@ -1,0 +1,128 @@
+import DNSMessage
+import Logging
+import NIOCore
+import Synchronization
+
+/// Answers names outside svcdns's zones by asking upstream resolvers: cache first, then the upstreams in
+/// order of health, over UDP with a retry over TCP when the answer is truncated.
+///
+/// Many clients asking the same question at once share one upstream exchange, and at most
+/// `maxInFlight` distinct questions are outstanding: past that, SERVFAIL at once, rather than a queue
+/// that grows until every answer comes too late to matter.
+public final class Forwarder: Sendable {
+    public let upstreams: [Upstream]
+    public let cache: ResponseCache
+    /// Per upstream and attempt.
+    public let timeout: TimeAmount
+    /// No question takes longer than this in all, however many upstreams there are: SERVFAIL then.
+    public let deadline: TimeAmount
+    public let maxInFlight: Int
+    private let health: UpstreamHealth
+    private let inFlight: Mutex<[CacheKey: EventLoopFuture<Message?>]>
+    private let logger: Logger
+
+    public init(
+        upstreams: [Upstream], cache: ResponseCache, timeout: TimeAmount = .seconds(2), deadline: TimeAmount = .milliseconds(4500),
+        maxInFlight: Int = 1000, retryFailedAfter: TimeAmount = .seconds(5), logger: Logger
+    ) {
+        self.upstreams = upstreams
+        self.cache = cache
+        self.timeout = timeout
+        self.deadline = deadline
+        self.maxInFlight = maxInFlight
+        self.health = UpstreamHealth(retryAfter: retryFailedAfter)
+        self.inFlight = Mutex([:])
+        self.logger = logger
+    }
+
+    /// The cached answer, if any: the synchronous fast path, taken on the event loop that read the query.
+    public func cached(_ query: Query) -> Response? {
+        cache.lookup(CacheKey(name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false))
+    }
+
+    /// Asks the upstreams; the future succeeds on `eventLoop` with the answer, or SERVFAIL when every
+    /// upstream failed. `overTCP` starts with TCP (the client used TCP, so a large answer is welcome).
+    public func forward(_ query: Query, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
+        let key = CacheKey(name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false)
+        enum Join {
+            case existing(EventLoopFuture<Message?>)
+            case started(EventLoopPromise<Message?>)
+            case full
+        }
+        let join = inFlight.withLock { table -> Join in
+            if let existing = table[key] { return .existing(existing) }
+            guard table.count < maxInFlight else { return .full }
+            let promise = eventLoop.makePromise(of: Message?.self)
+            table[key] = promise.futureResult
+            return .started(promise)
+        }
+        let shared: EventLoopFuture<Message?>
+        switch join {
+        case .full:
+            return eventLoop.makeSucceededFuture(Response(rcode: .serverFailure, recursionAvailable: true))
+        case .existing(let future):
+            shared = future
+        case .started(let promise):
+            let started = NIODeadline.now()
+            ask(query, key: key, candidates: health.order(upstreams)[...], overTCP: overTCP, started: started, on: eventLoop)
+                .whenComplete { result in
+                    self.inFlight.withLock { _ = $0.removeValue(forKey: key) }
+                    promise.completeWith(result)
+                }
+            shared = promise.futureResult
+        }
+        let maxTTL = cache.maxTTL
+        return shared.hop(to: eventLoop).map { message in
+            guard let message else { return Response(rcode: .serverFailure, recursionAvailable: true) }
+            return Self.response(from: message, maxTTL: maxTTL)
+        }
+    }
+
+    /// Tries `candidates` in turn until one answers or the deadline passes; nil when none answered.
+    private func ask(
+        _ query: Query, key: CacheKey, candidates: ArraySlice<Upstream>, overTCP: Bool, started: NIODeadline,
+        on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Message?> {
+        guard let upstream = candidates.first else { return eventLoop.makeSucceededFuture(nil) }
+        let remaining = deadline - (NIODeadline.now() - started)
+        guard remaining > .zero else { return eventLoop.makeSucceededFuture(nil) }
+        let exchange = UpstreamExchange(
+            upstream: upstream, name: query.name, type: query.type, dnssecOK: key.dnssecOK, timeout: min(timeout, remaining)
+        )
+        let attempt = overTCP ? exchange.overTCP(on: eventLoop) : exchange.overUDP(on: eventLoop)
+        return attempt.flatMap { message -> EventLoopFuture<Message> in
+            // RFC 7766 §5: a truncated UDP answer is asked again over TCP, of the same upstream.
+            guard message.isTruncated, !overTCP else { return eventLoop.makeSucceededFuture(message) }
+            return exchange.overTCP(on: eventLoop)
+        }.map { message -> Message? in
+            self.health.recordSuccess(upstream)
+            self.cache.store(message, for: key)
+            return message
+        }.flatMapError { error in
+            let wasHealthy = !self.health.isFailed(upstream)
+            self.health.recordFailure(upstream)
+            if wasHealthy {
+                self.logger.info(
+                    "upstream failed: skipping it for a while",
+                    metadata: ["upstream.address": "\(upstream)", "error": "\(error)"]
+                )
+            }
+            return self.ask(query, key: key, candidates: candidates.dropFirst(), overTCP: overTCP, started: started, on: eventLoop)
+        }
+    }
+
+    /// What a client gets: the upstream's rcode and records, RA set, AA clear (svcdns is not the authority).
+    static func response(from message: Message, maxTTL: UInt32) -> Response {
+        func capped(_ records: [ResourceRecord]) -> [RRSet] {
+            RRSet.grouping(records).map { set in
+                var set = set
+                set.ttl = min(set.ttl, maxTTL)
+                return set
+            }
+        }
+        return Response(
+            rcode: message.rcode, authoritative: false, recursionAvailable: true, answer: capped(message.answer),
+            authority: capped(message.authority), additional: capped(message.additional)
+        )
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import SvcDNSTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// svcdns as the host's resolver, asked by glibc through `resolv.conf` with the Kubernetes search list and
+/// `ndots:5`: `getent hosts`, `getent ahosts` and Python's `socket.getaddrinfo` resolve short Service names
+/// through the search list, and a name outside the cluster through the forwarder to a real NSD.
+///
+/// All of it runs in a private mount and network namespace (`unshare --mount --net --fork`): svcdns listens on
+/// 127.0.0.53:53 of that namespace's own loopback, and the test `resolv.conf` is bind-mounted over
+/// `/etc/resolv.conf` there only. The host's `/etc/resolv.conf` and its port 53 are never touched, and both
+/// servers die with the script (trap on EXIT).
+@Suite(.serialized) struct HostResolverTests {
+    /// Making namespaces needs root; without it (or without unshare) the test is reported skipped, with this reason.
+    static let canMakeNamespaces = getuid() == 0 && (try? Tool.resolve("unshare")) != nil
+
+    /// Ports inside the fresh network namespace, where nothing else listens.
+    static let upstreamPort = 5300
+    static let httpPort = 8053
+
+    static let resolvConf = """
+        nameserver 127.0.0.53
+        search default.svc.cluster.local svc.cluster.local cluster.local
+        options ndots:5 timeout:1 attempts:2
+
+        """
+
+    /// Runs in the namespace: sets up loopback and resolv.conf, starts NSD and svcdns, waits until both answer,
+    /// then prints one `RESULT<TAB>label<TAB>exit status<TAB>milliseconds<TAB>output, lines joined by |` line per lookup.
+    static let script = #"""
+        #!/usr/bin/env bash
+        set -u
+        folder=$1 svcdns=$2 nsd=$3 upstream_port=$4 http_port=$5
+
+        pids=()
+        stop_servers() {
+            for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+            for pid in "${pids[@]}"; do
+                for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+                kill -KILL "$pid" 2>/dev/null
+                wait "$pid" 2>/dev/null
+            done
+        }
+        trap stop_servers EXIT
+
+        must() { "$@" || { printf 'SETUP-FAILED\t%s\n' "$*"; exit 1; }; }
+        must ip link set lo up
+        must ip addr add 127.0.0.53/8 dev lo
+        must mount --bind "$folder/resolv.conf" /etc/resolv.conf
+
+        "$nsd" -d -c "$folder/upstream/nsd.conf" >"$folder/nsd.out" 2>&1 &
+        pids+=($!)
+        "$svcdns" serve --dns 127.0.0.53:53 --upstream "127.0.0.1:$upstream_port" --zones "$folder/zones" \
+            --http "127.0.0.1:$http_port" >"$folder/svcdns.log" 2>&1 &
+        pids+=($!)
+
+        # At most 15 s for each server's first answer.
+        answers() { [ -n "$(dig +short +time=1 +tries=1 "$@" 2>/dev/null)" ]; }
+        wait_for() {
+            local label=$1; shift
+            for _ in $(seq 150); do
+                if answers "$@"; then return 0; fi
+                sleep 0.1
+            done
+            printf 'SETUP-FAILED\t%s did not answer within 15 s\n' "$label"
+            exit 1
+        }
+        wait_for nsd +norec @127.0.0.1 -p "$upstream_port" upstream.test SOA
+        wait_for svcdns @127.0.0.53 dns-version.cluster.local TXT
+
+        result() {
+            local label=$1; shift
+            local start output status
+            start=$(date +%s%N)
+            output=$("$@" 2>&1)
+            status=$?
+            printf 'RESULT\t%s\t%s\t%s\t%s\n' "$label" "$status" "$(( ($(date +%s%N) - start) / 1000000 ))" \
+                "$(printf '%s' "$output" | tr '\n' '|')"
+        }
+        result hosts-web getent hosts web
+        result ahosts-web.default getent ahosts web.default
+        result hosts-big-1 getent hosts big-1.big.default.svc.cluster.local
+        result getaddrinfo-web python3 -c 'import socket
+        for family, kind, proto, canonical, address in socket.getaddrinfo("web", 80, proto=socket.IPPROTO_TCP):
+            print(family.name, kind.name, *address)'
+        result hosts-www.upstream.test getent hosts www.upstream.test
+        """#
+
+    struct Lookup {
+        var status: Int
+        var milliseconds: Int
+        var lines: [String]
+    }
+
+    /// The lookups' results by label, and any setup failure the script reported.
+    static func parse(_ output: String) -> (results: [String: Lookup], setupFailures: [String]) {
+        var results: [String: Lookup] = [:]
+        var failures: [String] = []
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: "\t", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+            if fields.first == "SETUP-FAILED" { failures.append(fields.dropFirst().joined(separator: " ")) }
+            guard fields.count == 5, fields[0] == "RESULT", let status = Int(fields[2]), let milliseconds = Int(fields[3]) else {
+                continue
+            }
+            // Runs of blanks folded to one space: getent pads its columns.
+            let lines = fields[4].split(separator: "|").map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }
+            results[fields[1]] = Lookup(status: status, milliseconds: milliseconds, lines: lines)
+        }
+        return (results, failures)
+    }
+
+    @Test(
+        .enabled(
+            if: canMakeNamespaces,
+            "needs root and unshare(1) to make a private mount and network namespace for a test /etc/resolv.conf and port 53"
+        )
+    )
+    func glibcResolvesThroughSearchListAndForwarder() throws {
+        let folder = try TemporaryFolder(files: [
+            "resolv.conf": Self.resolvConf,
+            "zones/cluster.yaml": ClientLibraryTests.manifests,
+            "upstream/zone": TestUpstream.testZone,
+            "run.sh": Self.script,
+        ])
+        try folder.write(
+            "upstream/nsd.conf",
+            TestUpstream.configuration(origin: TestUpstream.testOrigin, port: Self.upstreamPort, folder: folder.path + "/upstream")
+        )
+        let run = try Tool.run(
+            "unshare",
+            [
+                "--mount", "--net", "--fork", "bash", folder.path + "/run.sh", folder.path, try SvcDNSProcess.binaryPath(),
+                TestUpstream.executable(), "\(Self.upstreamPort)", "\(Self.httpPort)",
+            ],
+            timeout: 60
+        )
+        let logs = { () -> String in
+            let svcdns = (try? String(contentsOfFile: folder.path + "/svcdns.log", encoding: .utf8)) ?? ""
+            let nsd = (try? String(contentsOfFile: folder.path + "/nsd.out", encoding: .utf8)) ?? ""
+            let upstreamLog = (try? String(contentsOfFile: folder.path + "/upstream/nsd.log", encoding: .utf8)) ?? ""
+            return "script exited \(run.status)\nstdout:\n\(run.stdout)\nstderr:\n\(run.stderr)\nsvcdns:\n\(svcdns.suffix(3000))\nnsd:\n\(nsd)\(upstreamLog)"
+        }
+        let (results, setupFailures) = Self.parse(run.stdout)
+        #expect(setupFailures.isEmpty, "\(setupFailures)\n\(logs())")
+        guard setupFailures.isEmpty else { return }
+
+        let expected: [(label: String, lines: [String])] = [
+            // A short name: ndots:5 sends it through the search list first, and the first domain answers.
+            ("hosts-web", ["10.96.0.10 web.default.svc.cluster.local"]),
+            // web.default.default.svc.cluster.local is NXDOMAIN, web.default.svc.cluster.local answers.
+            ("ahosts-web.default", ["10.96.0.10 STREAM web.default.svc.cluster.local", "10.96.0.10 DGRAM", "10.96.0.10 RAW"]),
+            ("hosts-big-1", ["127.0.11.1 big-1.big.default.svc.cluster.local"]),
+            // glibc sends A and AAAA together from one socket here (AF_UNSPEC).
+            ("getaddrinfo-web", ["AF_INET SOCK_STREAM 10.96.0.10 80"]),
+            // NXDOMAIN from each search domain (svcdns is authoritative for them), then forwarded to NSD.
+            ("hosts-www.upstream.test", ["127.0.10.1 www.upstream.test"]),
+        ]
+        for item in expected {
+            guard let result = results[item.label] else {
+                Issue.record("no result for \(item.label)\n\(logs())")
+                continue
+            }
+            #expect(result.status == 0, "\(item.label) exited \(result.status): \(result.lines)\n\(logs())")
+            #expect(result.lines == item.lines, "\(item.label): \(result.lines), expected \(item.lines)")
+            // With `timeout:1` a query svcdns drops or answers late costs glibc a whole second.
+            #expect(result.milliseconds < 1000, "\(item.label) took \(result.milliseconds) ms: a query timed out")
+        }
+    }
+}
