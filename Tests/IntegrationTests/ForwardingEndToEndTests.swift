@@ -9,7 +9,7 @@ import Glibc
 /// Forwarding through the real binary to a real upstream (NSD from Debian on loopback, serving
 /// `upstream.test.`): answers, the cache and its TTLs, negative caching, TCP on truncation, failover,
 /// SERVFAIL when the upstreams are gone, who may recurse, and which reverse names go upstream.
-@Suite(.serialized) struct ForwardingTests {
+@Suite(.serialized) struct ForwardingEndToEndTests {
     static func ask(
         _ name: String, _ type: String, _ server: SvcDNSProcess, udpSize: UInt16? = 1232, overTCP: Bool = false, timeout: Double = 6
     ) throws -> DecodedResponse {
