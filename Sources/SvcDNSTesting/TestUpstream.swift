@@ -10,7 +10,7 @@ import Glibc
 public final class TestUpstream: @unchecked Sendable {
     public let port: Int
     private let folder: TemporaryFolder
-    private let process: Process
+    private let process: Spawned
     private let logFile: String
 
     /// The zone `testZone` is written for.
@@ -39,6 +39,7 @@ public final class TestUpstream: @unchecked Sendable {
     /// namespace.
     public static func configuration(origin: String, port: Int, folder: String) -> String {
         """
+        # NSD answers on UDP and on TCP at every ip-address: TCP is where truncated answers are fetched.
         server:
             ip-address: 127.0.0.1
             port: \(port)
@@ -58,6 +59,7 @@ public final class TestUpstream: @unchecked Sendable {
             zonefiles-write: 0
             verbosity: 1
             hide-version: no
+            # Debian's NSD is built with rate limiting on (200 qps a source): off, tests send bursts.
             rrl-ratelimit: 0
             rrl-whitelist-ratelimit: 0
             rrl-size: 1024
@@ -80,22 +82,16 @@ public final class TestUpstream: @unchecked Sendable {
         logFile = folder.path + "/nsd.out"
         FileManager.default.createFile(atPath: logFile, contents: nil)
 
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try Tool.resolve(Self.executable()))
-        process.arguments = ["-d", "-c", folder.path + "/nsd.conf"]
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try log.close()
+        process = try Spawned(
+            executable: try Tool.resolve(Self.executable()), arguments: ["-d", "-c", folder.path + "/nsd.conf"],
+            log: logFile
+        )
 
         let probe = try LDNS.query(origin, "SOA", recursionDesired: false)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            guard process.isRunning else {
-                process.waitUntilExit()
-                throw Tool.Failure(description: "nsd exited with \(process.terminationStatus):\n\(output)")
+            if let status = process.exitStatus() {
+                throw Tool.Failure(description: "nsd exited with \(status):\n\(output)")
             }
             if let reply = try? TestClient.udp(probe, port: port, timeout: 0.2), let decoded = try? LDNS.decode(reply),
                 decoded.rcodeName == "NOERROR", !decoded.answer.isEmpty
@@ -124,21 +120,100 @@ public final class TestUpstream: @unchecked Sendable {
     /// Stops NSD with SIGTERM (SIGKILL after 5 s, to its child processes too) and waits for it. Safe to call
     /// more than once.
     public func stop() {
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning {
-                let pid = process.processIdentifier
-                let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-                for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGKILL) }
-                kill(pid, SIGKILL)
-            }
+        guard process.exitStatus() == nil else { return }
+        kill(process.pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(5)
+        while process.exitStatus() == nil && Date() < deadline { usleep(20_000) }
+        if process.exitStatus() == nil {
+            let pid = process.pid
+            let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+            for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGKILL) }
+            kill(pid, SIGKILL)
+            _ = process.waitForExit()
         }
-        process.waitUntilExit()
     }
 
     deinit {
         stop()
+    }
+}
+
+/// A child process started with `posix_spawn`, with no file descriptors but 0–2 inherited, every signal
+/// unblocked and SIGTERM, SIGINT, SIGHUP and SIGPIPE at their defaults. Foundation's `Process` passes on the
+/// test process's signal mask, in which SIGTERM is blocked (seen on this Linux: SigBlk fffffffe3bfbea27 in the
+/// child), and NSD never unblocks it: SIGTERM would never reach it.
+private final class Spawned: @unchecked Sendable {
+    let pid: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    /// Starts `executable` with `arguments`, stdin from /dev/null and stdout and stderr appended to `log`.
+    init(executable: String, arguments: [String], log: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else is inherited: an open pipe or socket of this process held by NSD would keep whoever
+        // waits on its other end (Foundation's `Process` watches a socket pair) waiting as long as NSD runs.
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in open.compactMap({ Int32($0) }) where fd > 2 {
+            posix_spawn_file_actions_addclose(&actions, fd)
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw Tool.Failure(description: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        pid = child
+    }
+
+    /// The exit status (or 128 + signal) once the process has ended, nil while it runs. Reaps it.
+    func exitStatus() -> Int32? {
+        lock.withLock {
+            if status == nil {
+                var raw: Int32 = 0
+                let result = waitpid(pid, &raw, WNOHANG)
+                if result == pid {
+                    status = Self.decode(raw)
+                } else if result == -1 && errno == ECHILD {
+                    status = -1  // reaped elsewhere: gone all the same
+                }
+            }
+            return status
+        }
+    }
+
+    /// Waits until the process has ended and returns its status.
+    func waitForExit() -> Int32 {
+        lock.withLock {
+            if let status { return status }
+            var raw: Int32 = 0
+            var result: pid_t
+            repeat { result = waitpid(pid, &raw, 0) } while result == -1 && errno == EINTR
+            status = result == pid ? Self.decode(raw) : -1
+            return status!
+        }
+    }
+
+    private static func decode(_ raw: Int32) -> Int32 {
+        let signal = raw & 0x7F
+        return signal == 0 ? (raw >> 8) & 0xFF : 128 + signal
     }
 }

@@ -37,8 +37,11 @@ public enum Tool {
             usleep(10_000)
         }
         if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+            // SIGKILL: a child may have SIGTERM blocked (Foundation passes on the test's signal mask), and a
+            // test must not wait without bound for a program that ignores it.
+            kill(process.processIdentifier, SIGKILL)
+            let killDeadline = Date().addingTimeInterval(5)
+            while process.isRunning && Date() < killDeadline { usleep(10_000) }
             _ = group.wait(timeout: .now() + 2)
             throw Failure(description: "\(executable) \(arguments.joined(separator: " ")) ran over \(timeout) s")
         }

@@ -14,11 +14,13 @@ import Testing
         var description: String { rawValue }
     }
 
-    static let clients = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Clients").path
+    static let clients = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Clients")
+        .path
 
     /// `web`, a ClusterIP Service, and `big`, a headless Service of 100 unprobed endpoints `big-1`…`big-100`.
     static let manifests: String = {
-        let endpoints = (1...100).map { "  - {addresses: [127.0.11.\($0)], hostname: big-\($0)}" }.joined(separator: "\n")
+        let endpoints = (1...100).map { "  - {addresses: [127.0.11.\($0)], hostname: big-\($0)}" }.joined(
+            separator: "\n")
         return """
             apiVersion: v1
             kind: Service
@@ -58,27 +60,21 @@ import Testing
         let svcdns: SvcDNSProcess
 
         init() throws {
-            let t0 = Date()
             upstream = try TestUpstream(zone: TestUpstream.testZone, origin: TestUpstream.testOrigin)
-            print("TIMING upstream", Date().timeIntervalSince(t0))
             folder = try TemporaryFolder(files: ["cluster.yaml": ClientLibraryTests.manifests])
             // Should this throw, `upstream` goes with the half-made value, and its deinit stops NSD.
             svcdns = try SvcDNSProcess(zones: folder.path, arguments: ["--upstream", "127.0.0.1:\(upstream.port)"])
         }
 
         deinit {
-            let t0 = Date()
             svcdns.stop()
-            print("TIMING svcdns stop", Date().timeIntervalSince(t0))
             upstream.stop()
-            print("TIMING both stop", Date().timeIntervalSince(t0))
         }
     }
 
     /// Runs one lookup through `client` and returns the records it printed, one a line, sorted.
     static func lookup(_ client: Client, port: Int, _ type: String, _ name: String) throws -> [String] {
         let result: Tool.Result
-        let t0 = Date(); defer { print("TIMING lookup", client, name, Date().timeIntervalSince(t0)) }
         switch client {
         case .dnspython:
             result = try Tool.run("python3", ["\(clients)/dnspython_client.py", "\(port)", type, name], timeout: 30)
@@ -88,9 +84,12 @@ import Testing
             result = try Tool.run("java", ["\(clients)/JndiClient.java", "\(port)", type, name], timeout: 60)
         }
         guard result.status == 0 else {
-            throw TestFailure(description: "\(client) \(type) \(name) exited \(result.status): \(result.stderr)\(result.stdout)")
+            throw TestFailure(
+                description: "\(client) \(type) \(name) exited \(result.status): \(result.stderr)\(result.stdout)")
         }
-        return result.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.sorted()
+        return result.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }.sorted()
     }
 
     /// Compares what `client` printed for `name` with `expected`, naming the first differing records.
@@ -101,7 +100,10 @@ import Testing
             let extra = got.filter { !expected.contains($0) }
             #expect(
                 got == expected.sorted(),
-                "\(client) \(type) \(name): \(got.count) records, expected \(expected.count); missing \(missing.prefix(5)), unexpected \(extra.prefix(5))"
+                """
+                \(client) \(type) \(name): \(got.count) records, expected \(expected.count); \
+                missing \(missing.prefix(5)), unexpected \(extra.prefix(5))
+                """
             )
         } catch {
             Issue.record("\(error)\nsvcdns:\n\(servers.svcdns.output.suffix(2000))")
@@ -111,7 +113,9 @@ import Testing
     @Test(arguments: Client.allCases) func clusterNames(_ client: Client) throws {
         let servers = try Servers()
         Self.check(client, servers, "A", "web.default.svc.cluster.local", ["10.96.0.10"])
-        Self.check(client, servers, "SRV", "_http._tcp.web.default.svc.cluster.local", ["0 100 80 web.default.svc.cluster.local."])
+        Self.check(
+            client, servers, "SRV", "_http._tcp.web.default.svc.cluster.local",
+            ["0 100 80 web.default.svc.cluster.local."])
         // 100 records: more than a UDP answer holds, so these pass only through the client's TCP retry.
         Self.check(client, servers, "A", "big.default.svc.cluster.local", Self.bigAddresses)
         Self.check(client, servers, "SRV", "_http._tcp.big.default.svc.cluster.local", Self.bigSRV)
@@ -127,9 +131,7 @@ import Testing
     /// The big answers really are truncated over UDP (with EDNS at 1232 bytes and without EDNS), so the client
     /// tests above prove the TCP fallback; and over TCP they are whole.
     @Test func bigAnswersAreTruncatedOverUDP() throws {
-        let t0 = Date()
         let servers = try Servers()
-        print("TIMING servers", Date().timeIntervalSince(t0))
         let cases: [(port: Int, name: String, type: String, count: Int)] = [
             (servers.svcdns.dnsPort, "big.default.svc.cluster.local", "A", 100),
             (servers.svcdns.dnsPort, "_http._tcp.big.default.svc.cluster.local", "SRV", 100),
@@ -138,14 +140,18 @@ import Testing
         for item in cases {
             for udpSize in [nil, 1232] as [UInt16?] {
                 let query = try LDNS.query(item.name, item.type, udpSize: udpSize)
-                let reply = try #require(try TestClient.udp(query, port: item.port), "no UDP answer to \(item.name) \(item.type)")
+                let reply = try #require(
+                    try TestClient.udp(query, port: item.port), "no UDP answer to \(item.name) \(item.type)")
                 let decoded = try LDNS.decode(reply)
-                #expect(decoded.truncated, "\(item.name) \(item.type) udp size \(String(describing: udpSize)): TC not set")
+                #expect(
+                    decoded.truncated, "\(item.name) \(item.type) udp size \(String(describing: udpSize)): TC not set")
                 #expect(reply.count <= Int(udpSize ?? 512), "\(item.name): \(reply.count) bytes over UDP")
             }
             let whole = try #require(try TestClient.tcp(try LDNS.query(item.name, item.type), port: item.port))
             let decoded = try LDNS.decode(whole)
-            #expect(!decoded.truncated && decoded.answer.count == item.count, "\(item.name) over TCP: \(decoded.answer.count) records")
+            #expect(
+                !decoded.truncated && decoded.answer.count == item.count,
+                "\(item.name) over TCP: \(decoded.answer.count) records")
         }
     }
 }

@@ -30,7 +30,8 @@ import Glibc
         """
 
     /// Runs in the namespace: sets up loopback and resolv.conf, starts NSD and svcdns, waits until both answer,
-    /// then prints one `RESULT<TAB>label<TAB>exit status<TAB>milliseconds<TAB>output, lines joined by |` line per lookup.
+    /// then prints one line per lookup:
+    /// `RESULT<TAB>label<TAB>exit status<TAB>milliseconds<TAB>output lines joined by |`.
     static let script = #"""
         #!/usr/bin/env bash
         set -u
@@ -52,21 +53,31 @@ import Glibc
         must ip addr add 127.0.0.53/8 dev lo
         must mount --bind "$folder/resolv.conf" /etc/resolv.conf
 
-        "$nsd" -d -c "$folder/upstream/nsd.conf" >"$folder/nsd.out" 2>&1 &
+        # Each server is started through a Python shim that unblocks every signal and closes every inherited
+        # descriptor but 0-2, then execs it (so $! is the server's own pid). This script inherits the test
+        # process's signal mask, in which SIGTERM is blocked, and NSD never unblocks it; and it inherits the socket
+        # Foundation's Process watches to see the script end, which a server must not hold.
+        clean_exec='import os, signal, sys
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        os.closerange(3, 65536)
+        os.execvp(sys.argv[1], sys.argv[1:])'
+        python3 -c "$clean_exec" "$nsd" -d -c "$folder/upstream/nsd.conf" >"$folder/nsd.out" 2>&1 &
         pids+=($!)
-        "$svcdns" serve --dns 127.0.0.53:53 --upstream "127.0.0.1:$upstream_port" --zones "$folder/zones" \
-            --http "127.0.0.1:$http_port" >"$folder/svcdns.log" 2>&1 &
+        python3 -c "$clean_exec" "$svcdns" serve --dns 127.0.0.53:53 --upstream "127.0.0.1:$upstream_port" \
+            --zones "$folder/zones" --http "127.0.0.1:$http_port" >"$folder/svcdns.log" 2>&1 &
         pids+=($!)
 
-        # At most 15 s for each server's first answer.
-        answers() { [ -n "$(dig +short +time=1 +tries=1 "$@" 2>/dev/null)" ]; }
+        # At most 10 s for each server's first answer, at most 6 s for each lookup (SIGKILL: the lookups inherit the
+        # blocked SIGTERM too), so the script ends well within the test's 60 s.
+        # (dig prints its errors, such as ";; communications error …", on stdout too.)
+        answers() { [ -n "$(dig +short +time=1 +tries=1 "$@" 2>/dev/null | grep -v '^;')" ]; }
         wait_for() {
             local label=$1; shift
-            for _ in $(seq 150); do
+            for _ in $(seq 100); do
                 if answers "$@"; then return 0; fi
                 sleep 0.1
             done
-            printf 'SETUP-FAILED\t%s did not answer within 15 s\n' "$label"
+            printf 'SETUP-FAILED\t%s did not answer within 10 s\n' "$label"
             exit 1
         }
         wait_for nsd +norec @127.0.0.1 -p "$upstream_port" upstream.test SOA
@@ -76,7 +87,7 @@ import Glibc
             local label=$1; shift
             local start output status
             start=$(date +%s%N)
-            output=$("$@" 2>&1)
+            output=$(timeout -s KILL 6 "$@" 2>&1)
             status=$?
             printf 'RESULT\t%s\t%s\t%s\t%s\n' "$label" "$status" "$(( ($(date +%s%N) - start) / 1000000 ))" \
                 "$(printf '%s' "$output" | tr '\n' '|')"
@@ -103,20 +114,41 @@ import Glibc
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: "\t", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
             if fields.first == "SETUP-FAILED" { failures.append(fields.dropFirst().joined(separator: " ")) }
-            guard fields.count == 5, fields[0] == "RESULT", let status = Int(fields[2]), let milliseconds = Int(fields[3]) else {
+            guard fields.count == 5, fields[0] == "RESULT", let status = Int(fields[2]),
+                let milliseconds = Int(fields[3])
+            else {
                 continue
             }
             // Runs of blanks folded to one space: getent pads its columns.
-            let lines = fields[4].split(separator: "|").map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }
+            let lines = fields[4].split(separator: "|").map {
+                $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+            }
             results[fields[1]] = Lookup(status: status, milliseconds: milliseconds, lines: lines)
         }
         return (results, failures)
     }
 
+    /// Kills (SIGKILL) every process whose command line mentions `text` and returns their command lines: the
+    /// servers the script started name its folder, and none may outlive it.
+    static func killProcesses(mentioning text: String) -> [String] {
+        var found: [String] = []
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), pid != getpid(),
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !data.isEmpty
+            else { continue }
+            let command = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            if command.contains(text) {
+                kill(pid, SIGKILL)
+                found.append("\(pid) \(command)")
+            }
+        }
+        return found
+    }
+
     @Test(
         .enabled(
             if: canMakeNamespaces,
-            "needs root and unshare(1) to make a private mount and network namespace for a test /etc/resolv.conf and port 53"
+            "needs root and unshare(1): a private mount and network namespace for a test /etc/resolv.conf and port 53"
         )
     )
     func glibcResolvesThroughSearchListAndForwarder() throws {
@@ -128,21 +160,37 @@ import Glibc
         ])
         try folder.write(
             "upstream/nsd.conf",
-            TestUpstream.configuration(origin: TestUpstream.testOrigin, port: Self.upstreamPort, folder: folder.path + "/upstream")
+            TestUpstream.configuration(
+                origin: TestUpstream.testOrigin, port: Self.upstreamPort, folder: folder.path + "/upstream")
         )
+        // `timeout -s KILL` bounds the whole namespace: the script inherits this process's blocked SIGTERM, so
+        // Tool.run's own SIGTERM on overrun would not end it.
         let run = try Tool.run(
-            "unshare",
+            "timeout",
             [
-                "--mount", "--net", "--fork", "bash", folder.path + "/run.sh", folder.path, try SvcDNSProcess.binaryPath(),
-                TestUpstream.executable(), "\(Self.upstreamPort)", "\(Self.httpPort)",
+                "-s", "KILL", "55", "unshare", "--mount", "--net", "--fork",
+                "bash", folder.path + "/run.sh", folder.path, try SvcDNSProcess.binaryPath(), TestUpstream.executable(),
+                "\(Self.upstreamPort)", "\(Self.httpPort)",
             ],
             timeout: 60
         )
+        let leftovers = Self.killProcesses(mentioning: folder.path)
+        #expect(leftovers.isEmpty, "servers still running after the script ended (now killed): \(leftovers)")
         let logs = { () -> String in
             let svcdns = (try? String(contentsOfFile: folder.path + "/svcdns.log", encoding: .utf8)) ?? ""
             let nsd = (try? String(contentsOfFile: folder.path + "/nsd.out", encoding: .utf8)) ?? ""
             let upstreamLog = (try? String(contentsOfFile: folder.path + "/upstream/nsd.log", encoding: .utf8)) ?? ""
-            return "script exited \(run.status)\nstdout:\n\(run.stdout)\nstderr:\n\(run.stderr)\nsvcdns:\n\(svcdns.suffix(3000))\nnsd:\n\(nsd)\(upstreamLog)"
+            return """
+                script exited \(run.status)
+                stdout:
+                \(run.stdout)
+                stderr:
+                \(run.stderr)
+                svcdns:
+                \(svcdns.suffix(3000))
+                nsd:
+                \(nsd)\(upstreamLog)
+                """
         }
         let (results, setupFailures) = Self.parse(run.stdout)
         #expect(setupFailures.isEmpty, "\(setupFailures)\n\(logs())")
@@ -152,7 +200,10 @@ import Glibc
             // A short name: ndots:5 sends it through the search list first, and the first domain answers.
             ("hosts-web", ["10.96.0.10 web.default.svc.cluster.local"]),
             // web.default.default.svc.cluster.local is NXDOMAIN, web.default.svc.cluster.local answers.
-            ("ahosts-web.default", ["10.96.0.10 STREAM web.default.svc.cluster.local", "10.96.0.10 DGRAM", "10.96.0.10 RAW"]),
+            (
+                "ahosts-web.default",
+                ["10.96.0.10 STREAM web.default.svc.cluster.local", "10.96.0.10 DGRAM", "10.96.0.10 RAW"]
+            ),
             ("hosts-big-1", ["127.0.11.1 big-1.big.default.svc.cluster.local"]),
             // glibc sends A and AAAA together from one socket here (AF_UNSPEC).
             ("getaddrinfo-web", ["AF_INET SOCK_STREAM 10.96.0.10 80"]),
