@@ -18,8 +18,9 @@ import Glibc
     /// Making namespaces needs root; without it (or without unshare) the test is reported skipped, with this reason.
     static let canMakeNamespaces = getuid() == 0 && (try? Tool.resolve("unshare")) != nil
 
-    /// Ports inside the fresh network namespace, where nothing else listens.
-    static let upstreamPort = 5300
+    /// Ports inside the fresh network namespace, where nothing else listens. The upstream is on port 53 because
+    /// svcdns finds it through a resolv.conf, and resolv.conf names no ports.
+    static let upstreamPort = 53
     static let httpPort = 8053
 
     static let resolvConf = """
@@ -63,7 +64,10 @@ import Glibc
         os.execvp(sys.argv[1], sys.argv[1:])'
         python3 -c "$clean_exec" "$nsd" -d -c "$folder/upstream/nsd.conf" >"$folder/nsd.out" 2>&1 &
         pids+=($!)
-        python3 -c "$clean_exec" "$svcdns" serve --dns 127.0.0.53:53 --upstream "127.0.0.1:$upstream_port" \
+        # The upstreams come from a resolv.conf, as on a host that used to have it as /etc/resolv.conf: its first
+        # nameserver is svcdns's own address, which svcdns must leave out (forwarding to itself would loop).
+        printf 'nameserver 127.0.0.53\nnameserver 127.0.0.1\n' >"$folder/upstream.resolv.conf"
+        python3 -c "$clean_exec" "$svcdns" serve --dns 127.0.0.53:53 --resolv-conf "$folder/upstream.resolv.conf" \
             --zones "$folder/zones" --http "127.0.0.1:$http_port" >"$folder/svcdns.log" 2>&1 &
         pids+=($!)
 
@@ -210,6 +214,12 @@ import Glibc
             // NXDOMAIN from each search domain (svcdns is authoritative for them), then forwarded to NSD.
             ("hosts-www.upstream.test", ["127.0.10.1 www.upstream.test"]),
         ]
+        let svcdnsLog = (try? String(contentsOfFile: folder.path + "/svcdns.log", encoding: .utf8)) ?? ""
+        let forwardsTo = svcdnsLog.split(separator: "\n").first { $0.contains("forwarding names outside the zones") }
+        #expect(
+            forwardsTo?.contains("upstream.address=[\"127.0.0.1:53\"]") == true,
+            "upstreams from the resolv.conf, svcdns's own address left out: \(String(describing: forwardsTo))"
+        )
         for item in expected {
             guard let result = results[item.label] else {
                 Issue.record("no result for \(item.label)\n\(logs())")
