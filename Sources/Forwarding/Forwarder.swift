@@ -35,15 +35,27 @@ public final class Forwarder: Sendable {
         self.logger = logger
     }
 
-    /// The cached answer, if any: the synchronous fast path, taken on the event loop that read the query.
+    /// The cached answer to `query`, if any: the synchronous fast path, taken on the event loop that read it.
     public func cached(_ query: Query) -> Response? {
-        cache.lookup(CacheKey(name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false))
+        cached(name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false)
+    }
+
+    /// The cached answer to a question, if any.
+    public func cached(name: DomainName, type: RecordType, dnssecOK: Bool) -> Response? {
+        cache.lookup(CacheKey(name: name, type: type, dnssecOK: dnssecOK))
+    }
+
+    /// Asks the upstreams about `query`'s question.
+    public func forward(_ query: Query, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
+        forward(name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false, overTCP: overTCP, on: eventLoop)
     }
 
     /// Asks the upstreams; the future succeeds on `eventLoop` with the answer, or SERVFAIL when every
     /// upstream failed. `overTCP` starts with TCP (the client used TCP, so a large answer is welcome).
-    public func forward(_ query: Query, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
-        let key = CacheKey(name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false)
+    public func forward(
+        name: DomainName, type: RecordType, dnssecOK: Bool, overTCP: Bool, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Response> {
+        let key = CacheKey(name: name, type: type, dnssecOK: dnssecOK)
         enum Join {
             case existing(EventLoopFuture<Message?>)
             case started(EventLoopPromise<Message?>)
@@ -64,7 +76,7 @@ public final class Forwarder: Sendable {
             shared = future
         case .started(let promise):
             let started = NIODeadline.now()
-            ask(query, key: key, candidates: health.order(upstreams)[...], overTCP: overTCP, started: started, on: eventLoop)
+            ask(name: name, type: type, key: key, candidates: health.order(upstreams)[...], overTCP: overTCP, started: started, on: eventLoop)
                 .whenComplete { result in
                     self.inFlight.withLock { _ = $0.removeValue(forKey: key) }
                     promise.completeWith(result)
@@ -80,14 +92,14 @@ public final class Forwarder: Sendable {
 
     /// Tries `candidates` in turn until one answers or the deadline passes; nil when none answered.
     private func ask(
-        _ query: Query, key: CacheKey, candidates: ArraySlice<Upstream>, overTCP: Bool, started: NIODeadline,
+        name: DomainName, type: RecordType, key: CacheKey, candidates: ArraySlice<Upstream>, overTCP: Bool, started: NIODeadline,
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<Message?> {
         guard let upstream = candidates.first else { return eventLoop.makeSucceededFuture(nil) }
         let remaining = deadline - (NIODeadline.now() - started)
         guard remaining > .zero else { return eventLoop.makeSucceededFuture(nil) }
         let exchange = UpstreamExchange(
-            upstream: upstream, name: query.name, type: query.type, dnssecOK: key.dnssecOK, timeout: min(timeout, remaining)
+            upstream: upstream, name: name, type: type, dnssecOK: key.dnssecOK, timeout: min(timeout, remaining)
         )
         let attempt = overTCP ? exchange.overTCP(on: eventLoop) : exchange.overUDP(on: eventLoop)
         return attempt.flatMap { message -> EventLoopFuture<Message> in
@@ -107,7 +119,10 @@ public final class Forwarder: Sendable {
                     metadata: ["upstream.address": "\(upstream)", "error": "\(error)"]
                 )
             }
-            return self.ask(query, key: key, candidates: candidates.dropFirst(), overTCP: overTCP, started: started, on: eventLoop)
+            return self.ask(
+                name: name, type: type, key: key, candidates: candidates.dropFirst(), overTCP: overTCP, started: started,
+                on: eventLoop
+            )
         }
     }
 

@@ -18,7 +18,7 @@ public struct QueryPipeline: Sendable {
         /// Nothing is sent (shorter than a header, or a response rather than a query).
         case dropped
         /// The answer comes from upstream: call `forward` and `encode` its response.
-        case forward(Query)
+        case forward(Query, QueryResolver.ForwardRequest)
     }
 
     /// Decodes and resolves `request`; an answer known now is encoded into `output` at once.
@@ -47,14 +47,16 @@ public struct QueryPipeline: Sendable {
         case .answer(let response):
             encode(response, to: query, overTCP: overTCP, encoder: &encoder, into: &output)
             return .answered
-        case .forward:
-            return .forward(query)
+        case .forward(let request):
+            return .forward(query, request)
         }
     }
 
-    /// Asks the upstreams for `query`; the future completes on `eventLoop`.
-    public func forward(_ query: Query, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
-        resolver.forwarding!.forwarder.forward(query, overTCP: overTCP, on: eventLoop)
+    /// Asks the upstreams; the future completes on `eventLoop`.
+    public func forward(
+        _ request: QueryResolver.ForwardRequest, overTCP: Bool, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Response> {
+        resolver.forward(request, overTCP: overTCP, on: eventLoop)
     }
 
     /// The last stage: the response on the wire, within what the transport and the client allow.

@@ -39,7 +39,28 @@ public struct QueryResolver: Sendable {
     public enum Resolution {
         case answer(Response)
         /// Ask the upstreams (the cache had nothing).
-        case forward
+        case forward(ForwardRequest)
+    }
+
+    /// A question for the upstreams, and the authoritative start of the answer when it is the target of a
+    /// CNAME svcdns gave (an ExternalName Service): the client gets the alias and what it leads to, as from
+    /// any recursive resolver (stub resolvers such as glibc's do not chase CNAMEs themselves).
+    public struct ForwardRequest: Sendable {
+        public var name: DomainName
+        public var type: RecordType
+        public var dnssecOK: Bool
+        public var aliasChain: Response?
+
+        /// The answer to the client: the alias chain, then the upstream's records and rcode.
+        public func combine(_ upstream: Response) -> Response {
+            guard var combined = aliasChain else { return upstream }
+            combined.answer += upstream.answer
+            combined.authority = upstream.authority
+            combined.additional = upstream.additional
+            combined.rcode = upstream.rcode
+            combined.recursionAvailable = true
+            return combined
+        }
     }
 
     public func resolve(_ query: Query, client: SocketAddress?) -> Resolution {
@@ -54,24 +75,36 @@ public struct QueryResolver: Sendable {
         if query.type == .axfr || query.type == .ixfr {
             return .answer(Response(rcode: .refused))
         }
+        let dnssecOK = query.edns?.dnssecOK ?? false
+        var request = ForwardRequest(name: query.name, type: query.type, dnssecOK: dnssecOK, aliasChain: nil)
         if let answer = snapshots.load().answer(name: query.name, type: query.type) {
-            return .answer(answer.response)
+            guard let target = answer.targetOutsideZones, let forwarding, forwarding.allows(client) else {
+                return .answer(answer.response)
+            }
+            request = ForwardRequest(name: target, type: query.type, dnssecOK: dnssecOK, aliasChain: answer.response)
         }
         // Never an open resolver: only allowed clients reach the cache and the upstreams.
         guard let forwarding, forwarding.allows(client) else {
             return .answer(Response(rcode: .refused))
         }
-        if let cached = forwarding.forwarder.cached(query) {
-            return .answer(cached)
+        if let cached = forwarding.forwarder.cached(name: request.name, type: request.type, dnssecOK: dnssecOK) {
+            return .answer(request.combine(cached))
         }
-        return .forward
+        return .forward(request)
     }
 
     /// Resolves `query` through that resolution, waiting for the upstreams when needed (tests and tools).
     public func resolve(_ query: Query, client: SocketAddress?, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
         switch resolve(query, client: client) {
         case .answer(let response): eventLoop.makeSucceededFuture(response)
-        case .forward: forwarding!.forwarder.forward(query, overTCP: overTCP, on: eventLoop)
+        case .forward(let request): forward(request, overTCP: overTCP, on: eventLoop)
         }
+    }
+
+    /// Asks the upstreams for `request`; the future completes on `eventLoop` with the client's answer.
+    public func forward(_ request: ForwardRequest, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
+        forwarding!.forwarder.forward(
+            name: request.name, type: request.type, dnssecOK: request.dnssecOK, overTCP: overTCP, on: eventLoop
+        ).map { request.combine($0) }
     }
 }

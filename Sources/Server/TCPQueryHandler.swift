@@ -27,10 +27,10 @@ final class TCPQueryHandler: ChannelInboundHandler {
             send(context: context)
         case .dropped:
             return
-        case .forward(let query):
+        case .forward(let query, let request):
             // RFC 7766 §6.2.1.1: answers may go out of order; the client matches them by ID, so later
             // queries on this connection are not held up behind this one.
-            pipeline.forward(query, overTCP: true, on: context.eventLoop).assumeIsolated().whenSuccess { response in
+            pipeline.forward(request, overTCP: true, on: context.eventLoop).assumeIsolated().whenSuccess { response in
                 self.pipeline.encode(response, to: query, overTCP: true, encoder: &self.encoder, into: &self.output)
                 self.send(context: context)
                 context.flush()

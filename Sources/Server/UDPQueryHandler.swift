@@ -26,9 +26,9 @@ final class UDPQueryHandler: ChannelInboundHandler {
             send(to: envelope.remoteAddress, context: context)
         case .dropped:
             return
-        case .forward(let query):
+        case .forward(let query, let request):
             // Answered when the upstream is; this loop goes on reading meanwhile.
-            pipeline.forward(query, overTCP: false, on: context.eventLoop).assumeIsolated().whenSuccess { response in
+            pipeline.forward(request, overTCP: false, on: context.eventLoop).assumeIsolated().whenSuccess { response in
                 self.pipeline.encode(response, to: query, overTCP: false, encoder: &self.encoder, into: &self.output)
                 self.send(to: envelope.remoteAddress, context: context)
                 context.flush()

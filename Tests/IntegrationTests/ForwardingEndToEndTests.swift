@@ -28,6 +28,11 @@ import Glibc
             kind: Service
             metadata: {name: web, namespace: default}
             spec: {clusterIP: 10.96.0.10, ports: [{name: http, port: 80}]}
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: outside, namespace: default}
+            spec: {type: ExternalName, externalName: www.upstream.test}
             """
     ]
 
@@ -44,7 +49,8 @@ import Glibc
         #expect(first.recursionAvailable && !first.authoritative, "forwarded: RA set, AA clear")
         let missing = try Self.ask("nope.upstream.test", "A", server)
         #expect(missing.rcodeName == "NXDOMAIN")
-        #expect(missing.authority.map { $0.split(separator: " ")[3] } == ["SOA"])
+        let authorityTypes = missing.authority.map { $0.split(separator: " ")[3] }
+        #expect(authorityTypes == ["SOA"])
 
         // The cluster zone is still svcdns's own: authoritative, never from upstream.
         let own = try Self.ask("web.default.svc.cluster.local", "A", server)
@@ -67,6 +73,30 @@ import Glibc
         let failed = try Self.ask("mail.upstream.test", "A", server)
         #expect(failed.rcodeName == "SERVFAIL")
         #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func anExternalNameLeadsOnThroughTheUpstream() throws {
+        let upstream = try TestUpstream(zone: TestUpstream.testZone, origin: TestUpstream.testOrigin)
+        defer { upstream.stop() }
+        let folder = try TemporaryFolder(files: Self.zones)
+        let server = try SvcDNSProcess(zones: folder.path, arguments: ["--upstream", "127.0.0.1:\(upstream.port)"])
+        defer { server.stop() }
+        // Stub resolvers do not chase CNAMEs: the alias and its target's address come in one answer.
+        for overTCP in [false, true] {
+            let answer = try Self.ask("outside.default.svc.cluster.local", "A", server, overTCP: overTCP)
+            #expect(answer.rcodeName == "NOERROR")
+            let expected = try [
+                "outside.default.svc.cluster.local. 5 IN CNAME www.upstream.test.", "www.upstream.test. 300 IN A 127.0.10.1",
+            ].map(LDNS.canonical)
+            #expect(answer.answer == expected)
+            #expect(answer.recursionAvailable)
+        }
+        // Without forwarding, the alias alone, authoritative, as before.
+        let alone = try SvcDNSProcess(zones: folder.path)
+        defer { alone.stop() }
+        let aliasOnly = try Self.ask("outside.default.svc.cluster.local", "A", alone)
+        #expect(aliasOnly.answer == ["outside.default.svc.cluster.local. 5 IN CNAME www.upstream.test."])
+        #expect(aliasOnly.authoritative)
     }
 
     @Test func aTruncatedUpstreamAnswerIsFetchedOverTCP() throws {
