@@ -22,7 +22,16 @@ let package = Package(
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
         .target(name: "DNSMessage", dependencies: ["CLDNS"]),
         .target(name: "ServiceModel", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "Registry", dependencies: ["ServiceModel", "DNSMessage"]),
+        .target(
+            name: "Registry",
+            dependencies: [
+                "ServiceModel", "DNSMessage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "Authority",
             dependencies: [

@@ -39,83 +39,87 @@ public struct FolderSource: Sendable {
     static let manifestExtensions: Set<String> = ["yaml", "yml", "json"]
     static let zoneExtension = "zone"
 
+    /// Reads the whole folder once (startup and `svcdns check`).
     public func load() -> FolderContents {
-        var contents = FolderContents(catalog: Catalog(), zones: [], problems: [], warnings: [], files: [])
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            contents.problems.append(.unreadable(file: directory, reason: "no such directory"))
-            return contents
+        var state = FolderState()
+        return state.refresh(self).contents
+    }
+
+    /// One file read and checked on its own; its data is usable only without problems.
+    func read(_ path: String) -> (data: FileData?, problems: [LoadProblem], warnings: [LoadProblem]) {
+        let ext = (path as NSString).pathExtension.lowercased()
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            return (nil, [.unreadable(file: path, reason: "cannot be read as UTF-8 text")], [])
         }
+        if ext == Self.zoneExtension {
+            let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            guard let origin = DomainName(stem) else {
+                return (nil, [.unreadable(file: path, reason: "the file name \(stem) is not a domain name")], [])
+            }
+            do {
+                let zone = try ZoneFile.parse(text, file: path, origin: origin)
+                let reserved = [domain, DomainName("in-addr.arpa.")!, DomainName("ip6.arpa.")!]
+                if reserved.contains(zone.origin) {
+                    let reason = "the zone \(zone.origin) is served by svcdns itself from the cluster objects"
+                    return (nil, [.zoneFile(ZoneFileError(file: path, line: nil, reason: reason))], [])
+                }
+                return (.zone(zone), [], [])
+            } catch {
+                return (nil, [.zoneFile(error)], [])
+            }
+        }
+        let result = ManifestDecoder.decode(text, file: path)
+        return (
+            .manifests(result.objects), result.problems.map(LoadProblem.manifest), result.warnings.map(LoadProblem.manifest)
+        )
+    }
+
+    /// Every file's data in one catalog and zone list, files in name order. An object or zone defined
+    /// twice is a problem of the later file, and that definition is left out.
+    func merge(_ files: [String: FileData]) -> FolderContents {
+        var contents = FolderContents(catalog: Catalog(), zones: [], problems: [], warnings: [], files: [])
         var owners: [String: String] = [:]  // "Kind ns/name" → file that defined it first
         var zoneOwners: [DomainName: String] = [:]
-        for path in listFiles() {
-            let ext = (path as NSString).pathExtension.lowercased()
-            guard Self.manifestExtensions.contains(ext) || ext == Self.zoneExtension else { continue }
-            contents.files.append(path)
-            let text: String
-            do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                contents.problems.append(.unreadable(file: path, reason: "cannot be read as UTF-8 text"))
-                continue
-            }
-            if ext == Self.zoneExtension {
-                loadZone(text, path: path, into: &contents, owners: &zoneOwners)
-            } else {
-                loadManifests(text, path: path, into: &contents, owners: &owners)
+        for (path, data) in files.sorted(by: { $0.key < $1.key }) {
+            switch data {
+            case .manifests(let objects):
+                for object in objects {
+                    let identity = "\(object.kind) \(object.key)"
+                    if let first = owners[identity] {
+                        let error = ManifestError(
+                            file: path, object: identity, field: "metadata.name", reason: "already defined in \(first)"
+                        )
+                        contents.problems.append(.manifest(error))
+                        continue
+                    }
+                    owners[identity] = path
+                    contents.catalog.insert(object)
+                }
+            case .zone(let zone):
+                if let first = zoneOwners[zone.origin] {
+                    let reason = "the zone \(zone.origin) is already defined in \(first)"
+                    contents.problems.append(.zoneFile(ZoneFileError(file: path, line: nil, reason: reason)))
+                    continue
+                }
+                zoneOwners[zone.origin] = path
+                contents.zones.append(zone)
             }
         }
         return contents
     }
 
-    private func loadManifests(_ text: String, path: String, into contents: inout FolderContents, owners: inout [String: String]) {
-        let result = ManifestDecoder.decode(text, file: path)
-        contents.problems += result.problems.map(LoadProblem.manifest)
-        contents.warnings += result.warnings.map(LoadProblem.manifest)
-        for object in result.objects {
-            let identity = "\(object.kind) \(object.key)"
-            if let first = owners[identity] {
-                let error = ManifestError(
-                    file: path, object: identity, field: "metadata.name", reason: "already defined in \(first)"
-                )
-                contents.problems.append(.manifest(error))
-                continue
-            }
-            owners[identity] = path
-            contents.catalog.insert(object)
-        }
-    }
-
-    private func loadZone(_ text: String, path: String, into contents: inout FolderContents, owners: inout [DomainName: String]) {
-        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        guard let origin = DomainName(stem) else {
-            contents.problems.append(.unreadable(file: path, reason: "the file name \(stem) is not a domain name"))
-            return
-        }
-        do {
-            let zone = try ZoneFile.parse(text, file: path, origin: origin)
-            let reserved = [domain, DomainName("in-addr.arpa.")!, DomainName("ip6.arpa.")!]
-            if reserved.contains(zone.origin) {
-                let reason = "the zone \(zone.origin) is served by svcdns itself from the cluster objects"
-                contents.problems.append(.zoneFile(ZoneFileError(file: path, line: nil, reason: reason)))
-            } else if let first = owners[zone.origin] {
-                let reason = "the zone \(zone.origin) is already defined in \(first)"
-                contents.problems.append(.zoneFile(ZoneFileError(file: path, line: nil, reason: reason)))
-            } else {
-                owners[zone.origin] = path
-                contents.zones.append(zone)
-            }
-        } catch {
-            contents.problems.append(.zoneFile(error))
-        }
-    }
-
-    private func listFiles() -> [String] {
+    /// The manifest and zone files under the folder, hidden entries skipped, in name order.
+    func listFiles() -> [String] {
         let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         guard let enumerator = FileManager.default.enumerator(atPath: base) else { return [] }
         var paths: [String] = []
         while let relative = enumerator.nextObject() as? String {
             if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
+            let ext = (relative as NSString).pathExtension.lowercased()
+            guard Self.manifestExtensions.contains(ext) || ext == Self.zoneExtension else { continue }
             let path = base + "/" + relative
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {

@@ -66,6 +66,9 @@ public final class SvcDNSProcess: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// The process id, for sending it signals.
+    public var processIdentifier: Int32 { process.processIdentifier }
+
     /// Stops the process with SIGTERM (SIGKILL after 5 s) and returns its exit status.
     @discardableResult
     public func stop() -> Int32 {

@@ -21,7 +21,13 @@ struct RegistryOptions: ParsableArguments {
 
     /// Reads the folder and prints every problem on its own line; nil when there was any.
     func loadOrReport() throws -> FolderContents? {
-        let contents = FolderSource(directory: zones, domain: try clusterDomain()).load()
+        var state = FolderState()
+        return try loadOrReport(into: &state)
+    }
+
+    /// As `loadOrReport()`, keeping what was read in `state` for later reloads.
+    func loadOrReport(into state: inout FolderState) throws -> FolderContents? {
+        let contents = state.refresh(FolderSource(directory: zones, domain: try clusterDomain())).contents
         for warning in contents.warnings {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }

@@ -52,6 +52,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "TTL in seconds of every record made from Kubernetes objects, and the SOA minimum.")
     var ttl: UInt32 = 5
 
+    @Option(help: "How often the zones folder is checked for changed files (SIGHUP checks at once).")
+    var reloadInterval: String = "1s"
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -109,6 +112,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--upstream-timeout \(upstreamTimeout) is not a duration (like 500ms, 2s)")
         }
         guard cacheSize >= 1 else { throw ValidationError("--cache-size must be at least 1") }
+        guard HealthCheckOverrides.parseDuration(reloadInterval) != nil else {
+            throw ValidationError("--reload-interval \(reloadInterval) is not a duration (like 500ms, 1s)")
+        }
     }
 
     func run() async throws {
@@ -123,7 +129,8 @@ struct Serve: AsyncParsableCommand {
         let listen = (dnsAddresses.isEmpty ? ["127.0.0.1:1053"] : dnsAddresses).compactMap(ListenAddress.init)
         let http = ListenAddress(httpAddress)!
 
-        guard let contents = try registry.loadOrReport() else {
+        var folderState = FolderState()
+        guard let contents = try registry.loadOrReport(into: &folderState) else {
             logger.error("not serving: the zones folder has problems", metadata: ["zones.directory": "\(registry.zones)"])
             throw ExitCode(1)
         }
@@ -160,6 +167,14 @@ struct Serve: AsyncParsableCommand {
             onChange: { verdicts, _ in snapshotBuilder.update(health: verdicts) }
         )
         healthChecker.update(catalog: contents.catalog)
+        let folderWatcher = FolderWatcher(
+            source: FolderSource(directory: registry.zones, domain: domain), state: folderState,
+            interval: HealthCheckOverrides.parseDuration(reloadInterval)!, logger: Logger(label: "svcdns.registry"),
+            onChange: { contents in
+                snapshotBuilder.update(catalog: contents.catalog, zones: contents.zones)
+                healthChecker.update(catalog: contents.catalog)
+            }
+        )
 
         let group = MultiThreadedEventLoopGroup.singleton
         let dnsServer = DNSServer(
@@ -172,7 +187,8 @@ struct Serve: AsyncParsableCommand {
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
-                    .init(service: snapshotBuilder), .init(service: healthChecker), .init(service: dnsServer),
+                    .init(service: snapshotBuilder), .init(service: folderWatcher), .init(service: healthChecker),
+                    .init(service: dnsServer),
                     .init(service: controlServer),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,0 +1,67 @@
+import CoreMetrics
+import Logging
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Keeps the registry in step with the `zones/` folder while svcdns runs: looks for changed files every
+/// `interval` and at once on SIGHUP, and hands every change on. A bad edit is logged with the file and
+/// field, counted in `svcdns_reload_errors_total`, and the file's last good data stays in service.
+public final class FolderWatcher: ServiceLifecycle.Service, Sendable {
+    public let source: FolderSource
+    public let interval: Duration
+    private let state: Mutex<FolderState>
+    private let logger: Logger
+    private let onChange: @Sendable (FolderContents) -> Void
+    private let reloadErrors = Counter(label: "svcdns_reload_errors_total")
+
+    /// `state` is what startup read, so the first pass only sees what changed after it.
+    public init(
+        source: FolderSource, state: FolderState, interval: Duration = .seconds(1), logger: Logger,
+        onChange: @escaping @Sendable (FolderContents) -> Void
+    ) {
+        self.source = source
+        self.state = Mutex(state)
+        self.interval = interval
+        self.logger = logger
+        self.onChange = onChange
+    }
+
+    /// Reads what changed now; returns the contents when anything did.
+    @discardableResult
+    public func reload(reason: String) -> FolderContents? {
+        let (contents, changed) = state.withLock { $0.refresh(source) }
+        for problem in contents.problems {
+            reloadErrors.increment()
+            logger.error(
+                "zones: a file has a problem; its last good data stays in service",
+                metadata: ["zones.file": "\(problem.file)", "error": "\(problem)"]
+            )
+        }
+        guard changed else { return nil }
+        logger.info("zones reloaded", metadata: ["zones.reason": "\(reason)", "registry.summary": "\(contents.summary)"])
+        onChange(contents)
+        return contents
+    }
+
+    public func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await _ in hangups.cancelOnGracefulShutdown() {
+                    self.reload(reason: "SIGHUP")
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: self.interval)
+                    self.reload(reason: "changed files")
+                }
+            }
+            await withGracefulShutdownHandler {
+                try? await gracefulShutdown()
+            } onGracefulShutdown: {}
+            group.cancelAll()
+        }
+    }
+}
