@@ -25,14 +25,17 @@ public struct DNSServer: Service {
     public let pipeline: QueryPipeline
     private let group: any EventLoopGroup
     private let logger: Logger
+    private let readiness: Readiness?
 
     public init(
-        configuration: DNSServerConfiguration, pipeline: QueryPipeline, group: any EventLoopGroup, logger: Logger
+        configuration: DNSServerConfiguration, pipeline: QueryPipeline, group: any EventLoopGroup, logger: Logger,
+        readiness: Readiness? = nil
     ) {
         self.configuration = configuration
         self.pipeline = pipeline
         self.group = group
         self.logger = logger
+        self.readiness = readiness
     }
 
     static let datagramsPerRead = 16
@@ -44,7 +47,9 @@ public struct DNSServer: Service {
         for address in listeners.localAddresses {
             logger.info("serving DNS", metadata: ["listen.address": "\(address)", "dns.transport": "udp+tcp"])
         }
+        readiness?.markListening()
         try? await gracefulShutdown()
+        readiness?.markStopping()
         await listeners.close()
     }
 
@@ -56,7 +61,7 @@ public struct DNSServer: Service {
         do {
             let limiter = ConnectionLimiter(limit: configuration.maxTCPConnections)
             for address in configuration.addresses {
-                let (udp, tcp) = try await bindPair(address, limiter: limiter)
+                let (udp, tcp) = try await bindPair(address, limiter: limiter, server: "dns://\(address)")
                 channels += [udp, tcp]
                 if let local = udp.localAddress { localAddresses.append(local) }
             }
@@ -67,14 +72,16 @@ public struct DNSServer: Service {
         return DNSListeners(channels: channels, localAddresses: localAddresses)
     }
 
-    private func bindPair(_ address: ListenAddress, limiter: ConnectionLimiter) async throws -> (any Channel, any Channel) {
+    private func bindPair(
+        _ address: ListenAddress, limiter: ConnectionLimiter, server: String
+    ) async throws -> (any Channel, any Channel) {
         let attempts = address.port == 0 ? 10 : 1
         var lastError: (any Error)? = nil
         for _ in 0..<attempts {
-            let udp = try await bindUDP(host: address.host, port: address.port)
+            let udp = try await bindUDP(host: address.host, port: address.port, server: server)
             do {
                 let port = udp.localAddress?.port ?? address.port
-                let tcp = try await bindTCP(host: address.host, port: port, limiter: limiter)
+                let tcp = try await bindTCP(host: address.host, port: port, limiter: limiter, server: server)
                 return (udp, tcp)
             } catch {
                 lastError = error
@@ -84,7 +91,7 @@ public struct DNSServer: Service {
         throw lastError!
     }
 
-    private func bindUDP(host: String, port: Int) async throws -> any Channel {
+    private func bindUDP(host: String, port: Int, server: String) async throws -> any Channel {
         let pipeline = self.pipeline
         return try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -98,14 +105,14 @@ public struct DNSServer: Service {
             )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(pipeline: pipeline))
+                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(pipeline: pipeline, server: server))
                 }
             }
             .bind(host: host, port: port)
             .get()
     }
 
-    private func bindTCP(host: String, port: Int, limiter: ConnectionLimiter) async throws -> any Channel {
+    private func bindTCP(host: String, port: Int, limiter: ConnectionLimiter, server: String) async throws -> any Channel {
         let pipeline = self.pipeline
         let idleTimeout = configuration.tcpIdleTimeout
         return try await ServerBootstrap(group: group)
@@ -122,7 +129,7 @@ public struct DNSServer: Service {
                     let handlers = channel.pipeline.syncOperations
                     try handlers.addHandler(IdleStateHandler(readTimeout: idleTimeout))
                     try handlers.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
-                    try handlers.addHandler(TCPQueryHandler(pipeline: pipeline))
+                    try handlers.addHandler(TCPQueryHandler(pipeline: pipeline, server: server))
                 }
             }
             .bind(host: host, port: port)

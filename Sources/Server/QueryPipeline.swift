@@ -13,8 +13,8 @@ public struct QueryPipeline: Sendable {
 
     /// What became of one request.
     public enum Outcome {
-        /// The response is in `output`.
-        case answered
+        /// The response is in `output`; the type asked, when the question could be read.
+        case answered(RecordType?)
         /// Nothing is sent (shorter than a header, or a response rather than a query).
         case dropped
         /// The answer comes from upstream: call `forward` and `encode` its response.
@@ -36,17 +36,17 @@ public struct QueryPipeline: Sendable {
             case .malformed(let header, _):
                 let edns = MessageDecoder.ednsOfRejected(request)
                 ResponseEncoder.encodeError(.formatError, header: header, edns: edns, into: &output)
-                return .answered
+                return .answered(nil)
             case .notImplemented(let header):
                 let edns = MessageDecoder.ednsOfRejected(request)
                 ResponseEncoder.encodeError(.notImplemented, header: header, edns: edns, into: &output)
-                return .answered
+                return .answered(nil)
             }
         }
         switch resolver.resolve(query, client: client) {
         case .answer(let response):
             encode(response, to: query, overTCP: overTCP, encoder: &encoder, into: &output)
-            return .answered
+            return .answered(query.type)
         case .forward(let request):
             return .forward(query, request)
         }

@@ -11,20 +11,24 @@ final class TCPQueryHandler: ChannelInboundHandler {
     private let pipeline: QueryPipeline
     private var encoder = ResponseEncoder()
     private var output: [UInt8] = []
+    private let metrics: DNSMetrics
 
-    init(pipeline: QueryPipeline) {
+    init(pipeline: QueryPipeline, server: String) {
         self.pipeline = pipeline
+        self.metrics = DNSMetrics(server: server, proto: "tcp")
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let request = unwrapInboundIn(data)
+        let started = NIODeadline.now()
         let client = context.channel.remoteAddress
         let outcome = request.withUnsafeReadableBytes { bytes in
             pipeline.respond(to: bytes, overTCP: true, client: client, encoder: &encoder, into: &output)
         }
         switch outcome {
-        case .answered:
+        case .answered(let type):
             send(context: context)
+            metrics.record(type: type, family: DNSMetrics.family(of: client), response: output, started: started)
         case .dropped:
             return
         case .forward(let query, let request):
@@ -34,6 +38,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
                 self.pipeline.encode(response, to: query, overTCP: true, encoder: &self.encoder, into: &self.output)
                 self.send(context: context)
                 context.flush()
+                self.metrics.record(type: query.type, family: DNSMetrics.family(of: client), response: self.output, started: started)
             }
         }
     }

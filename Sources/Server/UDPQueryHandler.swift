@@ -10,20 +10,24 @@ final class UDPQueryHandler: ChannelInboundHandler {
     // Reused for every response on this loop, so answering allocates only the outgoing buffer.
     private var encoder = ResponseEncoder()
     private var output: [UInt8] = []
+    private let metrics: DNSMetrics
 
-    init(pipeline: QueryPipeline) {
+    init(pipeline: QueryPipeline, server: String) {
         self.pipeline = pipeline
+        self.metrics = DNSMetrics(server: server, proto: "udp")
         output.reserveCapacity(Int(ResponseEncoder.advertisedUDPPayloadSize))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
+        let started = NIODeadline.now()
         let outcome = envelope.data.withUnsafeReadableBytes { bytes in
             pipeline.respond(to: bytes, overTCP: false, client: envelope.remoteAddress, encoder: &encoder, into: &output)
         }
         switch outcome {
-        case .answered:
+        case .answered(let type):
             send(to: envelope.remoteAddress, context: context)
+            metrics.record(type: type, family: DNSMetrics.family(of: envelope.remoteAddress), response: output, started: started)
         case .dropped:
             return
         case .forward(let query, let request):
@@ -32,6 +36,9 @@ final class UDPQueryHandler: ChannelInboundHandler {
                 self.pipeline.encode(response, to: query, overTCP: false, encoder: &self.encoder, into: &self.output)
                 self.send(to: envelope.remoteAddress, context: context)
                 context.flush()
+                self.metrics.record(
+                    type: query.type, family: DNSMetrics.family(of: envelope.remoteAddress), response: self.output, started: started
+                )
             }
         }
     }

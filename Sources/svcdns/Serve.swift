@@ -6,8 +6,10 @@ import Forwarding
 import Foundation
 import Health
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
+import Prometheus
 import Registry
 import Server
 import ServiceLifecycle
@@ -125,6 +127,17 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "svcdns")
+        let metricsRegistry = PrometheusCollectorRegistry()
+        var metricsFactory = PrometheusMetricsFactory(registry: metricsRegistry)
+        // CoreDNS's buckets, so dashboards built for it read these the same way.
+        metricsFactory.durationHistogramBuckets["svcdns_dns_request_duration_seconds"] = (0..<16).map {
+            Duration.nanoseconds(Int64(250_000 * pow(2.0, Double($0))))
+        }
+        metricsFactory.valueHistogramBuckets["svcdns_dns_response_size_bytes"] = [
+            0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16000, 32000, 48000, 64000,
+        ]
+        MetricsSystem.bootstrap(metricsFactory)
+        let readiness = Readiness()
         let domain = try registry.clusterDomain()
         let listen = (dnsAddresses.isEmpty ? ["127.0.0.1:1053"] : dnsAddresses).compactMap(ListenAddress.init)
         let http = ListenAddress(httpAddress)!
@@ -181,9 +194,13 @@ struct Serve: AsyncParsableCommand {
             configuration: DNSServerConfiguration(addresses: listen),
             pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots, forwarding: forwarding)),
             group: group,
-            logger: Logger(label: "svcdns.server")
+            logger: Logger(label: "svcdns.server"),
+            readiness: readiness
         )
-        let controlServer = ControlServer(host: http.host, port: http.port, group: group, logger: Logger(label: "svcdns.http"))
+        let controlServer = ControlServer(
+            host: http.host, port: http.port, group: group, logger: Logger(label: "svcdns.http"),
+            endpoints: ControlServer.Endpoints(isReady: { readiness.isReady }, metrics: { metricsRegistry.emitToBuffer() })
+        )
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [

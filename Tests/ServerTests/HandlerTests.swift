@@ -47,7 +47,7 @@ struct TCPFrameDecoderTests {
 @Suite("UDPQueryHandler in an EmbeddedChannel")
 struct UDPQueryHandlerTests {
     @Test func answersEachDatagramToItsSender() throws {
-        let channel = EmbeddedChannel(handler: UDPQueryHandler(pipeline: try pipeline()))
+        let channel = EmbeddedChannel(handler: UDPQueryHandler(pipeline: try pipeline(), server: "dns://test"))
         defer { _ = try? channel.finish() }
         let peers = [
             try SocketAddress(ipAddress: "127.0.0.1", port: 40001),
@@ -67,7 +67,7 @@ struct UDPQueryHandlerTests {
     }
 
     @Test func largeAnswerIsTruncatedAt512WithoutEDNS() throws {
-        let channel = EmbeddedChannel(handler: UDPQueryHandler(pipeline: try pipeline()))
+        let channel = EmbeddedChannel(handler: UDPQueryHandler(pipeline: try pipeline(), server: "dns://test"))
         defer { _ = try? channel.finish() }
         let peer = try SocketAddress(ipAddress: "127.0.0.1", port: 40003)
         try channel.writeInbound(
@@ -81,7 +81,7 @@ struct UDPQueryHandlerTests {
     }
 
     @Test func droppedMessagesWriteNothingAndErrorsKeepTheChannelOpen() throws {
-        let channel = EmbeddedChannel(handler: UDPQueryHandler(pipeline: try pipeline()))
+        let channel = EmbeddedChannel(handler: UDPQueryHandler(pipeline: try pipeline(), server: "dns://test"))
         defer { _ = try? channel.finish() }
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 53)).wait()  // makes it active
         #expect(channel.isActive)
@@ -107,7 +107,7 @@ struct TCPQueryHandlerTests {
     /// The TCP child pipeline minus the idle timer: framing, then the query handler.
     private func connectedChannel() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(handlers: [
-            ByteToMessageHandler(TCPFrameDecoder()), TCPQueryHandler(pipeline: try pipeline()),
+            ByteToMessageHandler(TCPFrameDecoder()), TCPQueryHandler(pipeline: try pipeline(), server: "dns://test"),
         ])
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 40005)).wait()
         return channel
