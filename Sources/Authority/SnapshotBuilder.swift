@@ -28,6 +28,12 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
     private let signal: AsyncStream<Void>.Continuation
     private let logger: Logger
     private let failOpenCounter = Counter(label: "svcdns_health_fail_open_total")
+    private let builds = Counter(label: "svcdns_snapshot_builds_total")
+    private let buildDuration = Timer(label: "svcdns_snapshot_build_duration_seconds")
+    private let names = Gauge(label: "svcdns_snapshot_names")
+    private let services = Gauge(label: "svcdns_registry_objects", dimensions: [("kind", "Service")])
+    private let endpointSlices = Gauge(label: "svcdns_registry_objects", dimensions: [("kind", "EndpointSlice")])
+    private let endpoints = Gauge(label: "svcdns_registry_objects", dimensions: [("kind", "Endpoints")])
 
     public init(builder: ZoneBuilder, store: SnapshotStore, logger: Logger) {
         self.builder = builder
@@ -64,12 +70,20 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
         let started = ContinuousClock.now
         let snapshot = builder.build(catalog: catalog, staticZones: zones, health: health, generation: generation, serial: serial)
         store.publish(snapshot)
+        let took = ContinuousClock.now - started
+        builds.increment()
+        buildDuration.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+        names.record(snapshot.summary.names)
+        let counts = catalog.counts
+        services.record(counts.services)
+        endpointSlices.record(counts.endpointSlices)
+        endpoints.record(counts.endpoints)
         reportFailOpen(snapshot.summary.failOpenServices)
         logger.debug(
             "snapshot published",
             metadata: [
                 "snapshot.generation": "\(generation)", "snapshot.names": "\(snapshot.summary.names)",
-                "snapshot.build_ms": "\((ContinuousClock.now - started).milliseconds)",
+                "snapshot.build_ms": "\(took.milliseconds)",
             ]
         )
         return snapshot

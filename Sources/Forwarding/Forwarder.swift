@@ -1,3 +1,4 @@
+import CoreMetrics
 import DNSMessage
 import Logging
 import NIOCore
@@ -20,6 +21,23 @@ public final class Forwarder: Sendable {
     private let health: UpstreamHealth
     private let inFlight: Mutex<[CacheKey: EventLoopFuture<Message?>]>
     private let logger: Logger
+    private let metrics: [Upstream: UpstreamMetrics]
+    private let cacheHits = Counter(label: "svcdns_cache_hits_total")
+    private let cacheMisses = Counter(label: "svcdns_cache_misses_total")
+
+    /// CoreDNS's forward plugin metrics, per upstream (`to`), prefix `svcdns_`.
+    private struct UpstreamMetrics: Sendable {
+        let requests: Counter
+        let errors: Counter
+        let duration: Timer
+
+        init(_ upstream: Upstream) {
+            let to = [("to", upstream.description)]
+            requests = Counter(label: "svcdns_forward_requests_total", dimensions: to)
+            errors = Counter(label: "svcdns_forward_errors_total", dimensions: to)
+            duration = Timer(label: "svcdns_forward_request_duration_seconds", dimensions: to)
+        }
+    }
 
     public init(
         upstreams: [Upstream], cache: ResponseCache, timeout: TimeAmount = .seconds(2), deadline: TimeAmount = .milliseconds(4500),
@@ -33,6 +51,7 @@ public final class Forwarder: Sendable {
         self.health = UpstreamHealth(retryAfter: retryFailedAfter)
         self.inFlight = Mutex([:])
         self.logger = logger
+        self.metrics = Dictionary(upstreams.map { ($0, UpstreamMetrics($0)) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The cached answer to `query`, if any: the synchronous fast path, taken on the event loop that read it.
@@ -42,7 +61,9 @@ public final class Forwarder: Sendable {
 
     /// The cached answer to a question, if any.
     public func cached(name: DomainName, type: RecordType, dnssecOK: Bool) -> Response? {
-        cache.lookup(CacheKey(name: name, type: type, dnssecOK: dnssecOK))
+        let response = cache.lookup(CacheKey(name: name, type: type, dnssecOK: dnssecOK))
+        (response == nil ? cacheMisses : cacheHits).increment()
+        return response
     }
 
     /// Asks the upstreams about `query`'s question.
@@ -101,16 +122,21 @@ public final class Forwarder: Sendable {
         let exchange = UpstreamExchange(
             upstream: upstream, name: name, type: type, dnssecOK: key.dnssecOK, timeout: min(timeout, remaining)
         )
+        let upstreamMetrics = metrics[upstream]
+        upstreamMetrics?.requests.increment()
+        let askedAt = NIODeadline.now()
         let attempt = overTCP ? exchange.overTCP(on: eventLoop) : exchange.overUDP(on: eventLoop)
         return attempt.flatMap { message -> EventLoopFuture<Message> in
             // RFC 7766 §5: a truncated UDP answer is asked again over TCP, of the same upstream.
             guard message.isTruncated, !overTCP else { return eventLoop.makeSucceededFuture(message) }
             return exchange.overTCP(on: eventLoop)
         }.map { message -> Message? in
+            upstreamMetrics?.duration.recordNanoseconds((NIODeadline.now() - askedAt).nanoseconds)
             self.health.recordSuccess(upstream)
             self.cache.store(message, for: key)
             return message
         }.flatMapError { error in
+            upstreamMetrics?.errors.increment()
             let wasHealthy = !self.health.isFailed(upstream)
             self.health.recordFailure(upstream)
             if wasHealthy {

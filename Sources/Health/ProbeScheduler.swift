@@ -1,6 +1,7 @@
 // ProbeScheduler: the checker's loop-bound state — targets, their schedule and rise/fall, the concurrency cap, and
 // the verdicts it hands on through one coalesced callback per loop tick.
 
+import CoreMetrics
 import Logging
 import NIOCore
 import ServiceModel
@@ -35,6 +36,10 @@ final class ProbeScheduler {
     private let maxConcurrentProbes: Int
     private let prober: any Prober
     private let logger: Logger
+    private let probesSucceeded = Counter(label: "svcdns_health_probes_total", dimensions: [("result", "success")])
+    private let probesFailed = Counter(label: "svcdns_health_probes_total", dimensions: [("result", "failure")])
+    private let wentUp = Counter(label: "svcdns_health_transitions_total", dimensions: [("state", "up")])
+    private let wentDown = Counter(label: "svcdns_health_transitions_total", dimensions: [("state", "down")])
     /// Called on the loop with the verdicts and the transitions since the last call.
     private let publish: (HealthVerdicts, [HealthTransition]) -> Void
 
@@ -220,7 +225,16 @@ final class ProbeScheduler {
             return
         }
         let before = entry.machine.state
+        switch result {
+        case .healthy: probesSucceeded.increment()
+        case .unhealthy: probesFailed.increment()
+        }
         if let after = entry.machine.record(result) {
+            switch after {
+            case .up: wentUp.increment()
+            case .down: wentDown.increment()
+            case .pending: break
+            }
             let reason: String
             switch result {
             case .healthy: reason = "probe succeeded"

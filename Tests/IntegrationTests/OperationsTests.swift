@@ -58,5 +58,29 @@ import Glibc
             usleep(50_000)
         }
         #expect(failOpen == 1)
+
+        let later = try Self.get("/metrics", port: server.httpPort).body
+        #expect(Self.sample("svcdns_registry_objects{kind=\"Service\"}", in: later) == 3)
+        #expect(Self.sample("svcdns_registry_objects{kind=\"EndpointSlice\"}", in: later) == 2)
+        #expect((Self.sample("svcdns_snapshot_builds_total", in: later) ?? 0) >= 2, "startup, then the checker's first verdicts")
+        #expect((Self.sample("svcdns_snapshot_build_duration_seconds_count", in: later) ?? 0) >= 2)
+        // Nothing listens behind the example's endpoints: every probe so far failed.
+        #expect((Self.sample("svcdns_health_probes_total{result=\"failure\"}", in: later) ?? 0) >= 1, "\(later)")
+    }
+
+    @Test func forwardingIsCounted() throws {
+        let upstream = try TestUpstream(zone: TestUpstream.testZone, origin: TestUpstream.testOrigin)
+        defer { upstream.stop() }
+        let server = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--upstream", "127.0.0.1:\(upstream.port)"])
+        defer { server.stop() }
+        for _ in 0..<3 {
+            _ = try TestClient.udp(try LDNS.query("www.upstream.test", "A"), port: server.dnsPort)
+        }
+        let metrics = try Self.get("/metrics", port: server.httpPort).body
+        let to = "to=\"127.0.0.1:\(upstream.port)\""
+        #expect(Self.sample("svcdns_forward_requests_total{\(to)}", in: metrics) == 1, "one exchange, then the cache")
+        #expect(Self.sample("svcdns_forward_request_duration_seconds_count{\(to)}", in: metrics) == 1)
+        #expect(Self.sample("svcdns_cache_misses_total", in: metrics) == 1)
+        #expect(Self.sample("svcdns_cache_hits_total", in: metrics) == 2)
     }
 }
