@@ -27,12 +27,29 @@ struct UpstreamExchange: Sendable {
     let dnssecOK: Bool
     let timeout: TimeAmount
 
-    func overUDP(on eventLoop: any EventLoop) -> EventLoopFuture<Message> {
+    /// A fresh query with a random ID (RFC 5452 §9.2), and what its answer must match.
+    private func makeQuery() -> (bytes: [UInt8], matcher: AnswerMatcher) {
         let id = UInt16.random(in: .min ... .max)
         var query: [UInt8] = []
         ResponseEncoder.encodeQuery(id: id, name: name, type: type, dnssecOK: dnssecOK, into: &query)
+        return (query, AnswerMatcher(id: id, name: name, type: type))
+    }
+
+    /// Sends `message` on `channel`, fails `promise` after the timeout, and closes the channel once it completes.
+    private func send<Outbound: Sendable>(
+        _ message: Outbound, on channel: any Channel, completing promise: EventLoopPromise<Message>
+    ) {
+        channel.writeAndFlush(message).whenFailure { promise.fail($0) }
+        let timer = channel.eventLoop.scheduleTask(in: timeout) { promise.fail(UpstreamFailure.timedOut) }
+        promise.futureResult.whenComplete { _ in
+            timer.cancel()
+            channel.close(promise: nil)
+        }
+    }
+
+    func overUDP(on eventLoop: any EventLoop) -> EventLoopFuture<Message> {
+        let (query, matcher) = makeQuery()
         let promise = eventLoop.makePromise(of: Message.self)
-        let matcher = AnswerMatcher(id: id, name: name, type: type)
         let upstream = self.upstream
         let bindHost = upstream.address.protocol == .inet6 ? "::" : "0.0.0.0"
         let bound = DatagramBootstrap(group: eventLoop)
@@ -46,23 +63,15 @@ struct UpstreamExchange: Sendable {
             .bind(host: bindHost, port: 0)
         bound.whenSuccess { channel in
             let envelope = AddressedEnvelope(remoteAddress: upstream.address, data: channel.allocator.buffer(bytes: query))
-            channel.writeAndFlush(envelope).whenFailure { promise.fail($0) }
-            let timer = channel.eventLoop.scheduleTask(in: timeout) { promise.fail(UpstreamFailure.timedOut) }
-            promise.futureResult.whenComplete { _ in
-                timer.cancel()
-                channel.close(promise: nil)
-            }
+            self.send(envelope, on: channel, completing: promise)
         }
         bound.whenFailure { promise.fail($0) }
         return promise.futureResult
     }
 
     func overTCP(on eventLoop: any EventLoop) -> EventLoopFuture<Message> {
-        let id = UInt16.random(in: .min ... .max)
-        var query: [UInt8] = []
-        ResponseEncoder.encodeQuery(id: id, name: name, type: type, dnssecOK: dnssecOK, into: &query)
+        let (query, matcher) = makeQuery()
         let promise = eventLoop.makePromise(of: Message.self)
-        let matcher = AnswerMatcher(id: id, name: name, type: type)
         let connected = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
@@ -75,12 +84,7 @@ struct UpstreamExchange: Sendable {
             var buffer = channel.allocator.buffer(capacity: query.count + 2)
             buffer.writeInteger(UInt16(query.count))
             buffer.writeBytes(query)
-            channel.writeAndFlush(buffer).whenFailure { promise.fail($0) }
-            let timer = channel.eventLoop.scheduleTask(in: timeout) { promise.fail(UpstreamFailure.timedOut) }
-            promise.futureResult.whenComplete { _ in
-                timer.cancel()
-                channel.close(promise: nil)
-            }
+            self.send(buffer, on: channel, completing: promise)
         }
         connected.whenFailure { promise.fail($0) }
         return promise.futureResult
