@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
@@ -31,6 +32,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .target(
@@ -113,6 +115,7 @@ let package = Package(
         ),
         .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage", "SvcDNSTesting"]),
         .testTarget(name: "ServiceModelTests", dependencies: ["ServiceModel"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SvcDNSTesting"]),
         .testTarget(
             name: "ServerTests",
