@@ -115,7 +115,7 @@ let package = Package(
         ),
         .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage", "SvcDNSTesting"]),
         .testTarget(name: "ServiceModelTests", dependencies: ["ServiceModel"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "ServiceModel", "DNSMessage"]),
         .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SvcDNSTesting"]),
         .testTarget(
             name: "ServerTests",

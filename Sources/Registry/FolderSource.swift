@@ -15,6 +15,17 @@ public struct FolderContents: Sendable {
     /// The files read, relative paths as `directory/…`.
     public var files: [String]
 
+    public init(
+        catalog: Catalog = Catalog(), zones: [ZoneFileContents] = [], problems: [LoadProblem] = [],
+        warnings: [LoadProblem] = [], files: [String] = []
+    ) {
+        self.catalog = catalog
+        self.zones = zones
+        self.problems = problems
+        self.warnings = warnings
+        self.files = files
+    }
+
     /// One line saying what was loaded, as `svcdns check` prints it.
     public var summary: String {
         let counts = catalog.counts

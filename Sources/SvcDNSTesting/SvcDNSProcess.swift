@@ -10,6 +10,8 @@ public final class SvcDNSProcess: @unchecked Sendable {
     public let httpPort: Int
     private let process: Process
     private let logFile: URL
+    /// The store of this process, unless the test names one: tests never share or leave one behind.
+    private let storeFolder: TemporaryFolder?
 
     /// The binary `scripts/test` built: `$SVCDNS_BIN`, else `svcdns` beside the test bundle.
     public static func binaryPath() throws -> String {
@@ -36,9 +38,11 @@ public final class SvcDNSProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: try Self.binaryPath())
         // No test may reach the host's own resolver: without an upstream of the test's, forwarding is off.
         let namesUpstream = arguments.contains("--upstream") || arguments.contains("--resolv-conf")
+        storeFolder = arguments.contains("--store") ? nil : try TemporaryFolder()
+        let storeArguments = storeFolder.map { ["--store", $0.path] } ?? []
         process.arguments = [
             "serve", "--zones", zones, "--domain", domain, "--dns", "127.0.0.1:\(dnsPort)", "--http", "127.0.0.1:\(httpPort)",
-        ] + (namesUpstream ? [] : ["--upstream", "none"]) + arguments
+        ] + (namesUpstream ? [] : ["--upstream", "none"]) + storeArguments + arguments
         let log = try FileHandle(forWritingTo: logFile)
         process.standardOutput = log
         process.standardError = log

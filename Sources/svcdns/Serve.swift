@@ -54,6 +54,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "TTL in seconds of every record made from Kubernetes objects, and the SOA minimum.")
     var ttl: UInt32 = 5
 
+    @Option(help: "Folder of the durable store of objects written through the API (SQLite).")
+    var store: String = "svcdns-data"
+
     @Option(help: "How often the zones folder is checked for changed files (SIGHUP checks at once).")
     var reloadInterval: String = "1s"
 
@@ -150,16 +153,6 @@ struct Serve: AsyncParsableCommand {
         let snapshotBuilder = SnapshotBuilder(
             builder: ZoneBuilder(settings: settings), store: snapshots, logger: Logger(label: "svcdns.snapshot")
         )
-        snapshotBuilder.update(catalog: contents.catalog, zones: contents.zones)
-        let snapshot = snapshotBuilder.rebuildNow()
-        logger.info(
-            "registry loaded",
-            metadata: [
-                "zones.directory": "\(registry.zones)", "registry.summary": "\(contents.summary)",
-                "snapshot.names": "\(snapshot.summary.names)",
-            ]
-        )
-
         // Probes run on an event loop of their own, so a burst of probes never delays a DNS answer's loop.
         let probeLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let defaults = HealthDefaults(
@@ -170,14 +163,34 @@ struct Serve: AsyncParsableCommand {
             defaults: defaults, eventLoop: probeLoops.next(), logger: Logger(label: "svcdns.health"),
             onChange: { verdicts, _ in snapshotBuilder.update(health: verdicts) }
         )
-        healthChecker.update(catalog: contents.catalog)
+        let liveRegistry: LiveRegistry
+        do {
+            liveRegistry = try LiveRegistry(store: try ObjectStore(directory: store), folder: contents) { catalog, zones in
+                snapshotBuilder.update(catalog: catalog, zones: zones)
+                healthChecker.update(catalog: catalog)
+            }
+        } catch {
+            // Never a silent empty registry: what was acknowledged to API clients must be served.
+            print("store: \(error)")
+            logger.error("not serving: the store cannot be used", metadata: ["store.path": "\(store)", "error": "\(error)"])
+            throw ExitCode(1)
+        }
+        let registryNow = liveRegistry.current
+        snapshotBuilder.update(catalog: registryNow.catalog, zones: registryNow.zones)
+        healthChecker.update(catalog: registryNow.catalog)
+        let snapshot = snapshotBuilder.rebuildNow()
+        logger.info(
+            "registry loaded",
+            metadata: [
+                "zones.directory": "\(registry.zones)", "registry.summary": "\(contents.summary)",
+                "snapshot.names": "\(snapshot.summary.names)",
+            ]
+        )
+
         let folderWatcher = FolderWatcher(
             source: FolderSource(directory: registry.zones, domain: domain), state: folderState,
             interval: HealthCheckOverrides.parseDuration(reloadInterval)!, logger: Logger(label: "svcdns.registry"),
-            onChange: { contents in
-                snapshotBuilder.update(catalog: contents.catalog, zones: contents.zones)
-                healthChecker.update(catalog: contents.catalog)
-            }
+            onChange: { contents in liveRegistry.replaceFolder(contents) }
         )
 
         let group = MultiThreadedEventLoopGroup.singleton

@@ -67,7 +67,7 @@ import Glibc
         # The upstreams come from a resolv.conf, as on a host that used to have it as /etc/resolv.conf: its first
         # nameserver is svcdns's own address, which svcdns must leave out (forwarding to itself would loop).
         printf 'nameserver 127.0.0.53\nnameserver 127.0.0.1\n' >"$folder/upstream.resolv.conf"
-        python3 -c "$clean_exec" "$svcdns" serve --dns 127.0.0.53:53 --resolv-conf "$folder/upstream.resolv.conf" \
+        python3 -c "$clean_exec" "$svcdns" serve --dns 127.0.0.53:53 --resolv-conf "$folder/upstream.resolv.conf" --store "$folder/store" \
             --zones "$folder/zones" --http "127.0.0.1:$http_port" >"$folder/svcdns.log" 2>&1 &
         pids+=($!)
 

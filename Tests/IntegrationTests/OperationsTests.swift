@@ -68,6 +68,21 @@ import Glibc
         #expect((Self.sample("svcdns_health_probes_total{result=\"failure\"}", in: later) ?? 0) >= 1, "\(later)")
     }
 
+    @Test func aDamagedStoreStopsStartupWithItsPath() throws {
+        let store = try TemporaryFolder(files: ["registry.sqlite": String(repeating: "not a database ", count: 600)])
+        let result = try Tool.run(
+            try SvcDNSProcess.binaryPath(),
+            [
+                "serve", "--zones", ExampleTests.zones, "--store", store.path, "--upstream", "none",
+                "--dns", "127.0.0.1:\(try SvcDNSProcess.freePort())", "--http", "127.0.0.1:\(try SvcDNSProcess.freePort())",
+            ],
+            timeout: 10
+        )
+        #expect(result.status != 0)
+        #expect(result.stdout.hasPrefix("store: \(store.path)/registry.sqlite: "), "\(result.stdout)\(result.stderr)")
+        #expect(!result.stderr.contains("serving DNS"))
+    }
+
     @Test func forwardingIsCounted() throws {
         let upstream = try TestUpstream(zone: TestUpstream.testZone, origin: TestUpstream.testOrigin)
         defer { upstream.stop() }

@@ -1,0 +1,164 @@
+import DNSMessage
+import ServiceModel
+import Synchronization
+
+/// The registry while svcdns runs: the objects of the `zones/` folder and the objects written through the
+/// API, merged into one catalog. Files own their objects: the API cannot write or delete a name a file
+/// defines, and a file that comes to define a name the API wrote takes it over.
+///
+/// Writers (the folder watcher, API requests) take its lock; the query path never does: it reads the
+/// snapshot built from what this hands on.
+public final class LiveRegistry: Sendable {
+    /// Why a write through the API was not done.
+    public enum WriteError: Error, Hashable, Sendable {
+        /// The object is defined in a file of `zones/`.
+        case ownedByFile(kind: String, key: ObjectKey)
+        case notFound(kind: String, key: ObjectKey)
+        /// The store could not make the write durable; nothing changed.
+        case store(String)
+    }
+
+    private struct APIObject: Sendable {
+        var object: ManifestObject
+        var stored: StoredObject
+    }
+
+    private struct State: Sendable {
+        var folder: FolderContents
+        var api: [String: APIObject] = [:]  // by "Kind ns/name"
+    }
+
+    private let state: Mutex<State>
+    private let store: ObjectStore?
+    private let onChange: @Sendable (Catalog, [ZoneFileContents]) -> Void
+
+    /// Loads every object the store holds. A stored object that no longer reads as a valid manifest is a
+    /// damaged store: startup stops with a `StoreError` rather than serving without it.
+    public init(
+        store: ObjectStore?, folder: FolderContents, onChange: @escaping @Sendable (Catalog, [ZoneFileContents]) -> Void
+    ) throws(StoreError) {
+        var state = State(folder: folder)
+        if let store {
+            let stored: [StoredObject]
+            do {
+                stored = try store.all()
+            } catch {
+                throw StoreError(path: store.path, reason: "cannot be read: \(error)")
+            }
+            for item in stored {
+                let decoded = ManifestDecoder.decode(item.json, file: store.path)
+                guard decoded.problems.isEmpty, decoded.objects.count == 1, let object = decoded.objects.first,
+                    object.kind == item.kind, object.key == ObjectKey(namespace: item.namespace, name: item.name)
+                else {
+                    throw StoreError(path: store.path, reason: "the stored \(item.kind) \(item.namespace)/\(item.name) is not a valid object")
+                }
+                state.api[Self.identity(item.kind, object.key)] = APIObject(object: object, stored: item)
+            }
+        }
+        self.state = Mutex(state)
+        self.store = store
+        self.onChange = onChange
+    }
+
+    static func identity(_ kind: String, _ key: ObjectKey) -> String { "\(kind) \(key)" }
+
+    /// The merged catalog and zones now.
+    public var current: (catalog: Catalog, zones: [ZoneFileContents]) {
+        let merged = state.withLock { Self.merge($0) }
+        return (merged.0, merged.1)
+    }
+
+    /// Takes a new reading of the folder and hands the merged registry on.
+    public func replaceFolder(_ contents: FolderContents) {
+        let merged = state.withLock { state in
+            state.folder = contents
+            return Self.merge(state)
+        }
+        onChange(merged.0, merged.1)
+    }
+
+    /// Creates or replaces an API object, durably, then hands the registry on. Returns what was stored
+    /// and whether it was new.
+    public func put(_ object: ManifestObject, json: String) throws(WriteError) -> (stored: StoredObject, created: Bool) {
+        let identity = Self.identity(object.kind, object.key)
+        let result = try state.withLock { state throws(WriteError) -> (StoredObject, Bool, (Catalog, [ZoneFileContents])) in
+            guard !Self.folderDefines(object.kind, object.key, state.folder.catalog) else {
+                throw .ownedByFile(kind: object.kind, key: object.key)
+            }
+            var stored = StoredObject(kind: object.kind, namespace: object.key.namespace, name: object.key.name, json: json, revision: 0)
+            if let store {
+                do {
+                    stored.revision = try store.put(kind: object.kind, namespace: object.key.namespace, name: object.key.name, json: json)
+                } catch {
+                    throw .store("\(error)")
+                }
+            }
+            let created = state.api[identity] == nil
+            state.api[identity] = APIObject(object: object, stored: stored)
+            return (stored, created, Self.merge(state))
+        }
+        onChange(result.2.0, result.2.1)
+        return (result.0, result.1)
+    }
+
+    /// Deletes an API object, durably, then hands the registry on. Returns what was deleted.
+    @discardableResult
+    public func delete(kind: String, key: ObjectKey) throws(WriteError) -> StoredObject {
+        let identity = Self.identity(kind, key)
+        let result = try state.withLock { state throws(WriteError) -> (StoredObject, (Catalog, [ZoneFileContents])) in
+            guard let existing = state.api[identity] else {
+                if Self.folderDefines(kind, key, state.folder.catalog) { throw .ownedByFile(kind: kind, key: key) }
+                throw .notFound(kind: kind, key: key)
+            }
+            if let store {
+                do {
+                    try store.delete(kind: kind, namespace: key.namespace, name: key.name)
+                } catch {
+                    throw .store("\(error)")
+                }
+            }
+            state.api[identity] = nil
+            return (existing.stored, Self.merge(state))
+        }
+        onChange(result.1.0, result.1.1)
+        return result.0
+    }
+
+    /// One API object as stored, or nil.
+    public func get(kind: String, key: ObjectKey) -> StoredObject? {
+        state.withLock { $0.api[Self.identity(kind, key)]?.stored }
+    }
+
+    /// The API objects of a kind, optionally of one namespace, ordered by namespace and name.
+    public func list(kind: String, namespace: String? = nil) -> [StoredObject] {
+        state.withLock { state in
+            state.api.values.map(\.stored)
+                .filter { $0.kind == kind && (namespace == nil || $0.namespace == namespace) }
+                .sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        }
+    }
+
+    /// True when a file of the folder defines that object.
+    public func isOwnedByFile(kind: String, key: ObjectKey) -> Bool {
+        state.withLock { Self.folderDefines(kind, key, $0.folder.catalog) }
+    }
+
+    private static func folderDefines(_ kind: String, _ key: ObjectKey, _ catalog: Catalog) -> Bool {
+        switch kind {
+        case "Service": catalog.services[key] != nil
+        case "EndpointSlice": catalog.endpointSlices[key] != nil
+        case "Endpoints": catalog.endpoints[key] != nil
+        default: false
+        }
+    }
+
+    /// The folder's catalog with every API object whose name no file defines.
+    private static func merge(_ state: State) -> (Catalog, [ZoneFileContents]) {
+        var catalog = state.folder.catalog
+        for (_, item) in state.api.sorted(by: { $0.key < $1.key })
+        where !folderDefines(item.object.kind, item.object.key, state.folder.catalog) {
+            catalog.insert(item.object)
+        }
+        return (catalog, state.folder.zones)
+    }
+}

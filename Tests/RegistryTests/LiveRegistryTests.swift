@@ -1,0 +1,91 @@
+import DNSMessage
+import Foundation
+import Registry
+import ServiceModel
+import Synchronization
+import Testing
+
+/// Folder objects and API objects in one registry: files own their names, API writes are durable and
+/// handed on at once, and a restart finds them again.
+@Suite struct LiveRegistryTests {
+    static func service(_ name: String, clusterIP: String, namespace: String = "default") -> (ManifestObject, String) {
+        let json = #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"\#(name)","namespace":"\#(namespace)"},"spec":{"clusterIP":"\#(clusterIP)"}}"#
+        let object = ManifestDecoder.decode(json, file: "request").objects[0]
+        return (object, json)
+    }
+
+    static func folder(_ services: [(ManifestObject, String)]) -> FolderContents {
+        var catalog = Catalog()
+        for (object, _) in services { catalog.insert(object) }
+        return FolderContents(catalog: catalog, zones: [], problems: [], warnings: [], files: [])
+    }
+
+    final class Changes: Sendable {
+        let catalogs = Mutex<[Catalog]>([])
+        var last: Catalog? { catalogs.withLock { $0.last } }
+        var count: Int { catalogs.withLock { $0.count } }
+    }
+
+    static func storeFolder() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("svcdns-live-\(UUID().uuidString)").path
+    }
+
+    @Test func apiWritesAreStoredAndHandedOn() throws {
+        let directory = Self.storeFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let changes = Changes()
+        let registry = try LiveRegistry(store: try ObjectStore(directory: directory), folder: Self.folder([])) { catalog, _ in
+            changes.catalogs.withLock { $0.append(catalog) }
+        }
+        let (api, json) = Self.service("api", clusterIP: "10.96.0.11")
+        let first = try registry.put(api, json: json)
+        #expect(first.created)
+        #expect(changes.last?.services[ObjectKey(namespace: "default", name: "api")]?.clusterIPs == [IPAddress("10.96.0.11")!])
+        let (replacement, replacementJSON) = Self.service("api", clusterIP: "10.96.0.12")
+        let second = try registry.put(replacement, json: replacementJSON)
+        #expect(!second.created)
+        #expect(second.stored.revision > first.stored.revision)
+        #expect(registry.list(kind: "Service").map(\.json) == [replacementJSON])
+        #expect(registry.list(kind: "Service", namespace: "other").isEmpty)
+
+        // A restart finds what was written.
+        let restarted = try LiveRegistry(store: try ObjectStore(directory: directory), folder: Self.folder([])) { _, _ in }
+        #expect(restarted.current.catalog.services[ObjectKey(namespace: "default", name: "api")]?.clusterIPs == [IPAddress("10.96.0.12")!])
+        try restarted.delete(kind: "Service", key: ObjectKey(namespace: "default", name: "api"))
+        #expect(throws: LiveRegistry.WriteError.notFound(kind: "Service", key: ObjectKey(namespace: "default", name: "api"))) {
+            try restarted.delete(kind: "Service", key: ObjectKey(namespace: "default", name: "api"))
+        }
+        #expect(try ObjectStore(directory: directory).all().isEmpty, "the delete is durable too")
+    }
+
+    @Test func filesOwnTheirNames() throws {
+        let web = Self.service("web", clusterIP: "10.96.0.10")
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([web])) { _, _ in }
+        let (attempt, json) = Self.service("web", clusterIP: "10.96.0.99")
+        let key = ObjectKey(namespace: "default", name: "web")
+        #expect(throws: LiveRegistry.WriteError.ownedByFile(kind: "Service", key: key)) { try registry.put(attempt, json: json) }
+        #expect(throws: LiveRegistry.WriteError.ownedByFile(kind: "Service", key: key)) { try registry.delete(kind: "Service", key: key) }
+        #expect(registry.current.catalog.services[key]?.clusterIPs == [IPAddress("10.96.0.10")!])
+    }
+
+    @Test func aFileThatComesToDefineANameTakesItOver() throws {
+        let changes = Changes()
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([])) { catalog, _ in
+            changes.catalogs.withLock { $0.append(catalog) }
+        }
+        let (api, json) = Self.service("web", clusterIP: "10.96.0.50")
+        _ = try registry.put(api, json: json)
+        registry.replaceFolder(Self.folder([Self.service("web", clusterIP: "10.96.0.10")]))
+        let key = ObjectKey(namespace: "default", name: "web")
+        #expect(changes.last?.services[key]?.clusterIPs == [IPAddress("10.96.0.10")!])
+        #expect(registry.isOwnedByFile(kind: "Service", key: key))
+    }
+
+    @Test func aStoredObjectThatNoLongerReadsStopsStartup() throws {
+        let directory = Self.storeFolder()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try ObjectStore(directory: directory)
+        try store.put(kind: "Service", namespace: "default", name: "web", json: #"{"kind":"Service","metadata":{"name":"Not_Valid"}}"#)
+        #expect(throws: StoreError.self) { _ = try LiveRegistry(store: store, folder: Self.folder([])) { _, _ in } }
+    }
+}
