@@ -54,6 +54,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "TTL in seconds of every record made from Kubernetes objects, and the SOA minimum.")
     var ttl: UInt32 = 5
 
+    @Option(help: "A token every API write must carry as 'Authorization: Bearer TOKEN'. Without one, only loopback clients may write.")
+    var apiToken: String?
+
+    @Option(help: "A file holding the API token (its first line), so the token stays out of the process list.")
+    var apiTokenFile: String?
+
     @Option(help: "Folder of the durable store of objects written through the API (SQLite).")
     var store: String = "svcdns-data"
 
@@ -202,8 +208,9 @@ struct Serve: AsyncParsableCommand {
             readiness: readiness
         )
         let controlServer = ControlServer(
-            host: http.host, port: http.port, group: group, logger: Logger(label: "svcdns.http"),
-            endpoints: ControlServer.Endpoints(isReady: { readiness.isReady }, metrics: { metricsRegistry.emitToBuffer() })
+            host: http.host, port: http.port, logger: Logger(label: "svcdns.http"),
+            endpoints: ControlServer.Endpoints(isReady: { readiness.isReady }, metrics: { metricsRegistry.emitToBuffer() }),
+            registry: liveRegistry, apiToken: try resolvedAPIToken()
         )
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -218,5 +225,17 @@ struct Serve: AsyncParsableCommand {
         )
         try await services.run()
         try await probeLoops.shutdownGracefully()
+    }
+
+    /// `--api-token`, or the first line of `--api-token-file`; nil when neither is given.
+    private func resolvedAPIToken() throws -> String? {
+        if let apiToken { return apiToken }
+        guard let apiTokenFile else { return nil }
+        guard let text = try? String(contentsOfFile: apiTokenFile, encoding: .utf8),
+            let line = text.split(separator: "\n").first.map({ $0.trimmingCharacters(in: .whitespaces) }), !line.isEmpty
+        else {
+            throw ValidationError("--api-token-file \(apiTokenFile) cannot be read or is empty")
+        }
+        return line
     }
 }

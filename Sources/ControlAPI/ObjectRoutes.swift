@@ -1,0 +1,140 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Registry
+import ServiceModel
+
+/// Kubernetes-shaped CRUD for one kind, on the paths kubectl and client libraries use:
+/// `PUT|GET|DELETE <base>/namespaces/{ns}/<plural>/{name}` and `GET <base>/<plural>` (`?namespace=`).
+struct ObjectRoutes: Sendable {
+    let kind: String
+    let apiVersion: String
+    let base: String
+    let plural: String
+    let registry: LiveRegistry
+    let writeAccess: WriteAccess
+
+    /// Bodies over this get 413: a manifest of one object is a few kilobytes.
+    static let maxBody = 1 << 20
+
+    func add(to router: Router<APIRequestContext>) {
+        let item = "\(base)/namespaces/:namespace/\(plural)/:name"
+        router.put(RouterPath(item)) { request, context in try await self.put(request, context) }
+        router.get(RouterPath(item)) { _, context in self.get(context) }
+        router.delete(RouterPath(item)) { request, context in self.delete(request, context) }
+        router.get(RouterPath("\(base)/\(plural)")) { request, _ in self.list(request) }
+    }
+
+    private func key(_ context: APIRequestContext) -> ObjectKey {
+        ObjectKey(namespace: context.parameters.get("namespace") ?? "", name: context.parameters.get("name") ?? "")
+    }
+
+    private func put(_ request: Request, _ context: APIRequestContext) async throws -> Response {
+        if let denied = writeAccess.check(request, context) { return denied }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: Self.maxBody)
+        } catch {
+            return StatusError(status: .contentTooLarge, reason: "RequestEntityTooLarge", message: "the body is over 1 MiB").response
+        }
+        let key = key(context)
+        do {
+            let json = try Self.normalise(Data(buffer: body), kind: kind, key: key)
+            let decoded = ManifestDecoder.decode(json, file: "request")
+            if let problem = decoded.problems.first {
+                // The file part says nothing for a request: the object, the field and the reason do.
+                let message = [problem.object, problem.field, problem.reason].compactMap { $0 }.joined(separator: ": ")
+                throw StatusError.badRequest(message)
+            }
+            guard decoded.objects.count == 1, let object = decoded.objects.first, object.kind == kind else {
+                throw StatusError.badRequest("the body is not one \(kind)")
+            }
+            let (stored, created) = try registry.put(object, json: json)
+            return Self.objectResponse(stored, status: created ? .created : .ok)
+        } catch let error as StatusError {
+            return error.response
+        } catch let error as LiveRegistry.WriteError {
+            return Self.response(for: error)
+        }
+    }
+
+    private func get(_ context: APIRequestContext) -> Response {
+        let key = key(context)
+        guard let stored = registry.get(kind: kind, key: key) else {
+            return StatusError.notFound(Self.notFoundMessage(kind, key, registry)).response
+        }
+        return Self.objectResponse(stored, status: .ok)
+    }
+
+    private func delete(_ request: Request, _ context: APIRequestContext) -> Response {
+        if let denied = writeAccess.check(request, context) { return denied }
+        let key = key(context)
+        do {
+            try registry.delete(kind: kind, key: key)
+            return StatusError.statusResponse(status: .ok, success: true, reason: "", message: "\(kind) \(key) deleted")
+        } catch {
+            return Self.response(for: error)
+        }
+    }
+
+    private func list(_ request: Request) -> Response {
+        let namespace = request.uri.queryParameters.get("namespace")
+        let items = registry.list(kind: kind, namespace: namespace).compactMap { Self.objectJSON($0) }
+        let list: [String: Any] = ["kind": "\(kind)List", "apiVersion": apiVersion, "metadata": [String: Any](), "items": items]
+        let data = (try? JSONSerialization.data(withJSONObject: list, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The body as JSON with the path's namespace filled in where the body leaves it out (as the API
+    /// server does); a name or namespace that differs from the path is a bad request.
+    static func normalise(_ data: Data, kind: String, key: ObjectKey) throws -> String {
+        guard var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw StatusError.badRequest("the body is not a JSON object")
+        }
+        var metadata = object["metadata"] as? [String: Any] ?? [:]
+        if let name = metadata["name"] as? String, name != key.name {
+            throw StatusError.badRequest("\(kind) \(key): metadata.name: \"\(name)\" differs from the name in the path")
+        }
+        if let namespace = metadata["namespace"] as? String, namespace != key.namespace {
+            throw StatusError.badRequest("\(kind) \(key): metadata.namespace: \"\(namespace)\" differs from the namespace in the path")
+        }
+        metadata["name"] = key.name
+        metadata["namespace"] = key.namespace
+        metadata["resourceVersion"] = nil
+        object["metadata"] = metadata
+        let normalised = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: normalised, as: UTF8.self)
+    }
+
+    /// The stored JSON with `metadata.resourceVersion` set to the revision of its last write.
+    static func objectJSON(_ stored: StoredObject) -> [String: Any]? {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(stored.json.utf8))) as? [String: Any] else { return nil }
+        var metadata = object["metadata"] as? [String: Any] ?? [:]
+        metadata["resourceVersion"] = String(stored.revision)
+        object["metadata"] = metadata
+        return object
+    }
+
+    static func objectResponse(_ stored: StoredObject, status: HTTPResponse.Status) -> Response {
+        let object = objectJSON(stored) ?? [:]
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func notFoundMessage(_ kind: String, _ key: ObjectKey, _ registry: LiveRegistry) -> String {
+        registry.isOwnedByFile(kind: kind, key: key)
+            ? "\(kind) \(key) is defined in a file in zones/, not through the API"
+            : "\(kind) \(key) not found"
+    }
+
+    static func response(for error: LiveRegistry.WriteError) -> Response {
+        switch error {
+        case .ownedByFile(let kind, let key):
+            return StatusError.conflict("\(kind) \(key) is defined in a file in zones/; change it there").response
+        case .notFound(let kind, let key):
+            return StatusError.notFound("\(kind) \(key) not found").response
+        case .store(let reason):
+            return StatusError(status: .internalServerError, reason: "InternalError", message: "the store failed: \(reason)").response
+        }
+    }
+}
