@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "ControlAPI",
             dependencies: [
-                "Registry", "ServiceModel",
+                "Registry", "ServiceModel", "Health",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

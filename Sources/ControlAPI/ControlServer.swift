@@ -1,3 +1,5 @@
+import Foundation
+import Health
 import Hummingbird
 import Logging
 import NIOCore
@@ -19,10 +21,15 @@ public struct ControlServer: ServiceLifecycle.Service {
     public struct Endpoints: Sendable {
         public var isReady: @Sendable () -> Bool
         public var metrics: @Sendable () -> [UInt8]
+        public var endpointStatuses: @Sendable () async -> [EndpointStatus]
 
-        public init(isReady: @escaping @Sendable () -> Bool = { true }, metrics: @escaping @Sendable () -> [UInt8] = { [] }) {
+        public init(
+            isReady: @escaping @Sendable () -> Bool = { true }, metrics: @escaping @Sendable () -> [UInt8] = { [] },
+            endpointStatuses: @escaping @Sendable () async -> [EndpointStatus] = { [] }
+        ) {
             self.isReady = isReady
             self.metrics = metrics
+            self.endpointStatuses = endpointStatuses
         }
     }
 
@@ -52,6 +59,21 @@ public struct ControlServer: ServiceLifecycle.Service {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(bytes: endpoints.metrics()))
             )
+        }
+        router.get("status/endpoints") { _, _ -> Response in
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            let items: [[String: Any]] = await endpoints.endpointStatuses().map { status in
+                var item: [String: Any] = [
+                    "service": "\(status.endpoint.service)", "address": "\(status.endpoint.address)", "port": status.port,
+                    "state": status.state.rawValue,
+                ]
+                if let result = status.lastResult { item["lastResult"] = result }
+                if let time = status.lastProbe { item["lastProbe"] = formatter.string(from: time) }
+                return item
+            }
+            let data = (try? JSONSerialization.data(withJSONObject: ["endpoints": items], options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         if let registry {
             let access = WriteAccess(token: apiToken)

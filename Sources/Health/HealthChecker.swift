@@ -81,6 +81,12 @@ public final class HealthChecker: ServiceLifecycle.Service, Sendable {
         }
     }
 
+    /// Every probed endpoint with its state and last probe (read on the checker's loop).
+    public func statuses() async -> [EndpointStatus] {
+        let scheduler = self.scheduler
+        return (try? await eventLoop.submit { scheduler.value.statuses() }.get()) ?? []
+    }
+
     /// The verdicts as last published to `onChange` (a copy).
     public var verdicts: HealthVerdicts {
         published.withLockedValue { $0 }

@@ -2,6 +2,7 @@
 // the verdicts it hands on through one coalesced callback per loop tick.
 
 import CoreMetrics
+import Foundation
 import Logging
 import NIOCore
 import ServiceModel
@@ -26,6 +27,8 @@ final class ProbeScheduler {
         var target: ProbeTarget
         var machine: HealthStateMachine
         var phase: Phase
+        var lastResult: ProbeResult? = nil
+        var lastProbe: Date? = nil
     }
 
     private enum Lifecycle {
@@ -225,6 +228,8 @@ final class ProbeScheduler {
             return
         }
         let before = entry.machine.state
+        entry.lastResult = result
+        entry.lastProbe = Date()
         switch result {
         case .healthy: probesSucceeded.increment()
         case .unhealthy: probesFailed.increment()
@@ -248,6 +253,21 @@ final class ProbeScheduler {
         }
         entry.phase = .waiting(scheduleNext(id, interval: entry.target.interval))
         entries[id] = entry
+    }
+
+    /// Every probed endpoint's state and last probe, ordered by endpoint.
+    func statuses() -> [EndpointStatus] {
+        entries.map { id, entry in
+            let result: String? = entry.lastResult.map { result in
+                switch result {
+                case .healthy: "probe succeeded"
+                case .unhealthy(let reason): reason
+                }
+            }
+            return EndpointStatus(
+                endpoint: id, port: entry.target.port, state: entry.machine.state, lastResult: result, lastProbe: entry.lastProbe
+            )
+        }.sorted { $0.endpoint < $1.endpoint }
     }
 
     /// Puts the endpoint in the timeline, due after a jittered interval; returns the ticket it waits under.

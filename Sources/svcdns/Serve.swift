@@ -209,7 +209,10 @@ struct Serve: AsyncParsableCommand {
         )
         let controlServer = ControlServer(
             host: http.host, port: http.port, logger: Logger(label: "svcdns.http"),
-            endpoints: ControlServer.Endpoints(isReady: { readiness.isReady }, metrics: { metricsRegistry.emitToBuffer() }),
+            endpoints: ControlServer.Endpoints(
+                isReady: { readiness.isReady }, metrics: { metricsRegistry.emitToBuffer() },
+                endpointStatuses: { await healthChecker.statuses() }
+            ),
             registry: liveRegistry, apiToken: try resolvedAPIToken()
         )
         let services = ServiceGroup(

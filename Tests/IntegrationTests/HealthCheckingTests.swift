@@ -114,6 +114,34 @@ import Testing
         #expect(try Self.addresses("_http._tcp.pool.default.svc.cluster.local", server, type: "SRV")?.count == 2)
     }
 
+    @Test func statusEndpointsShowsEveryProbedAddress() async throws {
+        let port = try SvcDNSProcess.freePort()
+        let one = try await TestListener(host: "127.0.8.1", port: port)
+        try await Self.closing([one]) {
+            let folder = try TemporaryFolder(files: ["pool.yaml": Self.manifests(port: port, httpPort: port)])
+            let server = try SvcDNSProcess(zones: folder.path, arguments: Self.flags)
+            defer { server.stop() }
+            // 127.0.8.2 has no listener: down after two failed probes.
+            var endpoints: [[String: Any]] = []
+            for _ in 0..<60 {
+                let reply = try TestHTTP.request("GET", "/status/endpoints", port: server.httpPort)
+                let body = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any]
+                endpoints = body?["endpoints"] as? [[String: Any]] ?? []
+                let states = endpoints.filter { $0["service"] as? String == "default/pool" }.compactMap { $0["state"] as? String }
+                if states.sorted() == ["down", "up"] { break }
+                usleep(50_000)
+            }
+            let pool = endpoints.filter { $0["service"] as? String == "default/pool" }
+            let byAddress = Dictionary(uniqueKeysWithValues: pool.map { ($0["address"] as? String ?? "", $0) })
+            #expect(byAddress["127.0.8.1"]?["state"] as? String == "up", "\(endpoints)")
+            #expect(byAddress["127.0.8.1"]?["lastResult"] as? String == "probe succeeded")
+            #expect(byAddress["127.0.8.1"]?["port"] as? Int == port)
+            #expect(byAddress["127.0.8.2"]?["state"] as? String == "down")
+            #expect(byAddress["127.0.8.2"]?["lastResult"] as? String == "connection refused")
+            #expect((byAddress["127.0.8.2"]?["lastProbe"] as? String)?.hasPrefix("20") == true, "an ISO 8601 time")
+        }
+    }
+
     @Test func anHTTPCheckFollowsTheStatus() async throws {
         let port = try SvcDNSProcess.freePort()
         let good = try await TestListener(host: "127.0.9.1", port: port, httpStatus: 200)
