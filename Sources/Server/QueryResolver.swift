@@ -16,8 +16,30 @@ public struct ForwardingPolicy: Sendable {
     }
 
     func allows(_ client: SocketAddress?) -> Bool {
-        guard let text = client?.ipAddress, let address = IPAddress(text) else { return false }
+        guard let address = client.flatMap(Self.address) else { return false }
         return allowRecursion.contains { $0.contains(address) }
+    }
+
+    /// The client's address read from its socket address, with no text round trip (this runs per query).
+    static func address(_ socketAddress: SocketAddress) -> IPAddress? {
+        switch socketAddress {
+        case .v4(let v4):
+            return .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr))
+        case .v6(let v6):
+            let (high, low) = withUnsafeBytes(of: v6.address.sin6_addr) { raw in
+                (
+                    UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                    UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                )
+            }
+            // An IPv4 client of a dual-stack ([::]) listener arrives as ::ffff:a.b.c.d; judge it as IPv4.
+            if high == 0 && low >> 32 == 0xFFFF {
+                return .v4(UInt32(truncatingIfNeeded: low))
+            }
+            return .v6(high, low)
+        default:
+            return nil
+        }
     }
 }
 
@@ -76,17 +98,21 @@ public struct QueryResolver: Sendable {
             return .answer(Response(rcode: .refused))
         }
         let dnssecOK = query.edns?.dnssecOK ?? false
-        var request = ForwardRequest(name: query.name, type: query.type, dnssecOK: dnssecOK, aliasChain: nil)
+        let request: ForwardRequest
         if let answer = snapshots.load().answer(name: query.name, type: query.type) {
+            // The common case ends here: svcdns's own answer, with no forwarding state touched.
             guard let target = answer.targetOutsideZones, let forwarding, forwarding.allows(client) else {
                 return .answer(answer.response)
             }
             request = ForwardRequest(name: target, type: query.type, dnssecOK: dnssecOK, aliasChain: answer.response)
+        } else {
+            // Never an open resolver: only allowed clients reach the cache and the upstreams.
+            guard let forwarding, forwarding.allows(client) else {
+                return .answer(Response(rcode: .refused))
+            }
+            request = ForwardRequest(name: query.name, type: query.type, dnssecOK: dnssecOK, aliasChain: nil)
         }
-        // Never an open resolver: only allowed clients reach the cache and the upstreams.
-        guard let forwarding, forwarding.allows(client) else {
-            return .answer(Response(rcode: .refused))
-        }
+        guard let forwarding else { return .answer(Response(rcode: .refused)) }
         if let cached = forwarding.forwarder.cached(name: request.name, type: request.type, dnssecOK: dnssecOK) {
             return .answer(request.combine(cached))
         }
