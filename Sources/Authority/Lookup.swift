@@ -20,7 +20,7 @@ extension Snapshot {
     public func answer(name: DomainName, type: RecordType) -> AuthoritativeAnswer? {
         var key = name.lookupKey
         guard var zone = zone(containing: key) else { return nil }
-        if let owned = zone.ownedNetworks, zone.nodes[key] == nil, let address = ReverseName.address(of: key),
+        if let owned = zone.ownedNetworks, zone.nodes[NameKey(key)] == nil, let address = ReverseName.address(of: key),
             !owned.contains(where: { $0.contains(address) })
         {
             // An address outside the service networks that svcdns does not know: another resolver's to answer.
@@ -99,7 +99,7 @@ extension Zone {
         if !delegations.isEmpty, let cut = delegation(above: key, type: type) {
             return .referral(cut)
         }
-        guard let node = nodes[key] ?? synthesize(key: key, name: name) else { return .nameError }
+        guard let node = nodes[NameKey(key)] ?? synthesize(key: key, name: name) else { return .nameError }
         if type == .any {
             // RFC 8482 §4.2: answer ANY with one RRset rather than everything.
             return node.entries.first.map { .answer($0) } ?? .noData
@@ -115,8 +115,8 @@ extension Zone {
         var ancestor = key
         var found: NodeEntry? = nil
         while ancestor.count > originKey.count {
-            if delegations.contains(ancestor), !(ancestor == key && type.rawValue == 43),
-                let entry = nodes[ancestor]?.entry(of: .ns)
+            if delegations.contains(NameKey(ancestor)), !(ancestor == key && type.rawValue == 43),
+                let entry = nodes[NameKey(ancestor)]?.entry(of: .ns)
             {
                 found = entry
             }
@@ -166,9 +166,9 @@ extension Zone {
         var encloser = key
         while encloser.count > originKey.count {
             encloser = Array(encloser[(Int(encloser[0]) + 1)...])
-            if nodes[encloser] != nil { break }
+            if nodes[NameKey(encloser)] != nil { break }
         }
-        guard let wildcard = nodes[[1, UInt8(ascii: "*")] + encloser] else { return nil }
+        guard let wildcard = nodes[NameKey([1, UInt8(ascii: "*")] + encloser)] else { return nil }
         return Node(
             entries: wildcard.entries.map { entry in
                 var set = entry.rrSet

@@ -9,7 +9,7 @@ struct NodeTable {
     let origin: DomainName
     /// Owners in insertion order, each with its RRsets.
     private(set) var owners: [(key: [UInt8], sets: [RRSet])] = []
-    private var index: [[UInt8]: Int] = [:]
+    private var index: [NameKey: Int] = [:]
     /// The records of every large RRset, by owner index and type, for duplicate checks.
     private var largeSetRecords: [RRSetID: Set<RData>] = [:]
     /// Below this size a linear scan beats hashing the record.
@@ -60,17 +60,17 @@ struct NodeTable {
 
     private mutating func indexOf(_ owner: DomainName) -> Int {
         let key = owner.lookupKey
-        if let existing = index[key] { return existing }
+        if let existing = index[NameKey(key)] { return existing }
         owners.append((key, []))
-        index[key] = owners.count - 1
+        index[NameKey(key)] = owners.count - 1
         return owners.count - 1
     }
 
     /// The finished nodes: every owner, every ancestor up to the origin as an empty non-terminal
     /// (RFC 8020: a name with descendants exists), and additionals linked.
     /// Every RRset of more than one record gets the next rotation slot from `slots`.
-    func freeze(addresses: AddressIndex, slots: inout Int32) -> [[UInt8]: Node] {
-        var nodes: [[UInt8]: Node] = [:]
+    func freeze(addresses: AddressIndex, slots: inout Int32) -> [NameKey: Node] {
+        var nodes: [NameKey: Node] = [:]
         nodes.reserveCapacity(owners.count * 2)
         let originKey = origin.lookupKey
         for (key, sets) in owners {
@@ -84,12 +84,13 @@ struct NodeTable {
                 }
                 entries.append(entry)
             }
-            nodes[key] = Node(entries: entries)
+            nodes[NameKey(key)] = Node(entries: entries)
             var ancestor = key
             while ancestor.count > originKey.count {
                 ancestor = Array(ancestor[(Int(ancestor[0]) + 1)...])
-                if nodes[ancestor] != nil || index[ancestor] != nil { break }
-                nodes[ancestor] = .emptyNonTerminal
+                let ancestorKey = NameKey(ancestor)
+                if nodes[ancestorKey] != nil || index[ancestorKey] != nil { break }
+                nodes[ancestorKey] = .emptyNonTerminal
             }
         }
         return nodes
@@ -98,13 +99,13 @@ struct NodeTable {
 
 /// A/AAAA RRsets of every owner in a build, for linking the additional section (RFC 2782, RFC 1035 §3.3.9).
 struct AddressIndex {
-    private var addresses: [[UInt8]: [RRSet]] = [:]
+    private var addresses: [NameKey: [RRSet]] = [:]
 
     init(tables: [NodeTable]) {
         for table in tables {
             for (key, sets) in table.owners {
                 let found = sets.filter { $0.type == .a || $0.type == .aaaa }
-                if !found.isEmpty { addresses[key, default: []].append(contentsOf: found) }
+                if !found.isEmpty { addresses[NameKey(key), default: []].append(contentsOf: found) }
             }
         }
     }
@@ -112,14 +113,14 @@ struct AddressIndex {
     /// The address RRsets of the targets of `set`'s SRV, MX or NS records, each target once.
     func additional(for set: RRSet) -> [RRSet] {
         var result: [RRSet] = []
-        var seenTargets: Set<[UInt8]> = []
+        var seenTargets: Set<NameKey> = []
         for rdata in set.rdata {
             let target: DomainName
             switch rdata {
             case .srv(_, _, _, let name), .mx(_, let name), .ns(let name): target = name
             default: continue
             }
-            let key = target.lookupKey
+            let key = NameKey(target.lookupKey)
             guard seenTargets.insert(key).inserted else { continue }
             result.append(contentsOf: addresses[key] ?? [])
         }

@@ -20,11 +20,11 @@ final class Zone: Sendable {
     /// RFC 2308 §3: the SOA in a negative answer has TTL = min(SOA TTL, SOA MINIMUM).
     let negativeSOA: RRSet
     /// Every name that exists, including empty non-terminals (nodes with no RRsets), by lowercased wire form.
-    let nodes: [[UInt8]: Node]
+    let nodes: [NameKey: Node]
     /// True when some owner is a wildcard (`*.…`), so misses must look for one (RFC 4592).
     let hasWildcards: Bool
     /// Owners below the apex that carry NS records: the query path answers with a referral below them.
-    let delegations: Set<[UInt8]>
+    let delegations: Set<NameKey>
     /// The TTL of synthesised records (pod names).
     let recordTTL: UInt32
     /// Reverse zones only: the ranges whose unknown names are still answered NXDOMAIN here, when others
@@ -32,7 +32,7 @@ final class Zone: Sendable {
     let ownedNetworks: [IPNetwork]?
 
     init(
-        kind: Kind, origin: DomainName, soa: RRSet, nodes: [[UInt8]: Node], recordTTL: UInt32,
+        kind: Kind, origin: DomainName, soa: RRSet, nodes: [NameKey: Node], recordTTL: UInt32,
         ownedNetworks: [IPNetwork]? = nil
     ) {
         self.ownedNetworks = ownedNetworks
@@ -47,8 +47,8 @@ final class Zone: Sendable {
         self.negativeSOA = negative
         self.nodes = nodes
         self.recordTTL = recordTTL
-        self.hasWildcards = nodes.keys.contains { $0.first == 1 && $0.count > 1 && $0[1] == UInt8(ascii: "*") }
-        let originKey = self.originKey
+        self.hasWildcards = nodes.keys.contains { $0.bytes.first == 1 && $0.bytes.count > 1 && $0.bytes[1] == UInt8(ascii: "*") }
+        let originKey = NameKey(self.originKey)
         self.delegations = Set(
             nodes.filter { key, node in key != originKey && node.entries.contains { $0.rrSet.type == .ns } }.keys
         )
