@@ -12,9 +12,10 @@ import NIOCore
 final class DNSMetrics {
     private let server: String
     private let proto: String
-    private var requests: [String: Counter] = [:]
+    /// Keyed by family and type code, so a query builds no string to find its counter.
+    private var requests: [UInt32: Counter] = [:]
     private var responses: [UInt16: Counter] = [:]
-    private var durations: [String: Timer] = [:]
+    private var durations: [UInt16: Timer] = [:]
     private let responseSize: Recorder
 
     static let requestDurationLabel = "svcdns_dns_request_duration_seconds"
@@ -33,9 +34,11 @@ final class DNSMetrics {
 
     /// Counts one answered request. `type` is nil when the question could not be read (FORMERR, NOTIMP).
     func record(type: RecordType?, family: String, response: [UInt8], started: NIODeadline) {
-        let typeLabel = type.map { Self.namedTypes.contains($0) ? $0.description : "other" } ?? "other"
-        let requestKey = family + typeLabel
+        // Types CoreDNS does not name share one label, and so one counter (code 0 stands for them).
+        let code = type.map { Self.namedTypes.contains($0) ? $0.rawValue : 0 } ?? 0
+        let requestKey = UInt32(family == "2" ? 2 : 1) << 16 | UInt32(code)
         if requests[requestKey] == nil {
+            let typeLabel = Self.typeLabel(code)
             requests[requestKey] = Counter(
                 label: "svcdns_dns_requests_total",
                 dimensions: [
@@ -55,13 +58,18 @@ final class DNSMetrics {
             )
         }
         responses[rcode]!.increment()
-        if durations[typeLabel] == nil {
-            durations[typeLabel] = Timer(
+        if durations[code] == nil {
+            let typeLabel = Self.typeLabel(code)
+            durations[code] = Timer(
                 label: Self.requestDurationLabel, dimensions: [("server", server), ("zone", "."), ("view", ""), ("type", typeLabel)]
             )
         }
-        durations[typeLabel]!.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+        durations[code]!.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
         responseSize.record(response.count)
+    }
+
+    private static func typeLabel(_ code: UInt16) -> String {
+        code == 0 ? "other" : RecordType(rawValue: code).description
     }
 
     /// CoreDNS's family label: 1 for IPv4 clients, 2 for IPv6.
