@@ -28,9 +28,6 @@ public final class Snapshot: Sendable, AtomicReference {
         Snapshot(generation: 0, zones: [], summary: SnapshotSummary(), rotator: Rotator(mode: .none, maxAnswers: 0, slots: 0))
     }
 
-    /// The origins of every zone served, for logs and tests.
-    public var origins: [DomainName] { zones.map(\.origin) }
-
     /// The zone a name falls in: the one with the longest origin that the name is at or below.
     func zone(containing key: [UInt8]) -> Zone? {
         zones.first { zone in Self.key(key, isAtOrBelow: zone.originKey) }

@@ -110,14 +110,4 @@ public struct RRSet: Hashable, Sendable {
     public var presentedCount: Int {
         recordLimit > 0 ? min(recordLimit, rdata.count) : rdata.count
     }
-
-    /// The records the encoder writes, in the order it writes them.
-    public var presentedRecords: [RData] {
-        (0..<presentedCount).map { rdata[(firstRecord + $0) % rdata.count] }
-    }
-
-    /// The set's records, one value each.
-    public var records: [ResourceRecord] {
-        rdata.map { ResourceRecord(owner: owner, type: type, ttl: ttl, rdata: $0) }
-    }
 }

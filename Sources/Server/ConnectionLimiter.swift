@@ -23,6 +23,4 @@ final class ConnectionLimiter: Sendable {
     func release() {
         open.wrappingSubtract(1, ordering: .relaxed)
     }
-
-    var current: Int { open.load(ordering: .relaxed) }
 }

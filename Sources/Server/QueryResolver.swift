@@ -119,14 +119,6 @@ public struct QueryResolver: Sendable {
         return .forward(request)
     }
 
-    /// Resolves `query` through that resolution, waiting for the upstreams when needed (tests and tools).
-    public func resolve(_ query: Query, client: SocketAddress?, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
-        switch resolve(query, client: client) {
-        case .answer(let response): eventLoop.makeSucceededFuture(response)
-        case .forward(let request): forward(request, overTCP: overTCP, on: eventLoop)
-        }
-    }
-
     /// Asks the upstreams for `request`; the future completes on `eventLoop` with the client's answer.
     public func forward(_ request: ForwardRequest, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
         forwarding!.forwarder.forward(
