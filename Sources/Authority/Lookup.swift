@@ -31,7 +31,7 @@ extension Snapshot {
         for _ in 0...Self.maxCNAMEChain {
             switch zone.find(key: key, name: currentName, type: type) {
             case .answer(let entry):
-                let presented = rotator.present(entry.rrSet, slot: entry.rotationSlot)
+                let presented = rotator.present(entry.rrSet, counter: entry.rotation)
                 response.answer.append(presented)
                 let windowed = presented.presentedCount < presented.rdata.count
                 for set in entry.additional where !response.additional.contains(set) {

@@ -66,32 +66,24 @@ struct NodeTable {
         return owners.count - 1
     }
 
-    /// The finished nodes: every owner, every ancestor up to the origin as an empty non-terminal
-    /// (RFC 8020: a name with descendants exists), and additionals linked.
-    /// Every RRset of more than one record gets the next rotation slot from `slots`.
-    func freeze(addresses: AddressIndex, slots: inout Int32) -> [NameKey: Node] {
-        var nodes: [NameKey: Node] = [:]
-        nodes.reserveCapacity(owners.count * 2)
+    /// Every owner's finished RRsets, with their additionals linked.
+    func entries(addresses: AddressIndex) -> [(key: NameKey, entries: [NodeEntry])] {
+        owners.map { key, sets in
+            (NameKey(key), sets.map { NodeEntry(rrSet: $0, additional: addresses.additional(for: $0)) })
+        }
+    }
+
+    /// The finished zone: every owner, every ancestor up to the origin as an empty non-terminal
+    /// (RFC 8020: a name with descendants exists), additionals linked, children counted.
+    func freeze(addresses: AddressIndex) -> NodeMap {
         let originKey = origin.lookupKey
-        for (key, sets) in owners {
-            var entries: [NodeEntry] = []
-            entries.reserveCapacity(sets.count)
-            for set in sets {
-                var entry = NodeEntry(rrSet: set, additional: addresses.additional(for: set))
-                if set.rdata.count > 1 {
-                    entry.rotationSlot = slots
-                    slots += 1
-                }
-                entries.append(entry)
-            }
-            nodes[NameKey(key)] = Node(entries: entries)
-            var ancestor = key
-            while ancestor.count > originKey.count {
-                ancestor = Array(ancestor[(Int(ancestor[0]) + 1)...])
-                let ancestorKey = NameKey(ancestor)
-                if nodes[ancestorKey] != nil || index[ancestorKey] != nil { break }
-                nodes[ancestorKey] = .emptyNonTerminal
-            }
+        var nodes = NodeMap(origin: originKey)
+        let owned = entries(addresses: addresses)
+        for (key, entries) in owned {
+            nodes[key] = Node(entries: entries)
+        }
+        for (key, _) in owned where key.bytes.count > originKey.count {
+            nodes.attach(key)
         }
         return nodes
     }
@@ -102,6 +94,10 @@ struct AddressIndex {
     private var addresses: [NameKey: [RRSet]] = [:]
 
     init(tables: [NodeTable]) {
+        add(tables)
+    }
+
+    mutating func add(_ tables: [NodeTable]) {
         for table in tables {
             for (key, sets) in table.owners {
                 let found = sets.filter { $0.type == .a || $0.type == .aaaa }

@@ -18,37 +18,26 @@ public enum RotationMode: String, Hashable, Sendable, CaseIterable {
 /// rotation is fair across event loops and transports without a lock, and presenting a rotated set
 /// copies no records (the encoder starts at `firstRecord`). CoreDNS's loadbalance plugin shuffles a
 /// copy of the records instead; this avoids the copy.
-final class Rotator: Sendable {
+struct Rotator: Sendable {
     let mode: RotationMode
     let maxAnswers: Int
-    // Written only through atomic operations; allocated in init, freed in deinit.
-    nonisolated(unsafe) private let counters: UnsafeMutablePointer<UnsafeAtomic<UInt32>.Storage>
-    private let count: Int
-    /// Mixed into random starts so two snapshots do not repeat one sequence.
+    /// Mixed into random starts so two runs do not repeat one sequence.
     private let seed: UInt64
 
-    init(mode: RotationMode, maxAnswers: Int, slots: Int) {
+    init(mode: RotationMode, maxAnswers: Int) {
         self.mode = mode
         self.maxAnswers = maxAnswers
-        count = max(slots, 1)
-        counters = .allocate(capacity: count)
-        counters.initialize(repeating: UnsafeAtomic<UInt32>.Storage(0), count: count)
         seed = UInt64.random(in: .min ... .max)
     }
 
-    deinit {
-        counters.deinitialize(count: count)
-        counters.deallocate()
-    }
-
-    /// The set as one response presents it. `slot` is the RRset's counter (negative: not rotating).
-    func present(_ set: RRSet, slot: Int32) -> RRSet {
+    /// The set as one response presents it, taking the next ticket of its counter (nil: not rotating).
+    func present(_ set: RRSet, counter: RotationCounter?) -> RRSet {
         let size = set.rdata.count
         guard size > 1 else { return set }
         var presented = set
         if maxAnswers > 0 { presented.recordLimit = maxAnswers }
-        guard slot >= 0, mode != .none else { return presented }
-        let ticket = UnsafeAtomic<UInt32>(at: counters + Int(slot)).loadThenWrappingIncrement(ordering: .relaxed)
+        guard let counter, mode != .none else { return presented }
+        let ticket = counter.loadThenWrappingIncrement(ordering: .relaxed)
         switch mode {
         case .roundRobin:
             presented.firstRecord = Int(ticket % UInt32(size))
@@ -68,3 +57,6 @@ final class Rotator: Sendable {
         return z ^ (z >> 31)
     }
 }
+
+/// One rotating RRset's count of answers given: a relaxed atomic, shared by every event loop.
+typealias RotationCounter = ManagedAtomic<UInt32>

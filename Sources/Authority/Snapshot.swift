@@ -25,7 +25,7 @@ public final class Snapshot: Sendable, AtomicReference {
 
     /// An empty snapshot: authoritative for nothing (every query is outside its zones).
     public static func empty() -> Snapshot {
-        Snapshot(generation: 0, zones: [], summary: SnapshotSummary(), rotator: Rotator(mode: .none, maxAnswers: 0, slots: 0))
+        Snapshot(generation: 0, zones: [], summary: SnapshotSummary(), rotator: Rotator(mode: .none, maxAnswers: 0))
     }
 
     /// The zone a name falls in: the one with the longest origin that the name is at or below.

@@ -11,7 +11,32 @@ import Synchronization
 /// Changes only mark the inputs dirty; one task builds, so a burst of changes (many probe verdicts in
 /// one tick, a folder of files) costs one build. Queries never wait for it: they keep reading the
 /// snapshot published last until the new one is stored.
+///
+/// A change that names the Services it touches is applied to the last snapshot (`ZoneBuilder.update`);
+/// one that does not (a new reading of the folder) rebuilds everything.
 public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
+    /// What changed since the last build.
+    private enum Pending {
+        case nothing
+        case services(Set<ObjectKey>)
+        case everything
+
+        mutating func merge(_ services: Set<ObjectKey>?) {
+            switch (self, services) {
+            case (.everything, _), (_, nil): self = .everything
+            case (.nothing, let services?): self = .services(services)
+            case (.services(let earlier), let services?): self = .services(earlier.union(services))
+            }
+        }
+    }
+
+    /// The inputs the published snapshot was built from: what an incremental build starts from.
+    private struct Built {
+        var catalog: Catalog
+        var health: HealthVerdicts
+        var snapshot: Snapshot
+    }
+
     private struct Inputs {
         var catalog = Catalog()
         var zones: [ZoneFileContents] = []
@@ -19,11 +44,15 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
         var generation: UInt64 = 0
         var serial: UInt32 = 0
         var failingOpen: Set<ObjectKey> = []
+        var pending = Pending.everything
+        var built: Built? = nil
     }
 
     public let builder: ZoneBuilder
     public let store: SnapshotStore
     private let inputs = Mutex(Inputs())
+    /// Held for a whole build, so two builds never start from the same snapshot and lose a change.
+    private let building = Mutex(())
     private let changes: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
     private let logger: Logger
@@ -42,33 +71,55 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
         (changes, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// New objects and zone files; the rebuild follows shortly on the builder's task.
-    public func update(catalog: Catalog, zones: [ZoneFileContents]) {
+    /// New objects and zone files; the rebuild follows shortly on the builder's task. `changedServices`
+    /// names the Services whose records may differ (a Service, its EndpointSlices or Endpoints changed);
+    /// nil when that is not known, which rebuilds everything.
+    public func update(catalog: Catalog, zones: [ZoneFileContents], changedServices: Set<ObjectKey>? = nil) {
         inputs.withLock {
             $0.catalog = catalog
             $0.zones = zones
+            $0.pending.merge(changedServices)
         }
         signal.yield()
     }
 
     /// New health verdicts; the rebuild follows shortly on the builder's task.
     public func update(health: HealthVerdicts) {
-        inputs.withLock { $0.health = health }
+        inputs.withLock { inputs in
+            inputs.pending.merge(health.servicesChanged(since: inputs.health))
+            inputs.health = health
+        }
         signal.yield()
     }
 
     /// Builds from the current inputs and publishes, on the caller's task (startup and tests).
     @discardableResult
     public func rebuildNow() -> Snapshot {
-        let (catalog, zones, health, generation, serial) = inputs.withLock { inputs in
+        building.withLock { _ in buildAndPublish() }
+    }
+
+    private func buildAndPublish() -> Snapshot {
+        let (catalog, zones, health, generation, serial, pending, built) = inputs.withLock { inputs in
             inputs.generation += 1
             // The serial must grow with every build; seconds since 1970 also orders restarts.
             let now = UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970))
             inputs.serial = max(inputs.serial &+ 1, now)
-            return (inputs.catalog, inputs.zones, inputs.health, inputs.generation, inputs.serial)
+            defer { inputs.pending = .nothing }
+            return (
+                inputs.catalog, inputs.zones, inputs.health, inputs.generation, inputs.serial, inputs.pending, inputs.built
+            )
         }
         let started = ContinuousClock.now
-        let snapshot = builder.build(catalog: catalog, staticZones: zones, health: health, generation: generation, serial: serial)
+        let snapshot: Snapshot
+        if case .services(let changed) = pending, let built, builder.allowsIncrementalUpdates(staticZones: zones) {
+            snapshot = builder.update(
+                built.snapshot, changing: changed, from: (built.catalog, built.health), to: (catalog, health),
+                generation: generation, serial: serial
+            )
+        } else {
+            snapshot = builder.build(catalog: catalog, staticZones: zones, health: health, generation: generation, serial: serial)
+        }
+        inputs.withLock { $0.built = Built(catalog: catalog, health: health, snapshot: snapshot) }
         store.publish(snapshot)
         let took = ContinuousClock.now - started
         builds.increment()

@@ -1,3 +1,4 @@
+import Atomics
 import DNSMessage
 import ServiceModel
 
@@ -20,7 +21,7 @@ final class Zone: Sendable {
     /// RFC 2308 §3: the SOA in a negative answer has TTL = min(SOA TTL, SOA MINIMUM).
     let negativeSOA: RRSet
     /// Every name that exists, including empty non-terminals (nodes with no RRsets), by lowercased wire form.
-    let nodes: [NameKey: Node]
+    let nodes: NodeMap
     /// True when some owner is a wildcard (`*.…`), so misses must look for one (RFC 4592).
     let hasWildcards: Bool
     /// Owners below the apex that carry NS records: the query path answers with a referral below them.
@@ -31,9 +32,25 @@ final class Zone: Sendable {
     /// are left to the forwarder; nil when every unknown name is answered here.
     let ownedNetworks: [IPNetwork]?
 
-    init(
-        kind: Kind, origin: DomainName, soa: RRSet, nodes: [NameKey: Node], recordTTL: UInt32,
-        ownedNetworks: [IPNetwork]? = nil
+    convenience init(
+        kind: Kind, origin: DomainName, soa: RRSet, nodes: NodeMap, recordTTL: UInt32, ownedNetworks: [IPNetwork]? = nil
+    ) {
+        var hasWildcards = false
+        var delegations: Set<NameKey> = []
+        let originKey = NameKey(origin.lookupKey)
+        nodes.forEach { key, node in
+            if key.bytes.first == 1 && key.bytes.count > 1 && key.bytes[1] == UInt8(ascii: "*") { hasWildcards = true }
+            if key != originKey && node.entries.contains(where: { $0.rrSet.type == .ns }) { delegations.insert(key) }
+        }
+        self.init(
+            kind: kind, origin: origin, soa: soa, nodes: nodes, recordTTL: recordTTL, ownedNetworks: ownedNetworks,
+            hasWildcards: hasWildcards, delegations: delegations
+        )
+    }
+
+    private init(
+        kind: Kind, origin: DomainName, soa: RRSet, nodes: NodeMap, recordTTL: UInt32, ownedNetworks: [IPNetwork]?,
+        hasWildcards: Bool, delegations: Set<NameKey>
     ) {
         self.ownedNetworks = ownedNetworks
         self.kind = kind
@@ -47,10 +64,16 @@ final class Zone: Sendable {
         self.negativeSOA = negative
         self.nodes = nodes
         self.recordTTL = recordTTL
-        self.hasWildcards = nodes.keys.contains { $0.bytes.first == 1 && $0.bytes.count > 1 && $0.bytes[1] == UInt8(ascii: "*") }
-        let originKey = NameKey(self.originKey)
-        self.delegations = Set(
-            nodes.filter { key, node in key != originKey && node.entries.contains { $0.rrSet.type == .ns } }.keys
+        self.hasWildcards = hasWildcards
+        self.delegations = delegations
+    }
+
+    /// This zone with changed names and a new SOA. Only generated zones (cluster and reverse) change this
+    /// way, and Services never make wildcards or delegations in them, so those are carried over unscanned.
+    func replacing(nodes: NodeMap, soa: RRSet) -> Zone {
+        Zone(
+            kind: kind, origin: origin, soa: soa, nodes: nodes, recordTTL: recordTTL, ownedNetworks: ownedNetworks,
+            hasWildcards: hasWildcards, delegations: delegations
         )
     }
 }
@@ -58,6 +81,11 @@ final class Zone: Sendable {
 /// A name in a zone: its RRsets, each with the additional-section records that go with it.
 struct Node: Sendable {
     var entries: [NodeEntry]
+    /// How many names exist one label below this one.
+    var children: Int32 = 0
+    /// True when the name exists only because names below it do (an empty non-terminal no one added):
+    /// it goes when its last child goes.
+    var isDerived = false
 
     static let emptyNonTerminal = Node(entries: [])
 
@@ -71,6 +99,13 @@ struct Node: Sendable {
 struct NodeEntry: Sendable {
     var rrSet: RRSet
     var additional: [RRSet]
-    /// The RRset's rotation counter in the snapshot's `Rotator`; -1 when it has one record.
-    var rotationSlot: Int32 = -1
+    /// The RRset's rotation counter; nil when it has one record. It belongs to the RRset, so an RRset
+    /// a change leaves alone keeps its place in the rotation across snapshots.
+    var rotation: RotationCounter? = nil
+
+    init(rrSet: RRSet, additional: [RRSet]) {
+        self.rrSet = rrSet
+        self.additional = additional
+        self.rotation = rrSet.rdata.count > 1 ? RotationCounter(0) : nil
+    }
 }

@@ -32,14 +32,6 @@ public struct ZoneBuilder: Sendable {
         var reverseV6 = NodeTable(origin: ReverseName.ipv6Zone)
         let ttl = settings.ttl
 
-        func addPTR(_ address: IPAddress, to target: DomainName) {
-            let name = ReverseName.of(address)
-            switch address {
-            case .v4: reverseV4.add(name, .ptr, ttl: ttl, .ptr(target))
-            case .v6: reverseV6.add(name, .ptr, ttl: ttl, .ptr(target))
-            }
-        }
-
         // The apex and the fixed names of the schema.
         cluster.add(domain, .ns, ttl: ttl, .ns(settings.nameServer))
         for address in settings.nameServerAddresses {
@@ -50,78 +42,19 @@ public struct ZoneBuilder: Sendable {
         cluster.addEmpty(domain.prepending("pod")!)
 
         for service in catalog.services.values.sorted(by: { $0.key < $1.key }) {
-            guard let serviceName = Self.serviceName(service.key, domain: domain) else { continue }
-            summary.services += 1
-            if service.type == .externalName {
-                summary.externalNames += 1
-                if let target = service.externalName.flatMap({ DomainName($0) }) {
-                    cluster.add(serviceName, .cname, ttl: ttl, .cname(target))
+            var pointers: [Pointer] = []
+            addRecords(of: service, in: catalog, health: health, to: &cluster, pointers: &pointers, summary: &summary)
+            for pointer in pointers {
+                switch pointer.address {
+                case .v4: reverseV4.add(pointer.owner, .ptr, ttl: ttl, .ptr(pointer.target))
+                case .v6: reverseV6.add(pointer.owner, .ptr, ttl: ttl, .ptr(pointer.target))
                 }
-                continue
-            }
-            if service.isHeadless {
-                summary.headlessServices += 1
-                let endpoints = servedEndpoints(of: service, in: catalog, health: health, summary: &summary)
-                cluster.addEmpty(serviceName)
-                // The Service's own named ports exist as names even with no endpoint behind them: NODATA,
-                // not NXDOMAIN, while a Service has no ready endpoint.
-                for port in service.ports {
-                    if let name = port.name, !name.isEmpty,
-                        let owner = Self.srvName(PortKey(name: name, protocol: port.protocol), under: serviceName)
-                    {
-                        cluster.addEmpty(owner)
-                    }
-                }
-                var srvRecords: [PortKey: [(port: Int, target: DomainName)]] = [:]
-                for endpoint in endpoints {
-                    guard let hostName = serviceName.prepending(endpoint.hostLabel) else { continue }
-                    cluster.add(serviceName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
-                    cluster.add(hostName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
-                    addPTR(endpoint.address, to: hostName)
-                    for port in endpoint.ports {
-                        guard let name = port.name, !name.isEmpty, let number = port.port else { continue }
-                        srvRecords[PortKey(name: name, protocol: port.protocol), default: []].append((number, hostName))
-                    }
-                }
-                for (key, records) in srvRecords {
-                    guard let owner = Self.srvName(key, under: serviceName) else { continue }
-                    // CoreDNS's weighting: records of one priority share 100 between them.
-                    let weight = UInt16(max(1, 100 / records.count))
-                    for record in records {
-                        cluster.add(
-                            owner, .srv, ttl: ttl,
-                            .srv(priority: 0, weight: weight, port: UInt16(record.port), target: record.target)
-                        )
-                    }
-                }
-                continue
-            }
-            for address in service.clusterIPs {
-                cluster.add(serviceName, address.recordType, ttl: ttl, address.rdata)
-                addPTR(address, to: serviceName)
-            }
-            cluster.addEmpty(serviceName)
-            for port in service.ports {
-                // Spec §2.3.1: unnamed ports have no SRV records.
-                guard let name = port.name, !name.isEmpty,
-                    let owner = Self.srvName(PortKey(name: name, protocol: port.protocol), under: serviceName)
-                else { continue }
-                cluster.add(
-                    owner, .srv, ttl: ttl, .srv(priority: 0, weight: 100, port: UInt16(port.port), target: serviceName)
-                )
             }
         }
 
         var tables = [cluster, reverseV4, reverseV6]
         var kinds: [Zone.Kind] = [.cluster, .reverse, .reverse]
-        var soas: [RRSet] = (0..<3).map { index in
-            let origin = tables[index].origin
-            let soa = SOAData(
-                mname: settings.nameServer, rname: settings.hostmaster, serial: serial,
-                refresh: 7200, retry: 1800, expire: 86400, minimum: ttl
-            )
-            return RRSet(owner: origin, type: .soa, ttl: ttl, rdata: [.soa(soa)])
-        }
+        var soas: [RRSet] = tables.map { generatedSOA(origin: $0.origin, serial: serial) }
         for zone in staticZones {
             var table = NodeTable(origin: zone.origin)
             for record in zone.records {
@@ -139,9 +72,8 @@ public struct ZoneBuilder: Sendable {
         // Link additionals across every table, so an SRV in a zone file pointing at a service finds it.
         let addresses = AddressIndex(tables: tables)
         var zones: [Zone] = []
-        var slots: Int32 = 0
         for index in tables.indices {
-            let nodes = tables[index].freeze(addresses: addresses, slots: &slots)
+            let nodes = tables[index].freeze(addresses: addresses)
             summary.names += nodes.count
             let owned = kinds[index] == .reverse && settings.forwardsUnknownReverseNames ? settings.serviceNetworks : nil
             zones.append(
@@ -151,8 +83,95 @@ public struct ZoneBuilder: Sendable {
                 )
             )
         }
-        let rotator = Rotator(mode: settings.rotation, maxAnswers: settings.maxAnswers, slots: Int(slots))
+        let rotator = Rotator(mode: settings.rotation, maxAnswers: settings.maxAnswers)
         return Snapshot(generation: generation, zones: zones, summary: summary, rotator: rotator)
+    }
+
+    /// The SOA of a zone svcdns generates (the cluster zone and the reverse zones).
+    func generatedSOA(origin: DomainName, serial: UInt32) -> RRSet {
+        let soa = SOAData(
+            mname: settings.nameServer, rname: settings.hostmaster, serial: serial,
+            refresh: 7200, retry: 1800, expire: 86400, minimum: settings.ttl
+        )
+        return RRSet(owner: origin, type: .soa, ttl: settings.ttl, rdata: [.soa(soa)])
+    }
+
+    /// A PTR one Service puts in a reverse zone.
+    struct Pointer: Hashable {
+        var address: IPAddress
+        var target: DomainName
+        var owner: DomainName { ReverseName.of(address) }
+    }
+
+    /// Everything one Service puts into the snapshot: its names in the cluster zone, all at or below
+    /// `<svc>.<ns>.svc.<domain>.` (so no other Service shares them), and its PTRs (which it may share).
+    /// The full build and the incremental one both go through here, so they cannot disagree.
+    func addRecords(
+        of service: Service, in catalog: Catalog, health: HealthVerdicts, to cluster: inout NodeTable,
+        pointers: inout [Pointer], summary: inout SnapshotSummary
+    ) {
+        guard let serviceName = Self.serviceName(service.key, domain: settings.domain) else { return }
+        let ttl = settings.ttl
+        summary.services += 1
+        if service.type == .externalName {
+            summary.externalNames += 1
+            if let target = service.externalName.flatMap({ DomainName($0) }) {
+                cluster.add(serviceName, .cname, ttl: ttl, .cname(target))
+            }
+            return
+        }
+        if service.isHeadless {
+            summary.headlessServices += 1
+            let endpoints = servedEndpoints(of: service, in: catalog, health: health, summary: &summary)
+            cluster.addEmpty(serviceName)
+            // The Service's own named ports exist as names even with no endpoint behind them: NODATA,
+            // not NXDOMAIN, while a Service has no ready endpoint.
+            for port in service.ports {
+                if let name = port.name, !name.isEmpty,
+                    let owner = Self.srvName(PortKey(name: name, protocol: port.protocol), under: serviceName)
+                {
+                    cluster.addEmpty(owner)
+                }
+            }
+            var srvRecords: [PortKey: [(port: Int, target: DomainName)]] = [:]
+            var seenPointers: Set<Pointer> = []
+            for endpoint in endpoints {
+                guard let hostName = serviceName.prepending(endpoint.hostLabel) else { continue }
+                cluster.add(serviceName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
+                cluster.add(hostName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
+                let pointer = Pointer(address: endpoint.address, target: hostName)
+                if seenPointers.insert(pointer).inserted { pointers.append(pointer) }
+                for port in endpoint.ports {
+                    guard let name = port.name, !name.isEmpty, let number = port.port else { continue }
+                    srvRecords[PortKey(name: name, protocol: port.protocol), default: []].append((number, hostName))
+                }
+            }
+            for (key, records) in srvRecords.sorted(by: { ($0.key.name, $0.key.protocol.dnsLabel) < ($1.key.name, $1.key.protocol.dnsLabel) }) {
+                guard let owner = Self.srvName(key, under: serviceName) else { continue }
+                // CoreDNS's weighting: records of one priority share 100 between them.
+                let weight = UInt16(max(1, 100 / records.count))
+                for record in records {
+                    cluster.add(
+                        owner, .srv, ttl: ttl,
+                        .srv(priority: 0, weight: weight, port: UInt16(record.port), target: record.target)
+                    )
+                }
+            }
+            return
+        }
+        for address in service.clusterIPs {
+            cluster.add(serviceName, address.recordType, ttl: ttl, address.rdata)
+            let pointer = Pointer(address: address, target: serviceName)
+            if !pointers.contains(pointer) { pointers.append(pointer) }
+        }
+        cluster.addEmpty(serviceName)
+        for port in service.ports {
+            // Spec §2.3.1: unnamed ports have no SRV records.
+            guard let name = port.name, !name.isEmpty,
+                let owner = Self.srvName(PortKey(name: name, protocol: port.protocol), under: serviceName)
+            else { continue }
+            cluster.add(owner, .srv, ttl: ttl, .srv(priority: 0, weight: 100, port: UInt16(port.port), target: serviceName))
+        }
     }
 
     /// `<svc>.<ns>.svc.<domain>.`

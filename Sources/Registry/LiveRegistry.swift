@@ -26,16 +26,22 @@ public final class LiveRegistry: Sendable {
     private struct State: Sendable {
         var folder: FolderContents
         var api: [String: APIObject] = [:]  // by "Kind ns/name"
+        /// The folder's objects with the API's: kept in step by each write, re-merged on a folder reading.
+        var merged = Catalog()
     }
+
+    /// What the registry hands on after each change: the merged catalog and zone files, and the Services
+    /// the change may have touched (nil: any of them, as after a new reading of the folder).
+    public typealias ChangeHandler = @Sendable (Catalog, [ZoneFileContents], Set<ObjectKey>?) -> Void
 
     private let state: Mutex<State>
     private let store: ObjectStore?
-    private let onChange: @Sendable (Catalog, [ZoneFileContents]) -> Void
+    private let onChange: ChangeHandler
 
     /// Loads every object the store holds. A stored object that no longer reads as a valid manifest is a
     /// damaged store: startup stops with a `StoreError` rather than serving without it.
     public init(
-        store: ObjectStore?, folder: FolderContents, onChange: @escaping @Sendable (Catalog, [ZoneFileContents]) -> Void
+        store: ObjectStore?, folder: FolderContents, onChange: @escaping ChangeHandler
     ) throws(StoreError) {
         var state = State(folder: folder)
         if let store {
@@ -55,6 +61,7 @@ public final class LiveRegistry: Sendable {
                 state.api[Self.identity(item.kind, object.key)] = APIObject(object: object, stored: item)
             }
         }
+        state.merged = Self.merge(state).0
         self.state = Mutex(state)
         self.store = store
         self.onChange = onChange
@@ -64,24 +71,24 @@ public final class LiveRegistry: Sendable {
 
     /// The merged catalog and zones now.
     public var current: (catalog: Catalog, zones: [ZoneFileContents]) {
-        let merged = state.withLock { Self.merge($0) }
-        return (merged.0, merged.1)
+        state.withLock { ($0.merged, $0.folder.zones) }
     }
 
     /// Takes a new reading of the folder and hands the merged registry on.
     public func replaceFolder(_ contents: FolderContents) {
         let merged = state.withLock { state in
             state.folder = contents
-            return Self.merge(state)
+            state.merged = Self.merge(state).0
+            return state.merged
         }
-        onChange(merged.0, merged.1)
+        onChange(merged, contents.zones, nil)
     }
 
     /// Creates or replaces an API object, durably, then hands the registry on. Returns what was stored
     /// and whether it was new.
     public func put(_ object: ManifestObject, json: String) throws(WriteError) -> (stored: StoredObject, created: Bool) {
         let identity = Self.identity(object.kind, object.key)
-        let result = try state.withLock { state throws(WriteError) -> (StoredObject, Bool, (Catalog, [ZoneFileContents])) in
+        let result = try state.withLock { state throws(WriteError) -> (StoredObject, Bool, (Catalog, [ZoneFileContents], Set<ObjectKey>)) in
             guard !Self.folderDefines(object.kind, object.key, state.folder.catalog) else {
                 throw .ownedByFile(kind: object.kind, key: object.key)
             }
@@ -95,9 +102,11 @@ public final class LiveRegistry: Sendable {
             }
             let created = state.api[identity] == nil
             state.api[identity] = APIObject(object: object, stored: stored)
-            return (stored, created, Self.merge(state))
+            let affected = state.merged.servicesAffected(by: object)
+            state.merged.insert(object)
+            return (stored, created, (state.merged, state.folder.zones, affected))
         }
-        onChange(result.2.0, result.2.1)
+        onChange(result.2.0, result.2.1, result.2.2)
         return (result.0, result.1)
     }
 
@@ -105,7 +114,7 @@ public final class LiveRegistry: Sendable {
     @discardableResult
     public func delete(kind: String, key: ObjectKey) throws(WriteError) -> StoredObject {
         let identity = Self.identity(kind, key)
-        let result = try state.withLock { state throws(WriteError) -> (StoredObject, (Catalog, [ZoneFileContents])) in
+        let result = try state.withLock { state throws(WriteError) -> (StoredObject, (Catalog, [ZoneFileContents], Set<ObjectKey>)) in
             guard let existing = state.api[identity] else {
                 if Self.folderDefines(kind, key, state.folder.catalog) { throw .ownedByFile(kind: kind, key: key) }
                 throw .notFound(kind: kind, key: key)
@@ -118,9 +127,15 @@ public final class LiveRegistry: Sendable {
                 }
             }
             state.api[identity] = nil
-            return (existing.stored, Self.merge(state))
+            // A file that came to define the same name since has taken it over: that one stays.
+            var affected: Set<ObjectKey> = []
+            if !Self.folderDefines(kind, key, state.folder.catalog) {
+                affected = state.merged.servicesAffected(by: existing.object)
+                state.merged.remove(existing.object)
+            }
+            return (existing.stored, (state.merged, state.folder.zones, affected))
         }
-        onChange(result.1.0, result.1.1)
+        onChange(result.1.0, result.1.1, result.1.2)
         return result.0
     }
 

@@ -61,6 +61,21 @@ public struct Catalog: Hashable, Sendable {
         }
     }
 
+    /// The Services whose records inserting or removing `object` may change: the Service itself, or the
+    /// Service an EndpointSlice is labelled for, both before (the slice of that key now in the catalog)
+    /// and after.
+    public func servicesAffected(by object: ManifestObject) -> Set<ObjectKey> {
+        switch object {
+        case .service(let service):
+            return [service.key]
+        case .endpoints(let endpoints):
+            return [endpoints.key]
+        case .endpointSlice(let slice):
+            let before = slices[slice.key].flatMap(Self.serviceKey)
+            return Set([before, Self.serviceKey(of: slice)].compactMap { $0 })
+        }
+    }
+
     /// The EndpointSlices of a Service: those in its namespace whose label `kubernetes.io/service-name` is its name,
     /// sorted by slice name. Empty when there are none, or no such Service.
     public func endpointSlices(of service: ObjectKey) -> [EndpointSlice] {

@@ -43,3 +43,17 @@ public struct HealthVerdicts: Hashable, Sendable {
         }
     }
 }
+
+extension HealthVerdicts {
+    /// The Services with an endpoint whose verdict differs from `earlier` (added, removed or changed).
+    public func servicesChanged(since earlier: HealthVerdicts) -> Set<ObjectKey> {
+        var changed: Set<ObjectKey> = []
+        for (id, state) in states where earlier.states[id] != state {
+            changed.insert(id.service)
+        }
+        for id in earlier.states.keys where states[id] == nil {
+            changed.insert(id.service)
+        }
+        return changed
+    }
+}

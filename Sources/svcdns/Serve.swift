@@ -171,8 +171,8 @@ struct Serve: AsyncParsableCommand {
         )
         let liveRegistry: LiveRegistry
         do {
-            liveRegistry = try LiveRegistry(store: try ObjectStore(directory: store), folder: contents) { catalog, zones in
-                snapshotBuilder.update(catalog: catalog, zones: zones)
+            liveRegistry = try LiveRegistry(store: try ObjectStore(directory: store), folder: contents) { catalog, zones, changed in
+                snapshotBuilder.update(catalog: catalog, zones: zones, changedServices: changed)
                 healthChecker.update(catalog: catalog)
             }
         } catch {
