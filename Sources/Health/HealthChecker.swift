@@ -73,11 +73,14 @@ public final class HealthChecker: ServiceLifecycle.Service, Sendable {
     /// New endpoints are probed at once, not at the next tick, so a registration is visible within milliseconds;
     /// removed ones stop and leave the verdicts; unchanged ones keep their state and schedule. An endpoint whose
     /// probed port or kind changed keeps its verdict and is probed again at once.
-    public func update(catalog: Catalog) {
-        let plan = ProbePlan.targets(for: catalog, defaults: defaults)
+    ///
+    /// `changedServices` limits the work to the Services a change touched (nil: all of them); the plan of a
+    /// large catalog takes long enough to matter on every API write.
+    public func update(catalog: Catalog, changedServices: Set<ObjectKey>? = nil) {
+        let plan = ProbePlan.targets(for: catalog, defaults: defaults, services: changedServices)
         let scheduler = self.scheduler
         eventLoop.execute {
-            scheduler.value.update(plan.targets, unprobeable: plan.unprobeable)
+            scheduler.value.update(plan.targets, unprobeable: plan.unprobeable, services: changedServices)
         }
     }
 

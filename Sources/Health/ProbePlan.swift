@@ -14,13 +14,15 @@ public enum ProbePlan {
     /// first TCP port with a number. An endpoint with no usable port is not probed and is reported in `unprobeable`
     /// with the reason (it is served as the manifest says). Ordered by Service key, then endpoint order. Pure, so it
     /// can run on any thread; its cost is linear in the endpoints.
+    ///
+    /// With `services`, only the endpoints of those Services (the ones a change touched).
     public static func targets(
-        for catalog: Catalog, defaults: HealthDefaults
+        for catalog: Catalog, defaults: HealthDefaults, services: Set<ObjectKey>? = nil
     ) -> (targets: [ProbeTarget], unprobeable: [(EndpointID, String)]) {
         var targets: [ProbeTarget] = []
         var unprobeable: [(EndpointID, String)] = []
-        for key in catalog.services.keys.sorted() {
-            let service = catalog.services[key]!
+        for key in (services.map(Array.init) ?? Array(catalog.services.keys)).sorted() {
+            guard let service = catalog.services[key] else { continue }
             // An ExternalName Service is a CNAME: it has no endpoints of its own to probe.
             guard service.type != .externalName else { continue }
             let overrides = service.healthCheck

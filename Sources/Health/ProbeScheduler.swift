@@ -115,14 +115,19 @@ final class ProbeScheduler {
         return EventLoopFuture.andAllComplete(results, on: eventLoop)
     }
 
-    /// Replaces the targets. New ones enter the verdicts as pending and are probed at once (once started);
-    /// removed ones stop and leave the verdicts; unchanged ones keep their state and schedule.
-    func update(_ targets: [ProbeTarget], unprobeable newUnprobeable: [(EndpointID, String)]) {
+    /// Replaces the targets (of `services` only, when given: the targets of other Services stay as they are).
+    /// New ones enter the verdicts as pending and are probed at once (once started); removed ones stop and leave
+    /// the verdicts; unchanged ones keep their state and schedule.
+    func update(
+        _ targets: [ProbeTarget], unprobeable newUnprobeable: [(EndpointID, String)], services: Set<ObjectKey>? = nil
+    ) {
         guard lifecycle != .stopped else { return }
-        logUnprobeable(newUnprobeable)
+        logUnprobeable(newUnprobeable, services: services)
         let incoming = Dictionary(targets.map { ($0.endpoint, $0) }, uniquingKeysWith: { _, last in last })
 
-        let removed = entries.keys.filter { incoming[$0] == nil }
+        let removed = entries.keys.filter { id in
+            incoming[id] == nil && (services?.contains(id.service) ?? true)
+        }
         for id in removed {
             switch entries[id]!.phase {
             case .probing(let serial):
@@ -362,8 +367,8 @@ final class ProbeScheduler {
     }
 
     /// Logs each endpoint that cannot be probed once, when it first appears so, not at every catalog change.
-    private func logUnprobeable(_ list: [(EndpointID, String)]) {
-        var now: Set<EndpointID> = []
+    private func logUnprobeable(_ list: [(EndpointID, String)], services: Set<ObjectKey>?) {
+        var now: Set<EndpointID> = services.map { services in unprobeable.filter { !services.contains($0.service) } } ?? []
         for (id, reason) in list {
             now.insert(id)
             if !unprobeable.contains(id) {

@@ -1,11 +1,12 @@
 // Catalog: every decoded object by kind, namespace and name — the value the zone builder reads.
 
-/// All Services, EndpointSlices and Endpoints, each by namespace and name. A value: copies are independent.
+/// All Services, EndpointSlices and Endpoints, each by namespace and name. A value: copies are independent,
+/// and cheap to change (a change to a copy copies a sixty-fourth of it, see `ShardedDictionary`).
 public struct Catalog: Hashable, Sendable {
     /// Services by key.
-    public var services: [ObjectKey: Service]
+    public var services: ShardedDictionary<ObjectKey, Service>
     /// EndpointSlices by their own key. Setting the whole dictionary re-indexes every slice; prefer `insert`/`remove`.
-    public var endpointSlices: [ObjectKey: EndpointSlice] {
+    public var endpointSlices: ShardedDictionary<ObjectKey, EndpointSlice> {
         get { slices }
         set {
             slices = newValue
@@ -13,12 +14,12 @@ public struct Catalog: Hashable, Sendable {
         }
     }
     /// Legacy Endpoints by key (the same key as their Service's).
-    public var endpoints: [ObjectKey: Endpoints]
+    public var endpoints: ShardedDictionary<ObjectKey, Endpoints>
 
-    private var slices: [ObjectKey: EndpointSlice]
+    private var slices: ShardedDictionary<ObjectKey, EndpointSlice>
     /// Service key → names of its slices, kept in step with `slices` so that `endpointSlices(of:)` does not scan
     /// every slice once per Service while a snapshot is built.
-    private var sliceNamesByService: [ObjectKey: Set<String>]
+    private var sliceNamesByService: ShardedDictionary<ObjectKey, Set<String>>
 
     /// Creates a catalog, empty by default.
     public init(
@@ -26,10 +27,10 @@ public struct Catalog: Hashable, Sendable {
         endpointSlices: [ObjectKey: EndpointSlice] = [:],
         endpoints: [ObjectKey: Endpoints] = [:]
     ) {
-        self.services = services
-        self.slices = endpointSlices
-        self.endpoints = endpoints
-        self.sliceNamesByService = Self.index(endpointSlices)
+        self.services = ShardedDictionary(services)
+        self.slices = ShardedDictionary(endpointSlices)
+        self.endpoints = ShardedDictionary(endpoints)
+        self.sliceNamesByService = Self.index(self.slices)
     }
 
     /// Adds an object, replacing any object of the same kind and key.
@@ -100,8 +101,8 @@ public struct Catalog: Hashable, Sendable {
         slice.serviceName.map { ObjectKey(namespace: slice.key.namespace, name: $0) }
     }
 
-    private static func index(_ slices: [ObjectKey: EndpointSlice]) -> [ObjectKey: Set<String>] {
-        var index: [ObjectKey: Set<String>] = [:]
+    private static func index(_ slices: ShardedDictionary<ObjectKey, EndpointSlice>) -> ShardedDictionary<ObjectKey, Set<String>> {
+        var index = ShardedDictionary<ObjectKey, Set<String>>()
         for slice in slices.values {
             if let service = serviceKey(of: slice) {
                 index[service, default: []].insert(slice.key.name)

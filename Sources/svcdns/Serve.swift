@@ -173,7 +173,7 @@ struct Serve: AsyncParsableCommand {
         do {
             liveRegistry = try LiveRegistry(store: try ObjectStore(directory: store), folder: contents) { catalog, zones, changed in
                 snapshotBuilder.update(catalog: catalog, zones: zones, changedServices: changed)
-                healthChecker.update(catalog: catalog)
+                healthChecker.update(catalog: catalog, changedServices: changed)
             }
         } catch {
             // Never a silent empty registry: what was acknowledged to API clients must be served.

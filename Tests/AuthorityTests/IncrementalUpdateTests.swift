@@ -13,7 +13,7 @@ import Testing
     static let builder = ZoneBuilder(settings: settings)
     static let types: [RecordType] = [.a, .aaaa, .srv, .ptr, .cname, .txt, .ns, .soa]
 
-    @Test(arguments: [1, 2, 3] as [UInt64])
+    @Test(arguments: [1, 2] as [UInt64])
     func randomChangesAnswerAsAFullBuild(seed: UInt64) {
         var random = SplitMix64(seed: seed)
         var world = RandomCluster()

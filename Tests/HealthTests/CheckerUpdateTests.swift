@@ -57,6 +57,27 @@ struct CheckerUpdateTests {
         }
     }
 
+    @Test func anUpdateOfSomeServicesLeavesTheOthersAlone() async throws {
+        let prober = ScriptedProber()
+        try await withChecker(defaults: Self.slow, prober: prober) { harness in
+            let ids = Self.ids(["a", "b", "c"])
+            harness.checker.update(catalog: Self.catalog(["a", "b", "c"]))
+            let up = await eventually(within: .seconds(2)) { harness.checker.verdicts.states.count == 3 }
+            #expect(up != nil)
+
+            // "b" leaves the catalog and "d" joins; "c" leaves too, but the update names only b and d.
+            let d = Fixture.id("d", "10.1.0.2")
+            let scope: Set<ObjectKey> = [ids[1].service, d.service]
+            harness.checker.update(catalog: Self.catalog(["a", "d"]), changedServices: scope)
+            let settled = await eventually(within: .seconds(2)) {
+                harness.checker.verdicts.states == [ids[0]: .up, d: .up, ids[2]: .up]
+            }
+            #expect(settled != nil, "b left, d came, and a and c were not looked at")
+            #expect(prober.probeCount(ids[0]) == 1)
+            #expect(prober.probeCount(ids[2]) == 1)
+        }
+    }
+
     @Test func changesInOneTickAreOneCall() async throws {
         let prober = ScriptedProber()
         try await withChecker(defaults: Self.slow, prober: prober) { harness in
