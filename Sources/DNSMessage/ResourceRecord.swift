@@ -7,7 +7,9 @@ public enum RData: Hashable, Sendable {
     case ns(DomainName)
     case ptr(DomainName)
     case mx(preference: UInt16, exchange: DomainName)
-    case soa(SOAData)
+    /// Boxed: an SOA inline would make every record 40 bytes rather than 24, and a zone has one SOA
+    /// against millions of other records.
+    indirect case soa(SOAData)
     /// RFC 2782: the target is never compressed.
     case srv(priority: UInt16, weight: UInt16, port: UInt16, target: DomainName)
     case txt([[UInt8]])
