@@ -1,11 +1,11 @@
 /// The names of one zone, split into shards so that a change copies only the shards it touches.
 ///
 /// A snapshot is immutable; the next one is the previous one with a few names changed. Copying one
-/// dictionary of a million names per change would take milliseconds, so the map is 256 dictionaries
-/// picked by the name's hash: a change copies the array of shards (256 references) and the shards of
+/// dictionary of a million names per change would take milliseconds, so the map is 1,024 dictionaries
+/// picked by the name's hash: a change copies the array of shards (1,024 references) and the shards of
 /// the names it changes, and shares every other shard with the snapshot before it.
 struct NodeMap: Sendable {
-    private static let shardBits: UInt64 = 8
+    private static let shardBits: UInt64 = 10
     private var shards: [[NameKey: Node]]
     private(set) var count = 0
     /// The length of the zone origin's wire form: ancestors are made and counted down to it, not above.

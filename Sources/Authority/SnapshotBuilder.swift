@@ -102,6 +102,19 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
         building.withLock { _ in buildAndPublish() }
     }
 
+    /// Builds when something changed since the last build. A signal can outlive its change: the first
+    /// ones arrive before startup's `rebuildNow`, and a full rebuild for nothing at 1M endpoints takes
+    /// seconds and doubles the memory while it runs.
+    private func rebuildIfChanged() {
+        building.withLock { _ in
+            let idle = inputs.withLock { inputs in
+                if case .nothing = inputs.pending, inputs.built != nil { return true }
+                return false
+            }
+            if !idle { _ = buildAndPublish() }
+        }
+    }
+
     private func buildAndPublish() -> Snapshot {
         let (catalog, zones, health, generation, serial, pending, built) = inputs.withLock { inputs in
             inputs.generation += 1
@@ -165,7 +178,7 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
     public func run() async throws {
         await withGracefulShutdownHandler {
             for await _ in changes {
-                rebuildNow()
+                rebuildIfChanged()
             }
         } onGracefulShutdown: {
             self.signal.finish()
