@@ -13,16 +13,21 @@ public enum ManifestDecoder {
     ///   - text: The file's contents.
     ///   - file: The name problems are reported under.
     public static func decode(_ text: String, file: String) -> ManifestDecodeResult {
-        var documents: [Node] = []
-        do {
-            // compose_all keeps each scalar's text; Yams.load would resolve YAML 1.1 types (`on` → true).
-            var sequence = try Yams.compose_all(yaml: text)
-            while let document = sequence.next() {
-                documents.append(document)
+        var documents: [ManifestNode] = []
+        if let root = JSONManifestParser.parse(text) {
+            // Plain JSON (what kubectl -o json and the API write): read directly, as Yams would read it.
+            documents.append(root)
+        } else {
+            do {
+                // compose_all keeps each scalar's text; Yams.load would resolve YAML 1.1 types (`on` → true).
+                var sequence = try Yams.compose_all(yaml: text)
+                while let document = sequence.next() {
+                    documents.append(ManifestNode(document))
+                }
+                if let error = sequence.error { throw error }
+            } catch {
+                return ManifestDecodeResult(problems: [syntaxProblem(error, text: text, file: file)])
             }
-            if let error = sequence.error { throw error }
-        } catch {
-            return ManifestDecodeResult(problems: [syntaxProblem(error, text: text, file: file)])
         }
         var decoding = FileDecoding(file: file)
         for (index, document) in documents.enumerated() {
@@ -79,7 +84,7 @@ private struct FileDecoding {
     ///   - listItems: For the items of a typed list (`ServiceList`): the apiVersion and kind an item may leave out,
     ///     as the API server's list responses do.
     mutating func decodeObject(_ root: YAMLField, locator: String, listItems: (apiVersion: String, kind: String)?) {
-        guard root.entries != nil else {
+        guard root.isMapping else {
             result.problems.append(
                 ManifestError(
                     file: file,
