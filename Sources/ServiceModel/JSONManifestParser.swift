@@ -11,22 +11,29 @@ struct JSONManifestParser {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
     private var depth = 0
+    /// When set, each element of the root's `items` list is handed here as soon as it is parsed, with its
+    /// index, and not kept: the root then holds an empty `items` list.
+    private let onItem: ((ManifestNode, Int) -> Void)?
 
     /// Deeper nesting than any manifest has is left to Yams.
     private static let maxDepth = 256
     /// libyaml's limit on a simple key's length.
     private static let maxKeyLength = 1024
 
-    private init(bytes: UnsafeBufferPointer<UInt8>) {
+    private init(bytes: UnsafeBufferPointer<UInt8>, onItem: ((ManifestNode, Int) -> Void)?) {
         self.bytes = bytes
+        self.onItem = onItem
     }
 
     /// The tree of `text` when it is one JSON object this parser reads as Yams would; nil otherwise.
-    static func parse(_ text: String) -> ManifestNode? {
+    ///
+    /// - Parameter onItem: If given, takes each element of the root's `items` list as it is parsed (see
+    ///   `onItem`). It may have been called for some or all items even when the result is nil.
+    static func parse(_ text: String, onItem: ((ManifestNode, Int) -> Void)? = nil) -> ManifestNode? {
         var text = text
         return text.withUTF8 { bytes in
             guard bytes.first == UInt8(ascii: "{") || bytes.first.map(isWhitespace) == true else { return nil }
-            var parser = JSONManifestParser(bytes: bytes)
+            var parser = JSONManifestParser(bytes: bytes, onItem: onItem)
             return parser.document()
         }
     }
@@ -93,7 +100,13 @@ struct JSONManifestParser {
             guard !skipWhitespace(), peek == UInt8(ascii: ":") else { return nil }
             position += 1
             skipWhitespace()
-            guard let value = value() else { return nil }
+            let value: ManifestNode?
+            if depth == 1, let onItem, key == "items", peek == UInt8(ascii: "[") {
+                value = streamedArray(onItem)
+            } else {
+                value = self.value()
+            }
+            guard let value else { return nil }
             // Yams rejects duplicate keys; its message is the one to report.
             for entry in entries where entry.key == key { return nil }
             entries.append(ManifestEntry(key: key, value: value))
@@ -133,6 +146,33 @@ struct JSONManifestParser {
             case UInt8(ascii: "]"):
                 position += 1
                 return .sequence(elements)
+            default:
+                return nil
+            }
+        }
+    }
+
+    /// The root's `items`: each element handed on as soon as it is parsed; an empty list stands for them.
+    private mutating func streamedArray(_ onItem: (ManifestNode, Int) -> Void) -> ManifestNode? {
+        position += 1  // [
+        skipWhitespace()
+        if peek == UInt8(ascii: "]") {
+            position += 1
+            return .sequence([])
+        }
+        var index = 0
+        while true {
+            guard let value = value() else { return nil }
+            onItem(value, index)
+            index += 1
+            skipWhitespace()
+            switch peek {
+            case UInt8(ascii: ","):
+                position += 1
+                skipWhitespace()
+            case UInt8(ascii: "]"):
+                position += 1
+                return .sequence([])
             default:
                 return nil
             }

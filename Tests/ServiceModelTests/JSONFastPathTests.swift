@@ -90,6 +90,35 @@ struct JSONFastPathTests {
         Self.expectSame("  {\r\n\"kind\" : \"List\" , \"apiVersion\":\"v1\" , \"items\" : [ ] }\n\n")
     }
 
+    /// A List's items are read while it is parsed, before its kind is known; whatever the root turns out to
+    /// be, the result is the one Yams's reading gives.
+    @Test func itemsReadBeforeTheRootIsKnownDecodeAsThroughYAML() {
+        let service = #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"clusterIP":"None"}}"#
+        let untyped = #"{"metadata":{"name":"b"},"spec":{"clusterIP":"10.96.0.2","ports":[{"port":99999}]}}"#
+        for root in [
+            #"{"apiVersion":"v1","items":[\#(service),\#(untyped)],"kind":"List","metadata":{"resourceVersion":""}}"#,
+            #"{"items":[\#(service),\#(untyped)],"kind":"ServiceList","apiVersion":"v1"}"#,
+            #"{"items":[\#(service)],"kind":"Service","apiVersion":"v1","metadata":{"name":"c"},"spec":{"clusterIP":"None"}}"#,
+            #"{"items":[\#(service),\#(untyped)],"kind":"List"}"#,
+            #"{"items":[\#(service)],"apiVersion":"discovery.k8s.io/v1","kind":"List"}"#,
+        ] {
+            Self.expectSame(root)
+        }
+    }
+
+    @Test func aSyntaxErrorAfterTheItemsLeavesNoObjects() {
+        let text = #"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"clusterIP":"None"}}] oops}"#
+        let result = ManifestDecoder.decode(text, file: "e.json")
+        #expect(result.objects.isEmpty)
+        #expect(result.problems.count == 1)
+        #expect(result.problems.first?.line == 1)
+
+        let items = #"[{"apiVersion":"v1","kind":"Service","metadata":{"name":"a"},"spec":{"clusterIP":"None"}}]"#
+        let twice = ManifestDecoder.decode(#"{"apiVersion":"v1","kind":"List","items":\#(items),"items":[]}"#, file: "t.json")
+        #expect(twice.objects.isEmpty)
+        #expect(twice.problems.map(\.description) == ["t.json:1: duplicate key \"items\" in a mapping"])
+    }
+
     /// Text the fast path does not take is read by Yams, so its problems keep Yams's messages and lines.
     @Test func syntaxErrorsKeepYAMLMessages() {
         let broken = ManifestDecoder.decode("{\"apiVersion\": \"v1\",\n \"kind\": \"Service\",\n \"metadata\": {\"name\": \"x\"\n", file: "b.json")
