@@ -17,8 +17,8 @@ struct JSONManifestParser {
 
     /// Deeper nesting than any manifest has is left to Yams.
     private static let maxDepth = 256
-    /// libyaml's limit on a simple key's length.
-    private static let maxKeyLength = 1024
+    /// Keys longer than this (as written) are left to Yams: libyaml limits a simple key to 1024 characters.
+    private static let maxKeyLength = 1000
 
     private init(bytes: UnsafeBufferPointer<UInt8>, onItem: ((ManifestNode, Int) -> Void)?) {
         self.bytes = bytes
@@ -95,7 +95,9 @@ struct JSONManifestParser {
             return .mapping(entries)
         }
         while true {
-            guard peek == UInt8(ascii: "\""), let key = string(), key.utf8.count <= Self.maxKeyLength else { return nil }
+            let keyStart = position
+            // The raw key, quotes and escapes included, well inside libyaml's limit on a simple key.
+            guard peek == UInt8(ascii: "\""), let key = string(), position - keyStart <= Self.maxKeyLength else { return nil }
             // A simple key must be on one line with its ':' (libyaml); JSON would allow a break there.
             guard !skipWhitespace(), peek == UInt8(ascii: ":") else { return nil }
             position += 1

@@ -140,6 +140,8 @@ struct JSONFastPathTests {
             "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"é\"},\"spec\":{\"clusterIP\":\"None\"}}",
             #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"x"},"spec":{"clusterIP":"None","ports":[{"port":0x50}]}}"#,
             #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"x"},"spec":{"clusterIP":"None","ports":[{"port":080}]}}"#,
+            // A key near libyaml's 1024-character limit on simple keys.
+            #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"x","labels":{"\#(String(repeating: "k", count: 1030))":"v"}},"spec":{"clusterIP":"None"}}"#,
         ] {
             let fast = ManifestDecoder.decode(text, file: "y.json")
             let yams = Self.throughYAML(text, file: "y.json")
