@@ -13,16 +13,24 @@ public enum ManifestDecoder {
     ///   - text: The file's contents.
     ///   - file: The name problems are reported under.
     public static func decode(_ text: String, file: String) -> ManifestDecodeResult {
-        var documents: [Node] = []
-        do {
-            // compose_all keeps each scalar's text; Yams.load would resolve YAML 1.1 types (`on` → true).
-            var sequence = try Yams.compose_all(yaml: text)
-            while let document = sequence.next() {
-                documents.append(document)
+        if let streamed = decodeStreamingList(text, file: file) {
+            return streamed
+        }
+        var documents: [ManifestNode] = []
+        if let root = JSONManifestParser.parse(text) {
+            // Plain JSON (what kubectl -o json and the API write): read directly, as Yams would read it.
+            documents.append(root)
+        } else {
+            do {
+                // compose_all keeps each scalar's text; Yams.load would resolve YAML 1.1 types (`on` → true).
+                var sequence = try Yams.compose_all(yaml: text)
+                while let document = sequence.next() {
+                    documents.append(ManifestNode(document))
+                }
+                if let error = sequence.error { throw error }
+            } catch {
+                return ManifestDecodeResult(problems: [syntaxProblem(error, text: text, file: file)])
             }
-            if let error = sequence.error { throw error }
-        } catch {
-            return ManifestDecodeResult(problems: [syntaxProblem(error, text: text, file: file)])
         }
         var decoding = FileDecoding(file: file)
         for (index, document) in documents.enumerated() {
@@ -31,6 +39,27 @@ public enum ManifestDecoder {
             decoding.decodeObject(root, locator: "document \(index + 1)", listItems: nil)
         }
         return decoding.result
+    }
+
+    /// A plain JSON `List` (kind `List`, apiVersion `v1`, as `kubectl get -o json` prints several kinds) has
+    /// each item read as soon as it is parsed, and its tree dropped: a tree of the whole file would be several
+    /// times the file's size, and read back long after it left the cache. The items are read as items of a
+    /// `List` before the root's own kind is known (kubectl writes `kind` after `items`); when the root turns
+    /// out to be anything else, or the text is not JSON this parser takes, the result is dropped (nil) and the
+    /// file is read the ordinary way.
+    private static func decodeStreamingList(_ text: String, file: String) -> ManifestDecodeResult? {
+        var items = FileDecoding(file: file)
+        var streamed = false
+        let root = JSONManifestParser.parse(text) { item, index in
+            streamed = true
+            let locator = "items[\(index)]"
+            items.decodeObject(YAMLField(node: item, path: locator), locator: locator, listItems: nil)
+        }
+        guard streamed, let root else { return nil }
+        let field = YAMLField(node: root, path: "")
+        guard FileDecoding.isGenericList(kind: field.child("kind")?.text, apiVersion: field.child("apiVersion")?.text)
+        else { return nil }
+        return items.result
     }
 
     private static func syntaxProblem(_ error: any Error, text: String, file: String) -> ManifestError {
@@ -72,6 +101,14 @@ private struct FileDecoding {
         "discovery.k8s.io": ["EndpointSliceList": "EndpointSlice"],
     ]
 
+    /// True when an object of this kind and apiVersion is decoded as a `List` whose items name their own kind.
+    static func isGenericList(kind: String?, apiVersion: String?) -> Bool {
+        guard let kind, let apiVersion else { return false }
+        let group = apiVersion.contains("/") ? String(apiVersion.prefix { $0 != "/" }) : ""
+        guard let itemKind = lists[group]?[kind] else { return false }
+        return itemKind == nil
+    }
+
     /// Decodes one object, or each item of a list.
     ///
     /// - Parameters:
@@ -79,7 +116,7 @@ private struct FileDecoding {
     ///   - listItems: For the items of a typed list (`ServiceList`): the apiVersion and kind an item may leave out,
     ///     as the API server's list responses do.
     mutating func decodeObject(_ root: YAMLField, locator: String, listItems: (apiVersion: String, kind: String)?) {
-        guard root.entries != nil else {
+        guard root.isMapping else {
             result.problems.append(
                 ManifestError(
                     file: file,

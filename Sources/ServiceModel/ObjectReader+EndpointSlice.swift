@@ -50,11 +50,13 @@ extension ObjectReader {
     }
 
     private mutating func endpoint(_ field: YAMLField, addressType: EndpointAddressType?) -> Endpoint {
+        // Its path (`endpoints[3]`) written out once for the fields read below it, not once per field.
+        let field = field.settled
         let conditions = mapping(field.child("conditions"))
         // v1beta1 slices carried the node and zone in `topology`; v1 moved them to fields of their own.
         let topology = stringMap(field.child("topology"))
         return Endpoint(
-            addresses: addresses(field.child("addresses"), path: field.path(of: "addresses"), addressType: addressType),
+            addresses: addresses(field.child("addresses"), of: field, addressType: addressType),
             hostname: name(field.child("hostname"), rule: Validation.dns1123Label),
             ready: bool(conditions?.child("ready")) ?? true,
             serving: bool(conditions?.child("serving")),
@@ -66,16 +68,16 @@ extension ObjectReader {
 
     private mutating func addresses(
         _ field: YAMLField?,
-        path: String,
+        of endpoint: YAMLField,
         addressType: EndpointAddressType?
     ) -> [IPAddress] {
         // FQDN slices are deprecated and DNS skips them, so their addresses are neither read nor checked.
         guard let addressType, addressType != .fqdn else { return [] }
         let elements = list(field)
         if elements.isEmpty {
-            report(path, "required (1 to 100 addresses)")
+            report(endpoint.path(of: "addresses"), "required (1 to 100 addresses)")
         } else if elements.count > 100 {
-            report(path, "\(elements.count) addresses, at most 100")
+            report(endpoint.path(of: "addresses"), "\(elements.count) addresses, at most 100")
         }
         let family: IPFamily = addressType == .ipv4 ? .ipv4 : .ipv6
         var addresses: [IPAddress] = []

@@ -36,7 +36,7 @@ struct ObjectReader {
     /// The field if it is a mapping; `nil` when absent, and reported when it is something else.
     mutating func mapping(_ field: YAMLField?) -> YAMLField? {
         guard let field else { return nil }
-        guard field.entries != nil else {
+        guard field.isMapping else {
             report(field.path, "expected a mapping, found \(field.shape)")
             return nil
         }

@@ -64,7 +64,7 @@ enum Validation {
     }
 
     private static func labelProblem(_ text: Substring, mustStartWithLetter: Bool) -> String? {
-        let bytes = Array(text.utf8)
+        let bytes = text.utf8  // read in place: this runs for every hostname of every endpoint
         let dash = UInt8(ascii: "-")
         if !bytes.allSatisfy({ isLowerAlnum($0) || $0 == dash }) {
             return "lower case letters, digits and '-'"
