@@ -102,6 +102,8 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
         building.withLock { _ in buildAndPublish() }
     }
 
+    private static let buildQueue = DispatchQueue(label: "svcdns.snapshot-builder")
+
     /// Builds when something changed since the last build. A signal can outlive its change: the first
     /// ones arrive before startup's `rebuildNow`, and a full rebuild for nothing at 1M endpoints takes
     /// seconds and doubles the memory while it runs.
@@ -178,7 +180,14 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
     public func run() async throws {
         await withGracefulShutdownHandler {
             for await _ in changes {
-                rebuildIfChanged()
+                // A full build at 1M endpoints takes seconds: on a queue of its own it leaves Swift's
+                // cooperative pool (one thread when svcdns is pinned to one CPU) to the API and the rest.
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    Self.buildQueue.async {
+                        self.rebuildIfChanged()
+                        done.resume()
+                    }
+                }
             }
         } onGracefulShutdown: {
             self.signal.finish()
