@@ -11,8 +11,10 @@ struct NodeMap: Sendable {
     /// The length of the zone origin's wire form: ancestors are made and counted down to it, not above.
     private let originLength: Int
 
-    init(origin: [UInt8]) {
-        shards = Array(repeating: [:], count: 1 << Self.shardBits)
+    init(origin: [UInt8], expectedCount: Int = 0) {
+        let shardCount = 1 << Self.shardBits
+        let perShard = expectedCount / shardCount
+        shards = (0..<shardCount).map { _ in perShard > 0 ? Dictionary(minimumCapacity: perShard + perShard / 8) : [:] }
         originLength = origin.count
     }
 

@@ -27,8 +27,11 @@ public struct ZoneBuilder: Sendable {
     ) -> Snapshot {
         var summary = SnapshotSummary()
         let domain = settings.domain
-        var cluster = NodeTable(origin: domain)
-        var reverseV4 = NodeTable(origin: ReverseName.ipv4Zone)
+        // Each Service owns its name and an SRV name or two; each endpoint a hostname and a PTR.
+        let services = catalog.services.count
+        let endpoints = catalog.endpointSlices.values.reduce(0) { $0 + $1.endpoints.count }
+        var cluster = NodeTable(origin: domain, expectedOwners: 3 * services + endpoints)
+        var reverseV4 = NodeTable(origin: ReverseName.ipv4Zone, expectedOwners: services + endpoints)
         var reverseV6 = NodeTable(origin: ReverseName.ipv6Zone)
         let ttl = settings.ttl
 
