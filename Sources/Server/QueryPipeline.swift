@@ -1,6 +1,7 @@
 import DNSMessage
 import Forwarding
 import NIOCore
+import ServiceModel
 
 /// The query path, transport aside: bytes in, bytes out, through named stages
 /// (decode → resolve → encode), with NSD's ladder of early exits for what is not a usable query.
@@ -21,9 +22,10 @@ public struct QueryPipeline: Sendable {
         case forward(Query, QueryResolver.ForwardRequest)
     }
 
-    /// Decodes and resolves `request`; an answer known now is encoded into `output` at once.
+    /// Decodes and resolves `request`; an answer known now is encoded into `output` at once. `client` is
+    /// the sender's address, read only to decide whether it may use forwarding.
     public func respond(
-        to request: UnsafeRawBufferPointer, overTCP: Bool, client: SocketAddress?, encoder: inout ResponseEncoder,
+        to request: UnsafeRawBufferPointer, overTCP: Bool, client: IPAddress?, encoder: inout ResponseEncoder,
         into output: inout [UInt8]
     ) -> Outcome {
         let query: Query
