@@ -65,14 +65,19 @@ final class DNSMetrics {
         pendingDurations.deallocate()
     }
 
-    /// Counts one answered request; it reaches the counters at the next `flush`. `type` is nil when the
-    /// question could not be read (FORMERR, NOTIMP).
-    func count(type: RecordType?, isIPv6: Bool, response: [UInt8]) {
+    /// Counts one answered request of `size` bytes with header `rcode`; it reaches the counters at the
+    /// next `flush`. `type` is nil when the question could not be read (FORMERR, NOTIMP).
+    func count(type: RecordType?, isIPv6: Bool, size: Int, rcode: UInt8) {
         let slot = Self.typeSlot(type)
         pendingRequests[(isIPv6 ? Self.typeSlots : 0) + slot] += 1
-        pendingResponses[response.count >= 4 ? Int(response[3] & 0x0F) : 2] += 1
+        pendingResponses[Int(rcode & 0x0F)] += 1
         pendingDurations[slot] += 1
-        responseSize.record(response.count)
+        responseSize.record(size)
+    }
+
+    /// `count` for a response in an array.
+    func count(type: RecordType?, isIPv6: Bool, response: [UInt8]) {
+        count(type: type, isIPv6: isIPv6, size: response.count, rcode: response.count >= 4 ? response[3] : 2)
     }
 
     /// Adds everything counted since the last flush; every query counted took from `started` until now.

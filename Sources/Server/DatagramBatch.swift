@@ -1,9 +1,10 @@
 // The memory of one UDP worker's batches: up to `capacity` datagrams read by one recvmmsg into fixed
-// slots, and their answers written back from the same slots by one sendmmsg.
+// slots, and their answers, encoded straight into send slots, written by one sendmmsg.
+import DNSMessage
 import Glibc
 
-/// Buffers allocated once per worker, so the transport allocates nothing per query. Like NSD, an answer
-/// is written into its query's own slot: once decoded, the query's bytes are no longer needed.
+/// Buffers allocated once per worker, so the transport allocates nothing per query. The encoder writes
+/// each answer into the next free send slot, where sendmmsg takes it from: no copy.
 ///
 /// Belongs to the worker's thread.
 struct DatagramBatch: ~Copyable {
@@ -11,8 +12,11 @@ struct DatagramBatch: ~Copyable {
     static let slotSize = 4096
 
     let capacity: Int
+    /// No UDP answer is larger: the encoder caps them at the EDNS size svcdns advertises.
+    private let answerSize = Int(ResponseEncoder.advertisedUDPPayloadSize)
     private let calls: LinuxCalls
     private let slots: UnsafeMutableRawPointer
+    private let answers: UnsafeMutableRawPointer
     private let peers: UnsafeMutablePointer<sockaddr_storage>
     private let receiveVectors: UnsafeMutablePointer<iovec>
     private let receiveHeaders: UnsafeMutablePointer<MultiMessageHeader>
@@ -25,6 +29,7 @@ struct DatagramBatch: ~Copyable {
         self.capacity = capacity
         self.calls = calls
         slots = .allocate(byteCount: capacity * Self.slotSize, alignment: 64)
+        answers = .allocate(byteCount: capacity * answerSize, alignment: 64)
         peers = .allocate(capacity: capacity)
         peers.initialize(repeating: sockaddr_storage(), count: capacity)
         receiveVectors = .allocate(capacity: capacity)
@@ -38,7 +43,7 @@ struct DatagramBatch: ~Copyable {
             header.msg_iov = receiveVectors + index
             header.msg_iovlen = 1
             receiveHeaders[index] = MultiMessageHeader(header: header, length: 0)
-            sendVectors[index] = iovec(iov_base: nil, iov_len: 0)
+            sendVectors[index] = iovec(iov_base: answers + index * answerSize, iov_len: 0)
             var sendHeader = msghdr()
             sendHeader.msg_iov = sendVectors + index
             sendHeader.msg_iovlen = 1
@@ -48,6 +53,7 @@ struct DatagramBatch: ~Copyable {
 
     deinit {
         slots.deallocate()
+        answers.deallocate()
         peers.deinitialize(count: capacity)
         peers.deallocate()
         receiveVectors.deallocate()
@@ -83,12 +89,14 @@ struct DatagramBatch: ~Copyable {
         PeerAddress(storage: peers[index], length: receiveHeaders[index].header.msg_namelen)
     }
 
-    /// Queues `answer` to the sender of datagram `index`, copied into that datagram's slot.
-    mutating func queueAnswer(_ answer: [UInt8], to index: Int) {
-        guard answer.count <= Self.slotSize else { return }  // UDP answers stay within 1232 bytes
-        let slot = slots + index * Self.slotSize
-        answer.withUnsafeBytes { slot.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        sendVectors[queued] = iovec(iov_base: slot, iov_len: answer.count)
+    /// Where the next answer is to be written.
+    var nextAnswer: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: answers + queued * answerSize, count: answerSize)
+    }
+
+    /// Queues the `size` bytes written into `nextAnswer`, to the sender of datagram `index`.
+    mutating func queueAnswer(size: Int, to index: Int) {
+        sendVectors[queued].iov_len = size
         sendHeaders[queued].header.msg_name = UnsafeMutableRawPointer(peers + index)
         sendHeaders[queued].header.msg_namelen = receiveHeaders[index].header.msg_namelen
         queued += 1

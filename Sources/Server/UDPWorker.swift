@@ -68,15 +68,13 @@ final class UDPWorker: Sendable {
     private func run(calls: LinuxCalls) {
         var batch = DatagramBatch(capacity: Self.batchSize, calls: calls)
         var encoder = ResponseEncoder()
-        var output: [UInt8] = []
-        output.reserveCapacity(Int(ResponseEncoder.advertisedUDPPayloadSize))
         let metrics = DNSMetrics(server: server, proto: "udp")
         while !stopping.load(ordering: .relaxed) {
             let count = batch.receive(from: socket.fd)
             guard count > 0 else { continue }
             let started = NIODeadline.now()
             for index in 0..<count {
-                answer(index, of: &batch, started: started, encoder: &encoder, output: &output, metrics: metrics)
+                answer(index, of: &batch, started: started, encoder: &encoder, metrics: metrics)
             }
             // Counted before the answers leave, so a client that has its answer also sees it counted.
             metrics.flush(started: started)
@@ -86,17 +84,18 @@ final class UDPWorker: Sendable {
 
     private func answer(
         _ index: Int, of batch: inout DatagramBatch, started: NIODeadline, encoder: inout ResponseEncoder,
-        output: inout [UInt8], metrics: DNSMetrics
+        metrics: DNSMetrics
     ) {
         let sender = batch.sender(index)
-        let outcome = pipeline.respond(
-            to: batch.datagram(index), overTCP: false, client: ForwardingPolicy.address(of: sender), encoder: &encoder,
-            into: &output
+        let answer = batch.nextAnswer
+        let (outcome, size) = pipeline.respond(
+            toDatagram: batch.datagram(index), client: ForwardingPolicy.address(of: sender), encoder: &encoder,
+            into: answer
         )
         switch outcome {
         case .answered(let type):
-            metrics.count(type: type, isIPv6: PeerAddress.isIPv6(sender), response: output)
-            batch.queueAnswer(output, to: index)
+            metrics.count(type: type, isIPv6: PeerAddress.isIPv6(sender), size: size, rcode: answer[3] & 0x0F)
+            batch.queueAnswer(size: size, to: index)
         case .dropped:
             return
         case .forward(let query, let request):
