@@ -66,8 +66,14 @@ public struct DomainName: Sendable, CustomStringConvertible {
     }
 
     /// The lowercased wire form: the key every index in svcdns uses.
+    ///
+    /// Most names asked are lowercase already; those share `wire`'s storage instead of copying it
+    /// (this runs once per query, and a scan is cheaper than an allocation).
     public var lookupKey: [UInt8] {
-        wire.map(asciiLowercased)
+        let hasUppercase = wire.withUnsafeBufferPointer { bytes in
+            bytes.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+        }
+        return hasUppercase ? wire.map(asciiLowercased) : wire
     }
 
     /// The number of labels, not counting the root.

@@ -45,30 +45,64 @@ struct WireReader: ~Copyable {
     ///
     /// A pointer must point strictly before itself, so a chain of pointers cannot cycle; a cycle through
     /// labels grows the name and ends at the 255-byte limit. Together they bound the work for any input.
+    /// The name is checked first, then copied once into an array of its exact size (one allocation).
     mutating func readName() throws(MalformedReason) -> DomainName {
-        var wire: [UInt8] = []
-        wire.reserveCapacity(32)
+        let start = position
+        let (length, resumeAt) = try scanName()
+        let bytes = self.bytes
+        let wire = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            var cursor = start
+            var written = 0
+            while true {
+                let label = bytes[cursor]
+                if label & 0xC0 == 0xC0 {
+                    cursor = Int(label & 0x3F) << 8 | Int(bytes[cursor + 1])
+                    continue
+                }
+                buffer[written] = label
+                written += 1
+                if label == 0 { break }
+                let labelBytes = UnsafeRawBufferPointer(rebasing: bytes[(cursor + 1)..<(cursor + 1 + Int(label))])
+                UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[written..<(written + Int(label))]))
+                    .copyMemory(from: labelBytes)
+                written += Int(label)
+                cursor += Int(label) + 1
+            }
+            initialized = written
+        }
+        position = resumeAt
+        return DomainName(uncheckedWire: wire)
+    }
+
+    /// Checks the name at the cursor as `readName` does and moves past it, without building it.
+    /// Returns true when it is the root (`.`), as an OPT record's owner must be.
+    mutating func skipName() throws(MalformedReason) -> Bool {
+        let (length, resumeAt) = try scanName()
+        position = resumeAt
+        return length == 1
+    }
+
+    /// Validates the name at the cursor: its length in wire form (uncompressed), and where it ends.
+    private func scanName() throws(MalformedReason) -> (length: Int, resumeAt: Int) {
+        var length = 0
         var cursor = position
         var resumeAt: Int? = nil
         var jumps = 0
         while true {
             guard cursor < bytes.count else { throw .truncated }
-            let length = bytes[cursor]
-            switch length & 0xC0 {
+            let label = bytes[cursor]
+            switch label & 0xC0 {
             case 0x00:
-                if length == 0 {
-                    wire.append(0)
-                    position = resumeAt ?? (cursor + 1)
-                    return DomainName(uncheckedWire: wire)
+                if label == 0 {
+                    return (length + 1, resumeAt ?? (cursor + 1))
                 }
-                guard cursor + 1 + Int(length) <= bytes.count else { throw .truncated }
-                guard wire.count + Int(length) + 2 <= 255 else { throw .nameTooLong }
-                wire.append(length)
-                wire.append(contentsOf: bytes[(cursor + 1)...(cursor + Int(length))])
-                cursor += Int(length) + 1
+                guard cursor + 1 + Int(label) <= bytes.count else { throw .truncated }
+                guard length + Int(label) + 2 <= 255 else { throw .nameTooLong }
+                length += Int(label) + 1
+                cursor += Int(label) + 1
             case 0xC0:
                 guard cursor + 2 <= bytes.count else { throw .truncated }
-                let target = Int(length & 0x3F) << 8 | Int(bytes[cursor + 1])
+                let target = Int(label & 0x3F) << 8 | Int(bytes[cursor + 1])
                 jumps += 1
                 guard target < cursor, jumps <= 126 else { throw .pointerLoop }
                 if resumeAt == nil { resumeAt = cursor + 2 }
