@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where the encoder writes a message: a growable byte array (TCP, tests, forwarded answers), or the
 /// fixed memory of a datagram (the UDP workers), so an answer is written where it is sent from.
 ///
@@ -17,6 +21,8 @@ protocol MessageSink {
     mutating func patch16(_ value: UInt16, at offset: Int)
     /// The byte at `offset`, which must be below `count`.
     func byte(at offset: Int) -> UInt8
+    /// True when the bytes from `offset` on are exactly `bytes` (and all written).
+    func matches(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool
     /// Drops everything from `count` on.
     mutating func truncate(to count: Int)
 }
@@ -64,6 +70,11 @@ struct ArraySink: MessageSink {
     }
 
     func byte(at offset: Int) -> UInt8 { bytes.pointee[offset] }
+
+    func matches(_ other: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool {
+        guard offset + other.count <= count else { return false }
+        return bytes.pointee[offset..<(offset + other.count)].elementsEqual(other)
+    }
 
     mutating func truncate(to count: Int) { bytes.pointee.removeSubrange(count...) }
 }
@@ -128,6 +139,11 @@ struct RawSink: MessageSink {
 
     @inline(__always)
     func byte(at offset: Int) -> UInt8 { base.load(fromByteOffset: offset, as: UInt8.self) }
+
+    func matches(_ other: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool {
+        guard offset + other.count <= count, let start = other.baseAddress else { return other.isEmpty }
+        return memcmp(base + offset, start, other.count) == 0
+    }
 
     mutating func truncate(to count: Int) {
         self.count = min(self.count, count)

@@ -50,7 +50,10 @@ struct WireReader: ~Copyable {
         let start = position
         let (length, resumeAt) = try scanName()
         let bytes = self.bytes
-        let wire = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+        // `repeating:` rather than `unsafeUninitializedCapacity:`: the latter is not specialised here and
+        // looks up the array's generic metadata at run time on every call.
+        var wire = [UInt8](repeating: 0, count: length)
+        wire.withUnsafeMutableBufferPointer { buffer in
             var cursor = start
             var written = 0
             while true {
@@ -68,7 +71,6 @@ struct WireReader: ~Copyable {
                 written += Int(label)
                 cursor += Int(label) + 1
             }
-            initialized = written
         }
         position = resumeAt
         return DomainName(uncheckedWire: wire)

@@ -112,6 +112,15 @@ struct EncoderTests {
         )
     }
 
+    @Test(arguments: ["web.default.svc.cluster.local.", "WeB.DeFault.svc.cluster.local."])
+    func answerOwnerIsAPointerToTheQuestionWhateverItsCase(asked: String) throws {
+        let q = query(asked, .a)
+        let bytes = encode(Response(authoritative: true, answer: [Self.webA]), to: q)
+        let ownerAt = 12 + q.name.wire.count + 4
+        #expect(Array(bytes[ownerAt..<(ownerAt + 2)]) == [0xC0, 12])
+        #expect(bytes.count == ownerAt + 2 + 10 + 4)
+    }
+
     /// Ten SRV records whose targets share the service's suffix (the headless StatefulSet shape).
     static let tenSRV = RRSet(
         owner: name("_postgres._tcp.db.data.svc.cluster.local."), type: .srv, ttl: 5,
