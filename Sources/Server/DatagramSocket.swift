@@ -18,6 +18,7 @@ final class DatagramSocket: Sendable {
     /// How long a worker's receive waits before it looks at its stop flag again: the bound on shutdown
     /// should the wake-up (`wake()`) be missed.
     static let receiveTimeout = timeval(tv_sec: 0, tv_usec: 250_000)
+    static let receiveBufferSize: Int32 = 1 << 20
 
     /// Opens a UDP socket bound to `address`. `shared` sets SO_REUSEPORT, so the sockets of several
     /// workers can bind one address: the kernel then spreads clients over them by a hash of the
@@ -29,6 +30,9 @@ final class DatagramSocket: Sendable {
         guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
         do {
             if shared { try Self.setOption(fd, SO_REUSEPORT, 1) }
+            // Room for a burst while the worker is off the CPU: the default (208 KiB, a few hundred
+            // queries) drops some when the host is busy. Best effort: the kernel caps it at rmem_max.
+            _ = try? Self.setOption(fd, SO_RCVBUF, Self.receiveBufferSize)
             var timeout = Self.receiveTimeout
             guard setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
                 throw IOError(errnoCode: errno, reason: "setsockopt(SO_RCVTIMEO)")
