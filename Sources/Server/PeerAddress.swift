@@ -2,7 +2,6 @@
 // `SocketAddress` only where something needs one (binding, logs, tests).
 import Glibc
 import NIOCore
-import ServiceModel
 
 /// A socket address in its C form, copied out of a receive batch when an answer is sent later
 /// (forwarded queries). A plain value: no allocation, unlike building an NIO `SocketAddress`.
@@ -21,11 +20,6 @@ struct PeerAddress: Sendable {
     /// The same for a socket address still in a receive batch.
     static func isIPv6(_ sockaddr: UnsafeRawPointer) -> Bool {
         sockaddr.load(as: sa_family_t.self) == sa_family_t(AF_INET6)
-    }
-
-    /// The client's address for the `--allow-recursion` check.
-    var client: IPAddress? {
-        withUnsafePointer(to: storage) { ForwardingPolicy.address(of: UnsafeRawPointer($0)) }
     }
 
     func withSockAddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) throws -> T) rethrows -> T {
