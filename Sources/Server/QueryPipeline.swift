@@ -1,3 +1,4 @@
+import Authority
 import DNSMessage
 import Forwarding
 import NIOCore
@@ -30,24 +31,30 @@ public struct QueryPipeline: Sendable {
     ) -> Outcome {
         withUnsafeMutablePointer(to: &output) { bytes in
             var sink = ArrayOutput(bytes: bytes)
-            return respond(to: request, overTCP: overTCP, client: client, encoder: &encoder, output: &sink)
+            return respond(
+                to: request, overTCP: overTCP, client: client, snapshot: resolver.snapshots.load(), encoder: &encoder,
+                output: &sink
+            )
         }
     }
 
-    /// As `respond(to:overTCP:client:encoder:into:)` for a UDP query, writing an answer known now straight
-    /// into `datagram` (at least 1232 bytes: what leaves is never larger); `size` is the answer's length.
+    /// As `respond(to:overTCP:client:encoder:into:)` for a UDP query, answering from `snapshot` (loaded
+    /// once per batch by the worker) and writing an answer known now straight into `datagram` (at least
+    /// 1232 bytes: what leaves is never larger); `size` is the answer's length.
     func respond(
-        toDatagram request: UnsafeRawBufferPointer, client: IPAddress?, encoder: inout ResponseEncoder,
-        into datagram: UnsafeMutableRawBufferPointer
+        toDatagram request: UnsafeRawBufferPointer, client: IPAddress?, snapshot: Snapshot,
+        encoder: inout ResponseEncoder, into datagram: UnsafeMutableRawBufferPointer
     ) -> (outcome: Outcome, size: Int) {
         var output = DatagramOutput(memory: datagram)
-        let outcome = respond(to: request, overTCP: false, client: client, encoder: &encoder, output: &output)
+        let outcome = respond(
+            to: request, overTCP: false, client: client, snapshot: snapshot, encoder: &encoder, output: &output
+        )
         return (outcome, output.size)
     }
 
     private func respond<Output: ResponseOutput>(
-        to request: UnsafeRawBufferPointer, overTCP: Bool, client: IPAddress?, encoder: inout ResponseEncoder,
-        output: inout Output
+        to request: UnsafeRawBufferPointer, overTCP: Bool, client: IPAddress?, snapshot: Snapshot,
+        encoder: inout ResponseEncoder, output: inout Output
     ) -> Outcome {
         let query: Query
         do {
@@ -64,7 +71,7 @@ public struct QueryPipeline: Sendable {
                 return .answered(nil)
             }
         }
-        switch resolver.resolve(query, client: client) {
+        switch resolver.resolve(query, client: client, from: snapshot) {
         case .answer(let response):
             output.write(
                 response, to: query, limit: ResponseEncoder.sizeLimit(for: query, overTCP: overTCP), encoder: &encoder

@@ -106,6 +106,13 @@ public struct QueryResolver: Sendable {
 
     /// `client` is the sender's address, read only for the `--allow-recursion` check.
     public func resolve(_ query: Query, client: IPAddress?) -> Resolution {
+        resolve(query, client: client, from: snapshots.load())
+    }
+
+    /// As `resolve(_:client:)`, from a snapshot the caller loaded: a UDP worker loads one per batch of
+    /// queries it read together, rather than one per query (an atomic load of a strong reference, and
+    /// its retain and release).
+    func resolve(_ query: Query, client: IPAddress?, from snapshot: Snapshot) -> Resolution {
         // RFC 6891 §6.1.3: an EDNS version we do not implement gets BADVERS and nothing else.
         if let edns = query.edns, edns.version > 0 {
             return .answer(Response(rcode: .badVersion))
@@ -119,7 +126,7 @@ public struct QueryResolver: Sendable {
         }
         let dnssecOK = query.edns?.dnssecOK ?? false
         let request: ForwardRequest
-        if let answer = snapshots.load().answer(name: query.name, type: query.type) {
+        if let answer = snapshot.answer(name: query.name, type: query.type) {
             // The common case ends here: svcdns's own answer, with no forwarding state touched.
             guard let target = answer.targetOutsideZones, let forwarding, forwarding.allows(client) else {
                 return .answer(answer.response)

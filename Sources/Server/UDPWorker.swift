@@ -1,5 +1,6 @@
 // The UDP transport: one thread per socket reads a batch of queries, answers each through the query
 // pipeline, and sends the answers in one call. Forwarded queries are answered later, from NIO.
+import Authority
 import DNSMessage
 import Glibc
 import NIOCore
@@ -73,8 +74,10 @@ final class UDPWorker: Sendable {
             let count = batch.receive(from: socket.fd)
             guard count > 0 else { continue }
             let started = NIODeadline.now()
+            // One snapshot for the queries read together: each is still answered from one whole snapshot.
+            let snapshot = pipeline.resolver.snapshots.load()
             for index in 0..<count {
-                answer(index, of: &batch, started: started, encoder: &encoder, metrics: metrics)
+                answer(index, of: &batch, snapshot: snapshot, started: started, encoder: &encoder, metrics: metrics)
             }
             // Counted before the answers leave, so a client that has its answer also sees it counted.
             metrics.flush(started: started)
@@ -83,14 +86,14 @@ final class UDPWorker: Sendable {
     }
 
     private func answer(
-        _ index: Int, of batch: inout DatagramBatch, started: NIODeadline, encoder: inout ResponseEncoder,
-        metrics: DNSMetrics
+        _ index: Int, of batch: inout DatagramBatch, snapshot: Snapshot, started: NIODeadline,
+        encoder: inout ResponseEncoder, metrics: DNSMetrics
     ) {
         let sender = batch.sender(index)
         let answer = batch.nextAnswer
         let (outcome, size) = pipeline.respond(
-            toDatagram: batch.datagram(index), client: ForwardingPolicy.address(of: sender), encoder: &encoder,
-            into: answer
+            toDatagram: batch.datagram(index), client: ForwardingPolicy.address(of: sender), snapshot: snapshot,
+            encoder: &encoder, into: answer
         )
         switch outcome {
         case .answered(let type):
