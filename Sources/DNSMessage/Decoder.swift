@@ -25,7 +25,8 @@ public enum MessageDecoder {
             }
             var edns: EDNS? = nil
             for _ in 0..<counts.additional {
-                let owner = try reader.readName()
+                // Checked, not built: only whether the owner is the root matters here.
+                let ownerIsRoot = try reader.skipName()
                 let type = try reader.readUInt16()
                 let recordClass = try reader.readUInt16()
                 let ttl = try reader.readUInt32()
@@ -35,7 +36,7 @@ public enum MessageDecoder {
                     continue
                 }
                 guard edns == nil else { throw MalformedReason.duplicateOPT }
-                guard owner.wire == [0] else { throw MalformedReason.optNotAtRoot }
+                guard ownerIsRoot else { throw MalformedReason.optNotAtRoot }
                 try checkOptions(&reader, length: length)
                 edns = EDNS(
                     udpPayloadSize: recordClass,
@@ -139,7 +140,7 @@ public enum MessageDecoder {
     }
 
     static func skipRecord(_ reader: inout WireReader) throws(MalformedReason) {
-        _ = try reader.readName()
+        _ = try reader.skipName()
         try reader.skip(8)
         try reader.skip(Int(try reader.readUInt16()))
     }

@@ -65,12 +65,15 @@ public struct DomainName: Sendable, CustomStringConvertible {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) ? Int(byte - UInt8(ascii: "0")) : nil
     }
 
-    /// The lowercased wire form: the key every index in svcdns uses. A name with no capital letter (all
-    /// the names svcdns makes, and most queries) shares its bytes rather than copying them: one
-    /// allocation less per stored name and per query. (Label lengths are at most 63, so they never look
-    /// like the capitals 65 to 90.)
+    /// The lowercased wire form: the key every index in svcdns uses.
+    ///
+    /// Most names asked are lowercase already; those share `wire`'s storage instead of copying it
+    /// (this runs once per query, and a scan is cheaper than an allocation).
     public var lookupKey: [UInt8] {
-        wire.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? wire.map(asciiLowercased) : wire
+        let hasUppercase = wire.withUnsafeBufferPointer { bytes in
+            bytes.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+        }
+        return hasUppercase ? wire.map(asciiLowercased) : wire
     }
 
     /// The number of labels, not counting the root.

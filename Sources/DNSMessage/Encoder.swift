@@ -1,11 +1,9 @@
 /// Values → wire. The last stage of the query path.
 ///
-/// One encoder belongs to one event loop and is reused for every response it writes, so the
-/// compression table and the output buffer keep their capacity and a response costs no allocation.
+/// Encoding allocates nothing of its own: the compression table lives on the stack for one message, and
+/// the message goes into the caller's array (which keeps its capacity between messages) or straight into
+/// the caller's fixed memory (a UDP worker's send slot).
 public struct ResponseEncoder {
-    /// Offsets of every label start written so far in this message: the targets names may point to.
-    private var compressionTargets: [Int] = []
-
     /// RFC 1035 §4.2.1: without EDNS a UDP message is at most 512 bytes.
     public static let classicUDPLimit = 512
     /// The EDNS buffer size svcdns advertises and caps UDP answers at: DNS Flag Day 2020's 1232, which
@@ -13,14 +11,8 @@ public struct ResponseEncoder {
     public static let advertisedUDPPayloadSize: UInt16 = 1232
     /// RFC 7766: a TCP message is limited only by its two-byte length prefix.
     public static let tcpLimit = 65535
-    /// Past this offset a compression pointer cannot reach (14 bits).
-    private static let maxPointerTarget = 0x3FFF
-    /// Enough for every name of any realistic answer; past it names are simply written whole.
-    private static let maxCompressionTargets = 64
 
-    public init() {
-        compressionTargets.reserveCapacity(Self.maxCompressionTargets)
-    }
+    public init() {}
 
     /// The largest response a query may get: over UDP the smaller of the client's EDNS size (at least
     /// 512, RFC 6891 §6.2.5) and what svcdns advertises, or 512 without EDNS.
@@ -37,52 +29,20 @@ public struct ResponseEncoder {
     /// The question is echoed in the client's letter case. OPT is added only when the query had one.
     public mutating func encode(_ response: Response, to query: Query, limit: Int, into buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
-        compressionTargets.removeAll(keepingCapacity: true)
-        let optSize = query.edns == nil ? 0 : 11
-        let budget = limit - optSize
-
-        writeHeader(id: query.id, flags: 0, into: &buffer)
-        writeName(query.name, compress: true, into: &buffer)
-        append16(query.type.rawValue, to: &buffer)
-        append16(query.recordClass, to: &buffer)
-
-        var truncated = false
-        var counts: [UInt16] = [0, 0, 0]
-        let sections = [response.answer, response.authority, response.additional]
-        sectionLoop: for (index, section) in sections.enumerated() {
-            for rrSet in section {
-                let mark = buffer.count
-                let targetsMark = compressionTargets.count
-                let count = rrSet.presentedCount
-                for position in 0..<count {
-                    let rdata = rrSet.rdata[(rrSet.firstRecord + position) % rrSet.rdata.count]
-                    writeRecord(owner: rrSet.owner, type: rrSet.type, ttl: rrSet.ttl, rdata: rdata, into: &buffer)
-                }
-                if buffer.count > budget {
-                    buffer.removeSubrange(mark...)
-                    compressionTargets.removeSubrange(targetsMark...)
-                    if index < 2 { truncated = true }
-                    break sectionLoop
-                }
-                counts[index] += UInt16(count)
-            }
+        withUnsafeMutablePointer(to: &buffer) { bytes in
+            var sink = ArraySink(bytes)
+            MessageWriter.writeResponse(response, to: query, limit: limit, into: &sink)
         }
+    }
 
-        var additionalCount = counts[2]
-        if let edns = query.edns {
-            Self.writeOPT(rcode: response.rcode, dnssecOK: edns.dnssecOK, into: &buffer)
-            additionalCount += 1
-        }
-        var flags: UInt16 = 0x8000 | UInt16(query.header.opcode) << 11 | (response.rcode.rawValue & 0x000F)
-        if response.authoritative { flags |= 0x0400 }
-        if truncated { flags |= 0x0200 }
-        flags |= query.header.flags & 0x0110  // RD and CD are copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6)
-        if response.recursionAvailable { flags |= 0x0080 }
-        patch16(flags, at: 2, in: &buffer)
-        patch16(1, at: 4, in: &buffer)
-        patch16(counts[0], at: 6, in: &buffer)
-        patch16(counts[1], at: 8, in: &buffer)
-        patch16(additionalCount, at: 10, in: &buffer)
+    /// As `encode(_:to:limit:into:)`, into fixed memory of at least `min(limit, 512)` bytes; returns the
+    /// message's length. Nothing past `memory.count` is written: what does not fit is truncated as above.
+    public mutating func encode(
+        _ response: Response, to query: Query, limit: Int, into memory: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        var sink = RawSink(UnsafeMutableRawBufferPointer(rebasing: memory[..<min(limit, memory.count)]))
+        MessageWriter.writeResponse(response, to: query, limit: limit, into: &sink)
+        return sink.count
     }
 
     /// Writes a query, as svcdns sends one to an upstream: RD set, one question, and an OPT record
@@ -91,138 +51,258 @@ public struct ResponseEncoder {
         id: UInt16, name: DomainName, type: RecordType, dnssecOK: Bool, into buffer: inout [UInt8]
     ) {
         buffer.removeAll(keepingCapacity: true)
-        writeHeader(id: id, flags: 0x0100, into: &buffer)
-        patch16(1, at: 4, in: &buffer)
-        patch16(1, at: 10, in: &buffer)
-        buffer.append(contentsOf: name.wire)
-        append16(type.rawValue, to: &buffer)
-        append16(RecordClass.internet, to: &buffer)
-        writeOPT(rcode: .noError, dnssecOK: dnssecOK, into: &buffer)
+        withUnsafeMutablePointer(to: &buffer) { bytes in
+            var sink = ArraySink(bytes)
+            MessageWriter.writeHeader(id: id, flags: 0x0100, into: &sink)
+            sink.patch16(1, at: 4)
+            sink.patch16(1, at: 10)
+            name.wire.withUnsafeBytes { sink.append($0) }
+            sink.append16(type.rawValue)
+            sink.append16(RecordClass.internet)
+            MessageWriter.writeOPT(rcode: .noError, dnssecOK: dnssecOK, into: &sink)
+        }
     }
 
     /// Writes an error response (FORMERR, NOTIMP) with no question, for a query that could not be used.
     /// `edns` adds an OPT record: RFC 6891 §7 wants one in the answer to every request that had one.
     public static func encodeError(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS? = nil, into buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
-        let flags: UInt16 = 0x8000 | (header.flags & 0x7900) | (rcode.rawValue & 0x000F)
-        writeHeader(id: header.id, flags: flags, into: &buffer)
-        if let edns {
-            writeOPT(rcode: rcode, dnssecOK: edns.dnssecOK, into: &buffer)
-            patch16(1, at: 10, in: &buffer)
+        withUnsafeMutablePointer(to: &buffer) { bytes in
+            var sink = ArraySink(bytes)
+            MessageWriter.writeError(rcode, header: header, edns: edns, into: &sink)
         }
     }
 
-    private static func writeHeader(id: UInt16, flags: UInt16, into buffer: inout [UInt8]) {
-        append16(id, to: &buffer)
-        append16(flags, to: &buffer)
-        buffer.append(contentsOf: repeatElement(0, count: 8))
+    /// As `encodeError(_:header:edns:into:)`, into fixed memory (at least 23 bytes); returns the length.
+    public static func encodeError(
+        _ rcode: ResponseCode, header: QueryHeader, edns: EDNS? = nil, into memory: UnsafeMutableRawBufferPointer
+    ) -> Int {
+        var sink = RawSink(memory)
+        MessageWriter.writeError(rcode, header: header, edns: edns, into: &sink)
+        return sink.count
+    }
+}
+
+/// The writing itself, for one message into one sink; specialised for each sink.
+private enum MessageWriter {
+    /// Past this offset a compression pointer cannot reach (14 bits).
+    static let maxPointerTarget = 0x3FFF
+    /// Enough for every name of any realistic answer; past it names are simply written whole.
+    static let maxCompressionTargets = 64
+
+    static func writeResponse<Sink: MessageSink>(_ response: Response, to query: Query, limit: Int, into sink: inout Sink) {
+        // The compression table lives on the stack for one message: no allocation, nothing to reset.
+        withUnsafeTemporaryAllocation(of: UInt16.self, capacity: maxCompressionTargets) { offsets in
+            var table = CompressionTable(offsets: offsets)
+            writeResponse(response, to: query, limit: limit, table: &table, into: &sink)
+        }
     }
 
-    private func writeHeader(id: UInt16, flags: UInt16, into buffer: inout [UInt8]) {
-        Self.writeHeader(id: id, flags: flags, into: &buffer)
-    }
-
-    private mutating func writeRecord(
-        owner: DomainName, type: RecordType, ttl: UInt32, rdata: RData, into buffer: inout [UInt8]
+    private static func writeResponse<Sink: MessageSink>(
+        _ response: Response, to query: Query, limit: Int, table: inout CompressionTable, into sink: inout Sink
     ) {
-        writeName(owner, compress: true, into: &buffer)
-        append16(type.rawValue, to: &buffer)
-        append16(RecordClass.internet, to: &buffer)
-        append32(ttl, to: &buffer)
-        let lengthAt = buffer.count
-        append16(0, to: &buffer)
+        let budget = limit - (query.edns == nil ? 0 : 11)
+        writeHeader(id: query.id, flags: 0, into: &sink)
+        writeName(query.name, compress: true, table: &table, into: &sink)
+        sink.append16(query.type.rawValue)
+        sink.append16(query.recordClass)
+
+        // The first RRset that does not fit ends the message: with TC in the answer and authority
+        // sections, without it in the additional section (RFC 2181 §9).
+        var counts = (answer: 0, authority: 0, additional: 0)
+        var truncated = false
+        sections: do {
+            let answer = writeSection(response.answer, budget: budget, table: &table, into: &sink)
+            counts.answer = answer.count
+            guard answer.complete else {
+                truncated = true
+                break sections
+            }
+            let authority = writeSection(response.authority, budget: budget, table: &table, into: &sink)
+            counts.authority = authority.count
+            guard authority.complete else {
+                truncated = true
+                break sections
+            }
+            counts.additional = writeSection(response.additional, budget: budget, table: &table, into: &sink).count
+        }
+
+        if let edns = query.edns {
+            writeOPT(rcode: response.rcode, dnssecOK: edns.dnssecOK, into: &sink)
+            counts.additional += 1
+        }
+        var flags: UInt16 = 0x8000 | UInt16(query.header.opcode) << 11 | (response.rcode.rawValue & 0x000F)
+        if response.authoritative { flags |= 0x0400 }
+        if truncated { flags |= 0x0200 }
+        flags |= query.header.flags & 0x0110  // RD and CD are copied (RFC 1035 §4.1.1, RFC 4035 §3.1.6)
+        if response.recursionAvailable { flags |= 0x0080 }
+        sink.patch16(flags, at: 2)
+        sink.patch16(1, at: 4)
+        sink.patch16(UInt16(counts.answer), at: 6)
+        sink.patch16(UInt16(counts.authority), at: 8)
+        sink.patch16(UInt16(counts.additional), at: 10)
+    }
+
+    /// Writes whole RRsets while they fit; `complete` is false when one did not (it is taken out again).
+    private static func writeSection<Sink: MessageSink>(
+        _ rrSets: [RRSet], budget: Int, table: inout CompressionTable, into sink: inout Sink
+    ) -> (count: Int, complete: Bool) {
+        var count = 0
+        for index in rrSets.indices {
+            let mark = sink.count
+            let tableMark = table.count
+            let written = writeRRSet(rrSets[index], table: &table, into: &sink)
+            if sink.overflowed || sink.count > budget {
+                sink.truncate(to: mark)
+                table.count = tableMark
+                return (count, false)
+            }
+            count += written
+        }
+        return (count, true)
+    }
+
+    /// Writes the records `rrSet` presents (from `firstRecord`, wrapping, at most `presentedCount`).
+    private static func writeRRSet<Sink: MessageSink>(
+        _ rrSet: RRSet, table: inout CompressionTable, into sink: inout Sink
+    ) -> Int {
+        let count = rrSet.presentedCount
+        let size = rrSet.rdata.count
+        guard size > 0 else { return 0 }
+        var index = rrSet.firstRecord % size
+        for _ in 0..<count where !sink.overflowed {
+            writeRecord(owner: rrSet.owner, type: rrSet.type, ttl: rrSet.ttl, rdata: rrSet.rdata[index], table: &table, into: &sink)
+            index += 1
+            if index == size { index = 0 }
+        }
+        return count
+    }
+
+    static func writeHeader<Sink: MessageSink>(id: UInt16, flags: UInt16, into sink: inout Sink) {
+        sink.append16(id)
+        sink.append16(flags)
+        sink.append32(0)
+        sink.append32(0)
+    }
+
+    static func writeError<Sink: MessageSink>(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS?, into sink: inout Sink) {
+        let flags: UInt16 = 0x8000 | (header.flags & 0x7900) | (rcode.rawValue & 0x000F)
+        writeHeader(id: header.id, flags: flags, into: &sink)
+        if let edns {
+            writeOPT(rcode: rcode, dnssecOK: edns.dnssecOK, into: &sink)
+            sink.patch16(1, at: 10)
+        }
+    }
+
+    private static func writeRecord<Sink: MessageSink>(
+        owner: DomainName, type: RecordType, ttl: UInt32, rdata: RData, table: inout CompressionTable, into sink: inout Sink
+    ) {
+        writeName(owner, compress: true, table: &table, into: &sink)
+        sink.append16(type.rawValue)
+        sink.append16(RecordClass.internet)
+        sink.append32(ttl)
+        let lengthAt = sink.count
+        sink.append16(0)
         switch rdata {
         case .a(let address):
-            buffer.append(address.b0)
-            buffer.append(address.b1)
-            buffer.append(address.b2)
-            buffer.append(address.b3)
+            sink.append32(UInt32(address.b0) << 24 | UInt32(address.b1) << 16 | UInt32(address.b2) << 8 | UInt32(address.b3))
         case .aaaa(let address):
-            append64(address.high, to: &buffer)
-            append64(address.low, to: &buffer)
+            sink.append64(address.high)
+            sink.append64(address.low)
         case .cname(let name), .ns(let name), .ptr(let name):
-            writeName(name, compress: true, into: &buffer)
+            writeName(name, compress: true, table: &table, into: &sink)
         case .mx(let preference, let exchange):
-            append16(preference, to: &buffer)
-            writeName(exchange, compress: true, into: &buffer)
+            sink.append16(preference)
+            writeName(exchange, compress: true, table: &table, into: &sink)
         case .soa(let soa):
-            writeName(soa.mname, compress: true, into: &buffer)
-            writeName(soa.rname, compress: true, into: &buffer)
-            append32(soa.serial, to: &buffer)
-            append32(soa.refresh, to: &buffer)
-            append32(soa.retry, to: &buffer)
-            append32(soa.expire, to: &buffer)
-            append32(soa.minimum, to: &buffer)
+            writeName(soa.mname, compress: true, table: &table, into: &sink)
+            writeName(soa.rname, compress: true, table: &table, into: &sink)
+            sink.append32(soa.serial)
+            sink.append32(soa.refresh)
+            sink.append32(soa.retry)
+            sink.append32(soa.expire)
+            sink.append32(soa.minimum)
         case .srv(let priority, let weight, let port, let target):
-            append16(priority, to: &buffer)
-            append16(weight, to: &buffer)
-            append16(port, to: &buffer)
-            writeName(target, compress: false, into: &buffer)
+            sink.append16(priority)
+            sink.append16(weight)
+            sink.append16(port)
+            writeName(target, compress: false, table: &table, into: &sink)
         case .txt(let strings):
             for string in strings {
-                buffer.append(UInt8(string.count))
-                buffer.append(contentsOf: string)
+                sink.append(UInt8(string.count))
+                string.withUnsafeBytes { sink.append($0) }
             }
         case .opaque(let bytes):
-            buffer.append(contentsOf: bytes)
+            bytes.withUnsafeBytes { sink.append($0) }
         }
-        patch16(UInt16(buffer.count - lengthAt - 2), at: lengthAt, in: &buffer)
+        sink.patch16(UInt16(truncatingIfNeeded: sink.count - lengthAt - 2), at: lengthAt)
     }
 
     /// RFC 6891 §6.1.2–6.1.3: owner root, class = our buffer size, TTL = extended rcode, version 0, DO.
-    private static func writeOPT(rcode: ResponseCode, dnssecOK: Bool, into buffer: inout [UInt8]) {
-        buffer.append(0)
-        append16(RecordType.opt.rawValue, to: &buffer)
-        append16(Self.advertisedUDPPayloadSize, to: &buffer)
-        let ttl = UInt32(rcode.rawValue >> 4) << 24 | (dnssecOK ? 0x8000 : 0)
-        append32(ttl, to: &buffer)
-        append16(0, to: &buffer)
+    static func writeOPT<Sink: MessageSink>(rcode: ResponseCode, dnssecOK: Bool, into sink: inout Sink) {
+        sink.append(0)
+        sink.append16(RecordType.opt.rawValue)
+        sink.append16(ResponseEncoder.advertisedUDPPayloadSize)
+        sink.append32(UInt32(rcode.rawValue >> 4) << 24 | (dnssecOK ? 0x8000 : 0))
+        sink.append16(0)
     }
 
     /// Writes `name`, ending in a pointer to the longest suffix already in the message when `compress` is set.
-    private mutating func writeName(_ name: DomainName, compress: Bool, into buffer: inout [UInt8]) {
-        let wire = name.wire
-        var suffixStart = 0
-        var pointer: Int? = nil
-        if compress {
-            search: while wire[suffixStart] != 0 {
-                for target in compressionTargets where Self.nameAt(target, in: buffer, equals: wire, from: suffixStart) {
-                    pointer = target
-                    break search
+    private static func writeName<Sink: MessageSink>(
+        _ name: DomainName, compress: Bool, table: inout CompressionTable, into sink: inout Sink
+    ) {
+        name.wire.withUnsafeBufferPointer { wire in
+            var suffixStart = 0
+            var pointer: Int? = nil
+            if compress && !sink.overflowed {
+                search: while wire[suffixStart] != 0 {
+                    for slot in 0..<table.count where nameAt(Int(table.offsets[slot]), in: sink, equals: wire, from: suffixStart) {
+                        pointer = Int(table.offsets[slot])
+                        break search
+                    }
+                    suffixStart += Int(wire[suffixStart]) + 1
                 }
-                suffixStart += Int(wire[suffixStart]) + 1
             }
-        }
-        let end = pointer == nil ? wire.count - 1 : suffixStart
-        var labelStart = 0
-        while labelStart < end {
-            let offset = buffer.count + labelStart
-            if offset <= Self.maxPointerTarget && compressionTargets.count < Self.maxCompressionTargets {
-                compressionTargets.append(offset)
+            let end = pointer == nil ? wire.count - 1 : suffixStart
+            // Later names may point only at bytes that are really there: a name that will not fit adds no targets.
+            if sink.fits(end + 2) {
+                var labelStart = 0
+                while labelStart < end {
+                    let offset = sink.count + labelStart
+                    if offset <= maxPointerTarget && table.count < maxCompressionTargets {
+                        table.append(offset)
+                    }
+                    labelStart += Int(wire[labelStart]) + 1
+                }
             }
-            labelStart += Int(wire[labelStart]) + 1
-        }
-        buffer.append(contentsOf: wire[0..<end])
-        if let pointer {
-            append16(0xC000 | UInt16(pointer), to: &buffer)
-        } else {
-            buffer.append(0)
+            sink.append(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: wire[0..<end])))
+            if let pointer {
+                sink.append16(0xC000 | UInt16(pointer))
+            } else {
+                sink.append(0)
+            }
         }
     }
 
     /// Compares the (possibly compressed) name at `offset` of our own output with `wire[start...]`, case folded.
-    private static func nameAt(_ offset: Int, in buffer: [UInt8], equals wire: [UInt8], from start: Int) -> Bool {
+    private static func nameAt<Sink: MessageSink>(
+        _ offset: Int, in sink: Sink, equals wire: UnsafeBufferPointer<UInt8>, from start: Int
+    ) -> Bool {
+        // Most often the name is there byte for byte (an answer's owner is the question as asked): one
+        // memcmp. Equal bytes are an equal name: a pointer's first byte (0xC0…) is never a label length.
+        if sink.matches(UnsafeBufferPointer(rebasing: wire[start...]), at: offset) { return true }
         var position = offset
         var index = start
         while true {
-            var length = buffer[position]
+            var length = sink.byte(at: position)
             while length & 0xC0 == 0xC0 {
-                position = Int(length & 0x3F) << 8 | Int(buffer[position + 1])
-                length = buffer[position]
+                position = Int(length & 0x3F) << 8 | Int(sink.byte(at: position + 1))
+                length = sink.byte(at: position)
             }
             guard length == wire[index] else { return false }
             if length == 0 { return true }
-            for step in 1...Int(length) where asciiLowercased(buffer[position + step]) != asciiLowercased(wire[index + step]) {
+            for step in 1...Int(length)
+            where asciiLowercased(sink.byte(at: position + step)) != asciiLowercased(wire[index + step]) {
                 return false
             }
             position += Int(length) + 1
@@ -231,26 +311,17 @@ public struct ResponseEncoder {
     }
 }
 
-@inline(__always)
-private func append16(_ value: UInt16, to buffer: inout [UInt8]) {
-    buffer.append(UInt8(truncatingIfNeeded: value >> 8))
-    buffer.append(UInt8(truncatingIfNeeded: value))
-}
+/// Offsets of every label start written so far in one message: the targets names may point to.
+private struct CompressionTable {
+    let offsets: UnsafeMutableBufferPointer<UInt16>
+    var count = 0
 
-@inline(__always)
-private func append32(_ value: UInt32, to buffer: inout [UInt8]) {
-    append16(UInt16(truncatingIfNeeded: value >> 16), to: &buffer)
-    append16(UInt16(truncatingIfNeeded: value), to: &buffer)
-}
+    init(offsets: UnsafeMutableBufferPointer<UInt16>) {
+        self.offsets = offsets
+    }
 
-@inline(__always)
-private func append64(_ value: UInt64, to buffer: inout [UInt8]) {
-    append32(UInt32(truncatingIfNeeded: value >> 32), to: &buffer)
-    append32(UInt32(truncatingIfNeeded: value), to: &buffer)
-}
-
-@inline(__always)
-private func patch16(_ value: UInt16, at offset: Int, in buffer: inout [UInt8]) {
-    buffer[offset] = UInt8(truncatingIfNeeded: value >> 8)
-    buffer[offset + 1] = UInt8(truncatingIfNeeded: value)
+    mutating func append(_ offset: Int) {
+        offsets[count] = UInt16(offset)
+        count += 1
+    }
 }

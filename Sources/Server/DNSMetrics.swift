@@ -1,79 +1,183 @@
 import CoreMetrics
 import DNSMessage
 import NIOCore
+import Synchronization
 
 /// The DNS path's metrics, named and labelled as CoreDNS names them, with the prefix `svcdns_` for
 /// `coredns_`, so existing dashboards port by changing the prefix: requests by transport, family and
 /// type, responses by rcode, request duration and response size.
 ///
-/// One per channel handler, so it belongs to one event loop: the metric objects for each label set are
-/// made once and kept, and a query only increments them (atomics; the histograms take the backend's
-/// short lock per observation).
+/// One per UDP worker or TCP connection handler, so it belongs to one thread. Per query, `count` adds to
+/// plain integers in slots found by index (no hashing, no lock) and records the response size; `flush`
+/// hands the sums to the counters and records each query's duration, once per batch of queries. The
+/// metric objects of each label set are made on first use and kept. The histograms (duration, size)
+/// take the backend's lock per observation: swift-metrics has no way to record several at once.
 final class DNSMetrics {
     private let server: String
     private let proto: String
-    /// Keyed by family and type code, so a query builds no string to find its counter.
-    private var requests: [UInt32: Counter] = [:]
-    private var responses: [UInt16: Counter] = [:]
-    private var durations: [UInt16: Timer] = [:]
+    /// CoreDNS keeps the type label to the common types; the rest count as `other` (slot 0).
+    private static let namedTypes: [RecordType] = [.a, .aaaa, .cname, .ns, .ptr, .soa, .srv, .txt, .mx, .any, .axfr, .ixfr]
+    private static let typeSlots = namedTypes.count + 1
+    private static let rcodeSlots = 16
+
+    // Slots: requests by family (IPv4 first) and type, responses by rcode, durations by type.
+    private let requests: UnsafeMutablePointer<Counter?>
+    private let pendingRequests: UnsafeMutablePointer<Int>
+    private let responses: UnsafeMutablePointer<Counter?>
+    private let pendingResponses: UnsafeMutablePointer<Int>
+    private let durations: UnsafeMutablePointer<Timer?>
+    private let pendingDurations: UnsafeMutablePointer<Int>
     private let responseSize: Recorder
 
     static let requestDurationLabel = "svcdns_dns_request_duration_seconds"
     static let responseSizeLabel = "svcdns_dns_response_size_bytes"
-    /// CoreDNS keeps the type label to the common types; the rest count as `other`.
-    private static let namedTypes: Set<RecordType> = [.a, .aaaa, .cname, .ns, .ptr, .soa, .srv, .txt, .mx, .any, .axfr, .ixfr]
 
     init(server: String, proto: String) {
         self.server = server
         self.proto = proto
+        requests = .allocate(capacity: 2 * Self.typeSlots)
+        requests.initialize(repeating: nil, count: 2 * Self.typeSlots)
+        pendingRequests = .allocate(capacity: 2 * Self.typeSlots)
+        pendingRequests.initialize(repeating: 0, count: 2 * Self.typeSlots)
+        responses = .allocate(capacity: Self.rcodeSlots)
+        responses.initialize(repeating: nil, count: Self.rcodeSlots)
+        pendingResponses = .allocate(capacity: Self.rcodeSlots)
+        pendingResponses.initialize(repeating: 0, count: Self.rcodeSlots)
+        durations = .allocate(capacity: Self.typeSlots)
+        durations.initialize(repeating: nil, count: Self.typeSlots)
+        pendingDurations = .allocate(capacity: Self.typeSlots)
+        pendingDurations.initialize(repeating: 0, count: Self.typeSlots)
         responseSize = Recorder(
             label: Self.responseSizeLabel, dimensions: [("server", server), ("zone", "."), ("view", ""), ("proto", proto)],
             aggregate: true
         )
     }
 
-    /// Counts one answered request. `type` is nil when the question could not be read (FORMERR, NOTIMP).
-    func record(type: RecordType?, family: String, response: [UInt8], started: NIODeadline) {
-        // Types CoreDNS does not name share one label, and so one counter (code 0 stands for them).
-        let code = type.map { Self.namedTypes.contains($0) ? $0.rawValue : 0 } ?? 0
-        let requestKey = UInt32(family == "2" ? 2 : 1) << 16 | UInt32(code)
-        if requests[requestKey] == nil {
-            let typeLabel = Self.typeLabel(code)
-            requests[requestKey] = Counter(
-                label: "svcdns_dns_requests_total",
-                dimensions: [
-                    ("server", server), ("zone", "."), ("view", ""), ("proto", proto), ("family", family), ("type", typeLabel),
-                ]
-            )
-        }
-        requests[requestKey]!.increment()
-        let rcode = response.count >= 4 ? UInt16(response[3] & 0x0F) : 2
-        if responses[rcode] == nil {
-            responses[rcode] = Counter(
-                label: "svcdns_dns_responses_total",
-                dimensions: [
-                    ("server", server), ("zone", "."), ("view", ""), ("rcode", ResponseCode(rawValue: rcode).description),
-                    ("plugin", "svcdns"),
-                ]
-            )
-        }
-        responses[rcode]!.increment()
-        if durations[code] == nil {
-            let typeLabel = Self.typeLabel(code)
-            durations[code] = Timer(
-                label: Self.requestDurationLabel, dimensions: [("server", server), ("zone", "."), ("view", ""), ("type", typeLabel)]
-            )
-        }
-        durations[code]!.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
-        responseSize.record(response.count)
+    deinit {
+        requests.deinitialize(count: 2 * Self.typeSlots)
+        requests.deallocate()
+        pendingRequests.deallocate()
+        responses.deinitialize(count: Self.rcodeSlots)
+        responses.deallocate()
+        pendingResponses.deallocate()
+        durations.deinitialize(count: Self.typeSlots)
+        durations.deallocate()
+        pendingDurations.deallocate()
     }
 
-    private static func typeLabel(_ code: UInt16) -> String {
-        code == 0 ? "other" : RecordType(rawValue: code).description
+    /// Counts one answered request of `size` bytes with header `rcode`; it reaches the counters at the
+    /// next `flush`. `type` is nil when the question could not be read (FORMERR, NOTIMP).
+    func count(type: RecordType?, isIPv6: Bool, size: Int, rcode: UInt8) {
+        let slot = Self.typeSlot(type)
+        pendingRequests[(isIPv6 ? Self.typeSlots : 0) + slot] += 1
+        pendingResponses[Int(rcode & 0x0F)] += 1
+        pendingDurations[slot] += 1
+        responseSize.record(size)
     }
 
-    /// CoreDNS's family label: 1 for IPv4 clients, 2 for IPv6.
-    static func family(of address: SocketAddress?) -> String {
-        address?.protocol == .inet6 ? "2" : "1"
+    /// `count` for a response in an array.
+    func count(type: RecordType?, isIPv6: Bool, response: [UInt8]) {
+        count(type: type, isIPv6: isIPv6, size: response.count, rcode: response.count >= 4 ? response[3] : 2)
+    }
+
+    /// Adds everything counted since the last flush; every query counted took from `started` until now.
+    func flush(started: NIODeadline) {
+        let elapsed = (NIODeadline.now() - started).nanoseconds
+        for slot in 0..<(2 * Self.typeSlots) where pendingRequests[slot] > 0 {
+            requestCounter(slot).increment(by: pendingRequests[slot])
+            pendingRequests[slot] = 0
+        }
+        for rcode in 0..<Self.rcodeSlots where pendingResponses[rcode] > 0 {
+            responseCounter(rcode).increment(by: pendingResponses[rcode])
+            pendingResponses[rcode] = 0
+        }
+        for slot in 0..<Self.typeSlots where pendingDurations[slot] > 0 {
+            let timer = durationTimer(slot)
+            for _ in 0..<pendingDurations[slot] { timer.recordNanoseconds(elapsed) }
+            pendingDurations[slot] = 0
+        }
+    }
+
+    /// Counts one request and flushes at once (TCP answers one query at a time).
+    func record(type: RecordType?, isIPv6: Bool, response: [UInt8], started: NIODeadline) {
+        count(type: type, isIPv6: isIPv6, response: response)
+        flush(started: started)
+    }
+
+    private static func typeSlot(_ type: RecordType?) -> Int {
+        guard let type else { return 0 }
+        switch type.rawValue {
+        case 1: return 1  // A, the most common by far, found first
+        case 28: return 2
+        case 5: return 3
+        case 2: return 4
+        case 12: return 5
+        case 6: return 6
+        case 33: return 7
+        case 16: return 8
+        case 15: return 9
+        case 255: return 10
+        case 252: return 11
+        case 251: return 12
+        default: return 0
+        }
+    }
+
+    private static func typeLabel(_ slot: Int) -> String {
+        slot == 0 ? "other" : namedTypes[slot - 1].description
+    }
+
+    private func requestCounter(_ slot: Int) -> Counter {
+        if let counter = requests[slot] { return counter }
+        let family = slot >= Self.typeSlots ? "2" : "1"
+        let counter = Counter(
+            label: "svcdns_dns_requests_total",
+            dimensions: [
+                ("server", server), ("zone", "."), ("view", ""), ("proto", proto), ("family", family),
+                ("type", Self.typeLabel(slot % Self.typeSlots)),
+            ]
+        )
+        requests[slot] = counter
+        return counter
+    }
+
+    private func responseCounter(_ rcode: Int) -> Counter {
+        if let counter = responses[rcode] { return counter }
+        let counter = Counter(
+            label: "svcdns_dns_responses_total",
+            dimensions: [
+                ("server", server), ("zone", "."), ("view", ""), ("rcode", ResponseCode(rawValue: UInt16(rcode)).description),
+                ("plugin", "svcdns"),
+            ]
+        )
+        responses[rcode] = counter
+        return counter
+    }
+
+    private func durationTimer(_ slot: Int) -> Timer {
+        if let timer = durations[slot] { return timer }
+        let timer = Timer(
+            label: Self.requestDurationLabel,
+            dimensions: [("server", server), ("zone", "."), ("view", ""), ("type", Self.typeLabel(slot))]
+        )
+        durations[slot] = timer
+        return timer
+    }
+}
+
+@available(*, unavailable)
+extension DNSMetrics: Sendable {}
+
+/// `DNSMetrics` for answers that complete on several threads at once (forwarded queries): one lock
+/// around each record. Off the authoritative path.
+final class LockedDNSMetrics: Sendable {
+    private let metrics: Mutex<DNSMetrics>
+
+    init(server: String, proto: String) {
+        metrics = Mutex(DNSMetrics(server: server, proto: proto))
+    }
+
+    func record(type: RecordType?, isIPv6: Bool, response: [UInt8], started: NIODeadline) {
+        metrics.withLock { $0.record(type: type, isIPv6: isIPv6, response: response, started: started) }
     }
 }

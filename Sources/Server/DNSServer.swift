@@ -11,15 +11,30 @@ public struct DNSServerConfiguration: Sendable {
     public var tcpIdleTimeout: TimeAmount
     /// Connections beyond this are closed as soon as they are accepted.
     public var maxTCPConnections: Int
+    /// Threads answering UDP per address, each with its own socket on the same port (`--udp-workers`).
+    public var udpWorkers: Int
 
-    public init(addresses: [ListenAddress], tcpIdleTimeout: TimeAmount = .seconds(10), maxTCPConnections: Int = 1024) {
+    public init(
+        addresses: [ListenAddress], tcpIdleTimeout: TimeAmount = .seconds(10), maxTCPConnections: Int = 1024,
+        udpWorkers: Int = DNSServerConfiguration.defaultUDPWorkers
+    ) {
         self.addresses = addresses
         self.tcpIdleTimeout = tcpIdleTimeout
         self.maxTCPConnections = maxTCPConnections
+        self.udpWorkers = max(udpWorkers, 1)
+    }
+
+    /// One UDP worker per CPU this process may run on: `taskset -c 0` (as `scripts/bench` runs servers)
+    /// gives one, since more threads than CPUs would only take turns on them. A cgroup CPU quota lowers it too.
+    public static var defaultUDPWorkers: Int {
+        min(LinuxCalls.allowedCPUs() ?? System.coreCount, System.coreCount)
     }
 }
 
 /// The DNS listeners: UDP and TCP on every configured address, answering through one `QueryPipeline`.
+///
+/// UDP is served by `UDPWorker` threads on plain sockets (batched reads and writes, nothing allocated
+/// per datagram by the transport); TCP by SwiftNIO, whose event loops also carry forwarded queries.
 public struct DNSServer: Service {
     public let configuration: DNSServerConfiguration
     public let pipeline: QueryPipeline
@@ -38,14 +53,17 @@ public struct DNSServer: Service {
         self.readiness = readiness
     }
 
-    static let datagramsPerRead = 16
-    static let maxQuerySize = 4096
-
     /// Binds every listener, then serves until graceful shutdown, then closes them.
     public func run() async throws {
         let listeners = try await bind()
         for address in listeners.localAddresses {
-            logger.info("serving DNS", metadata: ["listen.address": "\(address)", "dns.transport": "udp+tcp"])
+            logger.info(
+                "serving DNS",
+                metadata: [
+                    "listen.address": "\(address)", "dns.transport": "udp+tcp",
+                    "dns.udp_workers": "\(configuration.udpWorkers)",
+                ]
+            )
         }
         readiness?.markListening()
         try? await gracefulShutdown()
@@ -57,59 +75,70 @@ public struct DNSServer: Service {
     /// one for both transports (tried a few times, as the TCP port may be taken while the UDP one is free).
     public func bind() async throws -> DNSListeners {
         var channels: [any Channel] = []
+        var workers: [UDPWorker] = []
         var localAddresses: [SocketAddress] = []
         do {
             let limiter = ConnectionLimiter(limit: configuration.maxTCPConnections)
             for address in configuration.addresses {
-                let (udp, tcp) = try await bindPair(address, limiter: limiter, server: "dns://\(address)")
-                channels += [udp, tcp]
-                if let local = udp.localAddress { localAddresses.append(local) }
+                let server = "dns://\(address)"
+                let (sockets, tcp) = try await bindPair(address, limiter: limiter, server: server)
+                channels.append(tcp)
+                localAddresses.append(sockets[0].localAddress)
+                for socket in sockets {
+                    // Listed before it starts: should anything below fail, closing the listeners closes
+                    // this socket too (joining a worker that never started just closes its socket).
+                    let worker = UDPWorker(
+                        socket: socket, pipeline: pipeline, forwardLoops: group, server: server, index: workers.count
+                    )
+                    workers.append(worker)
+                    try worker.start()
+                }
             }
         } catch {
-            for channel in channels { try? await channel.close() }
+            await DNSListeners(channels: channels, udpWorkers: workers, localAddresses: localAddresses).close()
             throw error
         }
-        return DNSListeners(channels: channels, localAddresses: localAddresses)
+        return DNSListeners(channels: channels, udpWorkers: workers, localAddresses: localAddresses)
     }
 
     private func bindPair(
         _ address: ListenAddress, limiter: ConnectionLimiter, server: String
-    ) async throws -> (any Channel, any Channel) {
+    ) async throws -> ([DatagramSocket], any Channel) {
         let attempts = address.port == 0 ? 10 : 1
         var lastError: (any Error)? = nil
         for _ in 0..<attempts {
-            let udp = try await bindUDP(host: address.host, port: address.port, server: server)
+            let sockets = try bindUDP(address)
             do {
-                let port = udp.localAddress?.port ?? address.port
+                let port = sockets[0].localAddress.port ?? address.port
                 let tcp = try await bindTCP(host: address.host, port: port, limiter: limiter, server: server)
-                return (udp, tcp)
+                return (sockets, tcp)
             } catch {
                 lastError = error
-                try? await udp.close()
+                for socket in sockets { socket.close() }
             }
         }
         throw lastError!
     }
 
-    private func bindUDP(host: String, port: Int, server: String) async throws -> any Channel {
-        let pipeline = self.pipeline
-        return try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            // Batched reads (recvmmsg) answer a burst of queries with one system call. NIO splits the
-            // buffer evenly between the messages of a batch, so each datagram may be up to 4096 bytes:
-            // more than any real query (a longer one is cut, and answered FORMERR).
-            .channelOption(.datagramVectorReadMessageCount, value: Self.datagramsPerRead)
-            .channelOption(
-                .recvAllocator,
-                value: FixedSizeRecvByteBufferAllocator(capacity: Self.datagramsPerRead * Self.maxQuerySize)
-            )
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(UDPQueryHandler(pipeline: pipeline, server: server))
-                }
+    /// One socket per UDP worker, all on one port: with port 0 the first socket picks it and the others
+    /// join it (SO_REUSEPORT). A single worker's socket is bound exclusively.
+    private func bindUDP(_ address: ListenAddress) throws -> [DatagramSocket] {
+        let shared = configuration.udpWorkers > 1
+        let first = try DatagramSocket(
+            binding: try SocketAddress.makeAddressResolvingHost(address.host, port: address.port), shared: shared
+        )
+        var sockets = [first]
+        do {
+            let port = first.localAddress.port ?? address.port
+            let joined = try SocketAddress.makeAddressResolvingHost(address.host, port: port)
+            for _ in 1..<configuration.udpWorkers {
+                sockets.append(try DatagramSocket(binding: joined, shared: true))
             }
-            .bind(host: host, port: port)
-            .get()
+        } catch {
+            for socket in sockets { socket.close() }
+            throw error
+        }
+        return sockets
     }
 
     private func bindTCP(host: String, port: Int, limiter: ConnectionLimiter, server: String) async throws -> any Channel {
@@ -140,10 +169,23 @@ public struct DNSServer: Service {
 /// Bound, serving listeners. `close()` stops them.
 public struct DNSListeners: Sendable {
     let channels: [any Channel]
+    let udpWorkers: [UDPWorker]
     /// Where each configured address ended up (the real port when 0 was asked for); UDP and TCP share it.
     public let localAddresses: [SocketAddress]
 
+    /// Stops the UDP workers (each within one receive timeout, at once when woken), closes their
+    /// sockets once their threads have ended, then closes the TCP listeners.
     public func close() async {
+        for worker in udpWorkers { worker.requestStop() }
+        let workers = udpWorkers
+        // Joining a thread blocks: done on NIO's thread pool, not on the cooperative pool.
+        do {
+            try await NIOThreadPool.singleton.runIfActive {
+                for worker in workers { worker.join() }
+            }
+        } catch {
+            for worker in workers { worker.join() }
+        }
         for channel in channels {
             try? await channel.close()
         }

@@ -1,6 +1,8 @@
+import Authority
 import DNSMessage
 import Forwarding
 import NIOCore
+import ServiceModel
 
 /// The query path, transport aside: bytes in, bytes out, through named stages
 /// (decode → resolve → encode), with NSD's ladder of early exits for what is not a usable query.
@@ -21,10 +23,38 @@ public struct QueryPipeline: Sendable {
         case forward(Query, QueryResolver.ForwardRequest)
     }
 
-    /// Decodes and resolves `request`; an answer known now is encoded into `output` at once.
+    /// Decodes and resolves `request`; an answer known now is encoded into `output` at once. `client` is
+    /// the sender's address, read only to decide whether it may use forwarding.
     public func respond(
-        to request: UnsafeRawBufferPointer, overTCP: Bool, client: SocketAddress?, encoder: inout ResponseEncoder,
+        to request: UnsafeRawBufferPointer, overTCP: Bool, client: IPAddress?, encoder: inout ResponseEncoder,
         into output: inout [UInt8]
+    ) -> Outcome {
+        withUnsafeMutablePointer(to: &output) { bytes in
+            var sink = ArrayOutput(bytes: bytes)
+            return respond(
+                to: request, overTCP: overTCP, client: client, snapshot: resolver.snapshots.load(), encoder: &encoder,
+                output: &sink
+            )
+        }
+    }
+
+    /// As `respond(to:overTCP:client:encoder:into:)` for a UDP query, answering from `snapshot` (loaded
+    /// once per batch by the worker) and writing an answer known now straight into `datagram` (at least
+    /// 1232 bytes: what leaves is never larger); `size` is the answer's length.
+    func respond(
+        toDatagram request: UnsafeRawBufferPointer, client: IPAddress?, snapshot: Snapshot,
+        encoder: inout ResponseEncoder, into datagram: UnsafeMutableRawBufferPointer
+    ) -> (outcome: Outcome, size: Int) {
+        var output = DatagramOutput(memory: datagram)
+        let outcome = respond(
+            to: request, overTCP: false, client: client, snapshot: snapshot, encoder: &encoder, output: &output
+        )
+        return (outcome, output.size)
+    }
+
+    private func respond<Output: ResponseOutput>(
+        to request: UnsafeRawBufferPointer, overTCP: Bool, client: IPAddress?, snapshot: Snapshot,
+        encoder: inout ResponseEncoder, output: inout Output
     ) -> Outcome {
         let query: Query
         do {
@@ -34,18 +64,18 @@ public struct QueryPipeline: Sendable {
             case .shortHeader, .notAQuery:
                 return .dropped
             case .malformed(let header, _):
-                let edns = MessageDecoder.ednsOfRejected(request)
-                ResponseEncoder.encodeError(.formatError, header: header, edns: edns, into: &output)
+                output.writeError(.formatError, header: header, edns: MessageDecoder.ednsOfRejected(request))
                 return .answered(nil)
             case .notImplemented(let header):
-                let edns = MessageDecoder.ednsOfRejected(request)
-                ResponseEncoder.encodeError(.notImplemented, header: header, edns: edns, into: &output)
+                output.writeError(.notImplemented, header: header, edns: MessageDecoder.ednsOfRejected(request))
                 return .answered(nil)
             }
         }
-        switch resolver.resolve(query, client: client) {
+        switch resolver.resolve(query, client: client, from: snapshot) {
         case .answer(let response):
-            encode(response, to: query, overTCP: overTCP, encoder: &encoder, into: &output)
+            output.write(
+                response, to: query, limit: ResponseEncoder.sizeLimit(for: query, overTCP: overTCP), encoder: &encoder
+            )
             return .answered(query.type)
         case .forward(let request):
             return .forward(query, request)
@@ -64,5 +94,38 @@ public struct QueryPipeline: Sendable {
         _ response: Response, to query: Query, overTCP: Bool, encoder: inout ResponseEncoder, into output: inout [UInt8]
     ) {
         encoder.encode(response, to: query, limit: ResponseEncoder.sizeLimit(for: query, overTCP: overTCP), into: &output)
+    }
+}
+
+/// Where `respond` writes an answer known at once; specialised for each, so neither pays for the other.
+private protocol ResponseOutput {
+    mutating func write(_ response: Response, to query: Query, limit: Int, encoder: inout ResponseEncoder)
+    mutating func writeError(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS?)
+}
+
+/// The caller's array, borrowed for one call.
+private struct ArrayOutput: ResponseOutput {
+    let bytes: UnsafeMutablePointer<[UInt8]>
+
+    func write(_ response: Response, to query: Query, limit: Int, encoder: inout ResponseEncoder) {
+        encoder.encode(response, to: query, limit: limit, into: &bytes.pointee)
+    }
+
+    func writeError(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS?) {
+        ResponseEncoder.encodeError(rcode, header: header, edns: edns, into: &bytes.pointee)
+    }
+}
+
+/// A UDP worker's send slot.
+private struct DatagramOutput: ResponseOutput {
+    let memory: UnsafeMutableRawBufferPointer
+    var size = 0
+
+    mutating func write(_ response: Response, to query: Query, limit: Int, encoder: inout ResponseEncoder) {
+        size = encoder.encode(response, to: query, limit: limit, into: memory)
+    }
+
+    mutating func writeError(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS?) {
+        size = ResponseEncoder.encodeError(rcode, header: header, edns: edns, into: memory)
     }
 }

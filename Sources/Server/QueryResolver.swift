@@ -4,6 +4,10 @@ import Forwarding
 import NIOCore
 import ServiceModel
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Who may use forwarding, and through what.
 public struct ForwardingPolicy: Sendable {
     public let forwarder: Forwarder
@@ -15,31 +19,46 @@ public struct ForwardingPolicy: Sendable {
         self.allowRecursion = allowRecursion
     }
 
-    func allows(_ client: SocketAddress?) -> Bool {
-        guard let address = client.flatMap(Self.address) else { return false }
-        return allowRecursion.contains { $0.contains(address) }
+    func allows(_ client: IPAddress?) -> Bool {
+        guard let client else { return false }
+        return allowRecursion.contains { $0.contains(client) }
     }
 
-    /// The client's address read from its socket address, with no text round trip (this runs per query).
+    /// The client's address read from its socket address, with no text round trip.
     static func address(_ socketAddress: SocketAddress) -> IPAddress? {
         switch socketAddress {
         case .v4(let v4):
             return .v4(UInt32(bigEndian: v4.address.sin_addr.s_addr))
         case .v6(let v6):
-            let (high, low) = withUnsafeBytes(of: v6.address.sin6_addr) { raw in
-                (
-                    UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-                    UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-                )
-            }
-            // An IPv4 client of a dual-stack ([::]) listener arrives as ::ffff:a.b.c.d; judge it as IPv4.
-            if high == 0 && low >> 32 == 0xFFFF {
-                return .v4(UInt32(truncatingIfNeeded: low))
-            }
-            return .v6(high, low)
+            return withUnsafeBytes(of: v6.address.sin6_addr) { address(ipv6: $0) }
         default:
             return nil
         }
+    }
+
+    /// The client's address read from a `sockaddr_in`/`sockaddr_in6` as the kernel wrote it (this runs per
+    /// UDP query: no NIO `SocketAddress` is built for it).
+    static func address(of sockaddr: UnsafeRawPointer) -> IPAddress? {
+        switch Int32(sockaddr.load(as: sa_family_t.self)) {
+        case AF_INET:
+            let address = sockaddr.load(fromByteOffset: MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!, as: UInt32.self)
+            return .v4(UInt32(bigEndian: address))
+        case AF_INET6:
+            let offset = MemoryLayout<sockaddr_in6>.offset(of: \.sin6_addr)!
+            return address(ipv6: UnsafeRawBufferPointer(start: sockaddr + offset, count: 16))
+        default:
+            return nil
+        }
+    }
+
+    private static func address(ipv6 raw: UnsafeRawBufferPointer) -> IPAddress {
+        let high = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        let low = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        // An IPv4 client of a dual-stack ([::]) listener arrives as ::ffff:a.b.c.d; judge it as IPv4.
+        if high == 0 && low >> 32 == 0xFFFF {
+            return .v4(UInt32(truncatingIfNeeded: low))
+        }
+        return .v6(high, low)
     }
 }
 
@@ -85,7 +104,15 @@ public struct QueryResolver: Sendable {
         }
     }
 
-    public func resolve(_ query: Query, client: SocketAddress?) -> Resolution {
+    /// `client` is the sender's address, read only for the `--allow-recursion` check.
+    public func resolve(_ query: Query, client: IPAddress?) -> Resolution {
+        resolve(query, client: client, from: snapshots.load())
+    }
+
+    /// As `resolve(_:client:)`, from a snapshot the caller loaded: a UDP worker loads one per batch of
+    /// queries it read together, rather than one per query (an atomic load of a strong reference, and
+    /// its retain and release).
+    func resolve(_ query: Query, client: IPAddress?, from snapshot: Snapshot) -> Resolution {
         // RFC 6891 §6.1.3: an EDNS version we do not implement gets BADVERS and nothing else.
         if let edns = query.edns, edns.version > 0 {
             return .answer(Response(rcode: .badVersion))
@@ -99,7 +126,7 @@ public struct QueryResolver: Sendable {
         }
         let dnssecOK = query.edns?.dnssecOK ?? false
         let request: ForwardRequest
-        if let answer = snapshots.load().answer(name: query.name, type: query.type) {
+        if let answer = snapshot.answer(name: query.name, type: query.type) {
             // The common case ends here: svcdns's own answer, with no forwarding state touched.
             guard let target = answer.targetOutsideZones, let forwarding, forwarding.allows(client) else {
                 return .answer(answer.response)

@@ -22,13 +22,16 @@ final class TCPQueryHandler: ChannelInboundHandler {
         let request = unwrapInboundIn(data)
         let started = NIODeadline.now()
         let client = context.channel.remoteAddress
+        let isIPv6 = client?.protocol == .inet6
         let outcome = request.withUnsafeReadableBytes { bytes in
-            pipeline.respond(to: bytes, overTCP: true, client: client, encoder: &encoder, into: &output)
+            pipeline.respond(
+                to: bytes, overTCP: true, client: client.flatMap(ForwardingPolicy.address), encoder: &encoder, into: &output
+            )
         }
         switch outcome {
         case .answered(let type):
             send(context: context)
-            metrics.record(type: type, family: DNSMetrics.family(of: client), response: output, started: started)
+            metrics.record(type: type, isIPv6: isIPv6, response: output, started: started)
         case .dropped:
             return
         case .forward(let query, let request):
@@ -38,7 +41,7 @@ final class TCPQueryHandler: ChannelInboundHandler {
                 self.pipeline.encode(response, to: query, overTCP: true, encoder: &self.encoder, into: &self.output)
                 self.send(context: context)
                 context.flush()
-                self.metrics.record(type: query.type, family: DNSMetrics.family(of: client), response: self.output, started: started)
+                self.metrics.record(type: query.type, isIPv6: isIPv6, response: self.output, started: started)
             }
         }
     }

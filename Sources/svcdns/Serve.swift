@@ -27,6 +27,9 @@ struct Serve: AsyncParsableCommand {
     )
     var dnsAddresses: [String] = []
 
+    @Option(help: "Threads answering UDP on each --dns address, each with its own socket on the port. (default: the CPUs svcdns may run on)")
+    var udpWorkers: Int?
+
     @Option(name: .customLong("http"), help: "Address of the HTTP endpoint (GET /healthz).")
     var httpAddress: String = "127.0.0.1:8053"
 
@@ -106,6 +109,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard RotationMode(rawValue: rotate) != nil else {
             throw ValidationError("--rotate \(rotate) is not one of round-robin, random, none")
+        }
+        if let udpWorkers, !(1...256).contains(udpWorkers) {
+            throw ValidationError("--udp-workers \(udpWorkers) is not a count from 1 to 256")
         }
         guard maxAnswers >= 0 else {
             throw ValidationError("--max-answers \(maxAnswers) must be 0 (all) or more")
@@ -201,7 +207,9 @@ struct Serve: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup.singleton
         let dnsServer = DNSServer(
-            configuration: DNSServerConfiguration(addresses: listen),
+            configuration: DNSServerConfiguration(
+                addresses: listen, udpWorkers: udpWorkers ?? DNSServerConfiguration.defaultUDPWorkers
+            ),
             pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots, forwarding: forwarding)),
             group: group,
             logger: Logger(label: "svcdns.server"),

@@ -112,6 +112,15 @@ struct EncoderTests {
         )
     }
 
+    @Test(arguments: ["web.default.svc.cluster.local.", "WeB.DeFault.svc.cluster.local."])
+    func answerOwnerIsAPointerToTheQuestionWhateverItsCase(asked: String) throws {
+        let q = query(asked, .a)
+        let bytes = encode(Response(authoritative: true, answer: [Self.webA]), to: q)
+        let ownerAt = 12 + q.name.wire.count + 4
+        #expect(Array(bytes[ownerAt..<(ownerAt + 2)]) == [0xC0, 12])
+        #expect(bytes.count == ownerAt + 2 + 10 + 4)
+    }
+
     /// Ten SRV records whose targets share the service's suffix (the headless StatefulSet shape).
     static let tenSRV = RRSet(
         owner: name("_postgres._tcp.db.data.svc.cluster.local."), type: .srv, ttl: 5,
@@ -348,5 +357,84 @@ struct EncoderTests {
         encoder.encode(Response(answer: [cname]), to: second, limit: 512, into: &buffer)
         let decoded = try LDNS.decode(buffer)
         #expect(decoded.answer == [try LDNS.canonical("x.corp.example. 5 IN CNAME db.data.svc.cluster.local.")])
+    }
+}
+
+/// Encodes into fixed memory (as the UDP workers do): `limit` bytes within a larger buffer filled with a
+/// canary byte, so a write past what the encoder was given shows.
+private func encodeIntoMemory(
+    _ response: Response, to query: Query, limit: Int, memory: Int
+) -> (message: [UInt8], untouched: Bool) {
+    var storage = [UInt8](repeating: 0xEE, count: memory + 64)
+    let length = storage.withUnsafeMutableBytes { raw in
+        var encoder = ResponseEncoder()
+        return encoder.encode(response, to: query, limit: limit, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<memory]))
+    }
+    return (Array(storage[..<length]), storage[memory...].allSatisfy { $0 == 0xEE })
+}
+
+@Suite("ResponseEncoder into fixed memory")
+struct FixedMemoryEncoderTests {
+    /// Responses that fit, that are truncated at 512 and at 1232, with and without OPT, with compression,
+    /// a rotated RRset and an error rcode: fixed memory must get exactly the bytes the array gets.
+    static let cases: [(String, Response, Query)] = [
+        ("A", Response(authoritative: true, answer: [EncoderTests.webA]), query(EncoderTests.web, .a)),
+        (
+            "NXDOMAIN with SOA, EDNS",
+            Response(rcode: .nameError, authoritative: true, authority: [EncoderTests.soa]),
+            query("nope.default.svc.cluster.local.", .a, edns: EDNS(udpPayloadSize: 1232, dnssecOK: true))
+        ),
+        (
+            "SRV and additionals, rotated, EDNS 4096",
+            Response(
+                authoritative: true,
+                answer: [
+                    RRSet(
+                        owner: EncoderTests.tenSRV.owner, type: .srv, ttl: 5, rdata: EncoderTests.tenSRV.rdata, firstRecord: 3)
+                ],
+                additional: [addresses("db-0.db.data.svc.cluster.local.", count: 3)]),
+            query("_postgres._tcp.db.data.svc.cluster.local.", .srv, edns: EDNS(udpPayloadSize: 4096))
+        ),
+        ("100 A without EDNS: truncated at 512", Response(answer: [addresses("big.data.svc.cluster.local.", count: 100)]), query("big.data.svc.cluster.local.", .a)),
+        (
+            "300 A with EDNS 1232: truncated at 1232",
+            Response(answer: [addresses("big.data.svc.cluster.local.", count: 300)]),
+            query("big.data.svc.cluster.local.", .a, edns: EDNS(udpPayloadSize: 1232))
+        ),
+    ]
+
+    @Test(arguments: cases)
+    func sameBytesAsIntoAnArray(row: (String, Response, Query)) throws {
+        let (_, response, q) = row
+        let limit = ResponseEncoder.sizeLimit(for: q, overTCP: false)
+        let (message, untouched) = encodeIntoMemory(response, to: q, limit: limit, memory: 1232)
+        #expect(message == encode(response, to: q, limit: limit))
+        #expect(untouched)
+        #expect(try LDNS.decode(message).id == q.id)
+    }
+
+    @Test func memorySmallerThanTheLimitTruncatesWithinIt() throws {
+        // 1232 allowed, but only 600 bytes given: the answer RRset does not fit, so TC and nothing past 600.
+        let q = query("big.data.svc.cluster.local.", .a, edns: EDNS(udpPayloadSize: 1232))
+        let response = Response(answer: [addresses("big.data.svc.cluster.local.", count: 60)])
+        let (message, untouched) = encodeIntoMemory(response, to: q, limit: 1232, memory: 600)
+        #expect(untouched)
+        #expect(message.count <= 600)
+        let decoded = try LDNS.decode(message)
+        #expect(decoded.truncated)
+        #expect(decoded.answer.isEmpty)
+        #expect(decoded.edns?.udpSize == 1232)
+    }
+
+    @Test func errorIntoMemoryMatchesTheArray() throws {
+        let header = QueryHeader(id: 0x4242, flags: 0x0100)
+        var array: [UInt8] = []
+        ResponseEncoder.encodeError(.formatError, header: header, edns: EDNS(udpPayloadSize: 512), into: &array)
+        var storage = [UInt8](repeating: 0, count: 64)
+        let length = storage.withUnsafeMutableBytes { raw in
+            ResponseEncoder.encodeError(.formatError, header: header, edns: EDNS(udpPayloadSize: 512), into: raw)
+        }
+        #expect(Array(storage[..<length]) == array)
+        #expect(try LDNS.decode(array).rcodeName == "FORMERR")
     }
 }

@@ -1,5 +1,5 @@
-// The handlers without sockets: TCP framing through NIO's decoder verifier, and the UDP/TCP query
-// handlers in an EmbeddedChannel (envelopes and frames in, one reply out, decoded by libldns).
+// The TCP handlers without sockets: framing through NIO's decoder verifier, and the query handler in an
+// EmbeddedChannel (frames in, one reply out, decoded by libldns). UDP has no NIO handler: see UDPWorkerTests.
 import Authority
 import NIOCore
 import NIOEmbedded
@@ -41,64 +41,6 @@ struct TCPFrameDecoderTests {
         #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
         // finish() delivers EOF: decodeLast must drop the incomplete frame rather than report leftovers.
         #expect(try channel.finish().isClean)
-    }
-}
-
-@Suite("UDPQueryHandler in an EmbeddedChannel")
-struct UDPQueryHandlerTests {
-    @Test func answersEachDatagramToItsSender() throws {
-        let channel = EmbeddedChannel(handler: UDPQueryHandler(pipeline: try pipeline(), server: "dns://test"))
-        defer { _ = try? channel.finish() }
-        let peers = [
-            try SocketAddress(ipAddress: "127.0.0.1", port: 40001),
-            try SocketAddress(ipAddress: "127.0.0.2", port: 40002),
-        ]
-        for (index, peer) in peers.enumerated() {
-            let query = try LDNS.query(ServerFixture.web, "A", id: UInt16(200 + index), udpSize: 1232)
-            try channel.writeInbound(AddressedEnvelope(remoteAddress: peer, data: ByteBuffer(bytes: query)))
-            let reply = try #require(try channel.readOutbound(as: AddressedEnvelope<ByteBuffer>.self))
-            #expect(reply.remoteAddress == peer)
-            let response = try LDNS.decode(Array(reply.data.readableBytesView))
-            #expect(response.id == UInt16(200 + index))
-            #expect(response.answer == [try LDNS.canonical(ServerFixture.webA)])
-            #expect(response.edns?.udpSize == 1232)
-            #expect(try channel.readOutbound(as: AddressedEnvelope<ByteBuffer>.self) == nil, "exactly one reply")
-        }
-    }
-
-    @Test func largeAnswerIsTruncatedAt512WithoutEDNS() throws {
-        let channel = EmbeddedChannel(handler: UDPQueryHandler(pipeline: try pipeline(), server: "dns://test"))
-        defer { _ = try? channel.finish() }
-        let peer = try SocketAddress(ipAddress: "127.0.0.1", port: 40003)
-        try channel.writeInbound(
-            AddressedEnvelope(
-                remoteAddress: peer, data: ByteBuffer(bytes: try LDNS.query(ServerFixture.big, "A", id: 9))))
-        let reply = try #require(try channel.readOutbound(as: AddressedEnvelope<ByteBuffer>.self))
-        #expect(reply.data.readableBytes <= 512)
-        let response = try LDNS.decode(Array(reply.data.readableBytesView))
-        #expect(response.truncated)
-        #expect(response.answer.isEmpty)
-    }
-
-    @Test func droppedMessagesWriteNothingAndErrorsKeepTheChannelOpen() throws {
-        let channel = EmbeddedChannel(handler: UDPQueryHandler(pipeline: try pipeline(), server: "dns://test"))
-        defer { _ = try? channel.finish() }
-        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 53)).wait()  // makes it active
-        #expect(channel.isActive)
-        let peer = try SocketAddress(ipAddress: "127.0.0.1", port: 40004)
-        try channel.writeInbound(AddressedEnvelope(remoteAddress: peer, data: ByteBuffer(bytes: [1, 2, 3])))
-        var response = try LDNS.query(ServerFixture.web, "A", id: 10)
-        response[2] |= 0x80  // QR: a response, never answered
-        try channel.writeInbound(AddressedEnvelope(remoteAddress: peer, data: ByteBuffer(bytes: response)))
-        #expect(try channel.readOutbound(as: AddressedEnvelope<ByteBuffer>.self) == nil)
-        // An ICMP error from an earlier reply concerns one client: the socket stays open.
-        channel.pipeline.fireErrorCaught(IOError(errnoCode: 111, reason: "recvmsg"))
-        #expect(channel.isActive)
-        try channel.writeInbound(
-            AddressedEnvelope(
-                remoteAddress: peer, data: ByteBuffer(bytes: try LDNS.query(ServerFixture.web, "A", id: 11))))
-        let reply = try #require(try channel.readOutbound(as: AddressedEnvelope<ByteBuffer>.self))
-        #expect(try LDNS.decode(Array(reply.data.readableBytesView)).id == 11)
     }
 }
 

@@ -15,6 +15,17 @@ import Testing
         #expect(ForwardingPolicy.address(socket) == expected)
     }
 
+    /// The UDP workers read the sender straight from the kernel's `sockaddr`, with no NIO address built.
+    @Test(arguments: [
+        ("127.0.0.1", IPAddress("127.0.0.1")!), ("10.1.2.3", IPAddress("10.1.2.3")!), ("::1", IPAddress("::1")!),
+        ("fd00::5", IPAddress("fd00::5")!), ("::ffff:192.168.1.9", IPAddress("192.168.1.9")!),
+    ])
+    func addressesReadFromRawSockaddrs(text: String, expected: IPAddress) throws {
+        let socket = try SocketAddress(ipAddress: text, port: 53)
+        let read = socket.withSockAddr { pointer, _ in ForwardingPolicy.address(of: UnsafeRawPointer(pointer)) }
+        #expect(read == expected)
+    }
+
     @Test func theDefaultAllowsOnlyPrivateAndLoopbackClients() throws {
         let networks = IPNetwork.privateNetworks
         func allowed(_ text: String) throws -> Bool {
