@@ -136,28 +136,36 @@ extension Zone {
 
     /// Spec §2.5 pod records: `a-b-c-d.<ns>.pod.<zone>.` is A `a.b.c.d` (AAAA for the dashed IPv6
     /// form) in any namespace, answered from the name alone, as CoreDNS's `pods insecure` does.
+    ///
+    /// Every miss in the cluster zone comes through here (search-path misses are most of them), so the
+    /// shape is checked on the bytes, without allocating, before anything is built.
     private func podNode(key: [UInt8], name: DomainName) -> Node? {
-        var labelStarts: [Int] = []
+        // The starts of the (at most three) labels above the origin.
+        var starts: (Int, Int, Int) = (0, 0, 0)
+        var count = 0
         var index = 0
-        while key.count - index > originKey.count, labelStarts.count < 4 {
-            labelStarts.append(index)
+        while key.count - index > originKey.count {
+            guard count < 3 else { return nil }
+            switch count {
+            case 0: starts.0 = index
+            case 1: starts.1 = index
+            default: starts.2 = index
+            }
+            count += 1
             index += Int(key[index]) + 1
         }
-        guard key.count - index == originKey.count else { return nil }
-        guard let podLabel = labelStarts.last, key[podLabel...].starts(with: [3] + Array("pod".utf8)) else {
-            return nil
-        }
-        switch labelStarts.count {
-        case 2:
+        guard key.count - index == originKey.count, count >= 2 else { return nil }
+        let pod = count == 2 ? starts.1 : starts.2
+        guard key[pod] == 3, key[pod + 1] == UInt8(ascii: "p"), key[pod + 2] == UInt8(ascii: "o"),
+            key[pod + 3] == UInt8(ascii: "d")
+        else { return nil }
+        guard count == 3 else {
             return .emptyNonTerminal  // `<ns>.pod.<zone>.`
-        case 3:
-            let label = String(decoding: key[(labelStarts[0] + 1)..<labelStarts[1]], as: UTF8.self)
-            guard let address = IPAddress(dashed: label) else { return nil }
-            let set = RRSet(owner: name, type: address.recordType, ttl: recordTTL, rdata: [address.rdata])
-            return Node(entries: [NodeEntry(rrSet: set, additional: [])])
-        default:
-            return nil
         }
+        let label = String(decoding: key[(starts.0 + 1)..<starts.1], as: UTF8.self)
+        guard let address = IPAddress(dashed: label) else { return nil }
+        let set = RRSet(owner: name, type: address.recordType, ttl: recordTTL, rdata: [address.rdata])
+        return Node(entries: [NodeEntry(rrSet: set, additional: [])])
     }
 
     /// RFC 4592 §3.3.1: the closest encloser's `*` child answers for names that do not exist,
