@@ -14,6 +14,9 @@ public struct FolderContents: Sendable {
     public var warnings: [LoadProblem]
     /// The files read, relative paths as `directory/…`.
     public var files: [String]
+    /// The objects (kind and key) a reload changed, when it changed only manifests and could say which;
+    /// nil when anything may have changed (the first reading, a zone file, a name two files define).
+    public var changedObjects: Set<ObjectIdentity>? = nil
 
     public init(
         catalog: Catalog = Catalog(), zones: [ZoneFileContents] = [], problems: [LoadProblem] = [],
@@ -91,17 +94,24 @@ public struct FolderSource: Sendable {
     /// Every file's data in one catalog and zone list, files in name order. An object or zone defined
     /// twice is a problem of the later file, and that definition is left out.
     func merge(_ files: [String: FileData]) -> FolderContents {
+        var owners: [ObjectIdentity: String] = [:]
+        return merge(files, owners: &owners)
+    }
+
+    /// As `merge(_:)`, also telling which file defines each object (the first, in name order).
+    func merge(_ files: [String: FileData], owners: inout [ObjectIdentity: String]) -> FolderContents {
         var contents = FolderContents(catalog: Catalog(), zones: [], problems: [], warnings: [], files: [])
-        var owners: [String: String] = [:]  // "Kind ns/name" → file that defined it first
+        owners = [:]
         var zoneOwners: [DomainName: String] = [:]
         for (path, data) in files.sorted(by: { $0.key < $1.key }) {
             switch data {
             case .manifests(let objects):
                 for object in objects {
-                    let identity = "\(object.kind) \(object.key)"
+                    let identity = ObjectIdentity(object)
                     if let first = owners[identity] {
                         let error = ManifestError(
-                            file: path, object: identity, field: "metadata.name", reason: "already defined in \(first)"
+                            file: path, object: identity.description, field: "metadata.name",
+                            reason: "already defined in \(first)"
                         )
                         contents.problems.append(.manifest(error))
                         continue

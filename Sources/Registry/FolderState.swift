@@ -16,6 +16,8 @@ public struct FolderState: Sendable {
     private var good: [String: FileData] = [:]
     /// The merge of `good` as it stands, with the problems the merge itself found; nil until the first merge.
     private var merged: FolderContents?
+    /// Which file defines each object in `merged`.
+    private var owners: [ObjectIdentity: String] = [:]
 
     public init() {}
 
@@ -32,7 +34,10 @@ public struct FolderState: Sendable {
         }
         let current = Dictionary(uniqueKeysWithValues: source.listFiles().map { ($0, FileSignature(path: $0)) })
         var changed = false
+        // The files whose data changed, with their data before (nil: the file is new).
+        var replaced: [String: FileData?] = [:]
         for path in signatures.keys where current[path] == nil {
+            replaced[path] = good[path]
             good[path] = nil
             changed = true
         }
@@ -41,6 +46,7 @@ public struct FolderState: Sendable {
             let read = source.read(path)
             warnings += read.warnings
             if read.problems.isEmpty {
+                replaced[path] = good[path]
                 good[path] = read.data
             } else {
                 problems += read.problems
@@ -54,7 +60,16 @@ public struct FolderState: Sendable {
             contents.warnings = []
             return (contents, false)
         }
-        let merge = source.merge(good)
+        if let merge = mergeChanges(replaced) {
+            merged = merge
+            var contents = merge
+            contents.problems = problems
+            contents.warnings = warnings
+            contents.files = current.keys.sorted()
+            merged?.files = contents.files
+            return (contents, changed)
+        }
+        let merge = source.merge(good, owners: &owners)
         merged = merge
         var contents = merge
         contents.problems = problems + merge.problems
@@ -62,6 +77,59 @@ public struct FolderState: Sendable {
         contents.files = current.keys.sorted()
         merged?.files = contents.files
         return (contents, changed)
+    }
+}
+
+extension FolderState {
+    /// The last merge with the objects of the `replaced` files swapped for their new ones, and which
+    /// objects that changed; nil when only a whole merge gives the right answer: the first reading, a
+    /// zone file involved, or an object another file (or the same file twice) also defines, since then
+    /// which definition wins depends on every file.
+    fileprivate mutating func mergeChanges(_ replaced: [String: FileData?]) -> FolderContents? {
+        guard var contents = merged, contents.problems.isEmpty else { return nil }
+        var removals: [ManifestObject] = []
+        var additions: [(String, ManifestObject)] = []
+        var added: Set<ObjectIdentity> = []
+        for (path, before) in replaced {
+            switch before {
+            case .manifests(let objects):
+                for object in objects {
+                    guard owners[ObjectIdentity(object)] == path else { return nil }
+                    removals.append(object)
+                }
+            case .zone:
+                return nil
+            case nil:
+                break
+            }
+            switch good[path] {
+            case .manifests(let objects):
+                for object in objects {
+                    let identity = ObjectIdentity(object)
+                    guard added.insert(identity).inserted, owners[identity] == nil || owners[identity] == path else { return nil }
+                    additions.append((path, object))
+                }
+            case .zone:
+                return nil
+            case nil:
+                break
+            }
+        }
+        var changedObjects: Set<ObjectIdentity> = []
+        for object in removals {
+            let identity = ObjectIdentity(object)
+            contents.catalog.remove(object)
+            owners[identity] = nil
+            changedObjects.insert(identity)
+        }
+        for (path, object) in additions {
+            let identity = ObjectIdentity(object)
+            contents.catalog.insert(object)
+            owners[identity] = path
+            changedObjects.insert(identity)
+        }
+        contents.changedObjects = changedObjects
+        return contents
     }
 }
 

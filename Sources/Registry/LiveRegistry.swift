@@ -75,13 +75,32 @@ public final class LiveRegistry: Sendable {
     }
 
     /// Takes a new reading of the folder and hands the merged registry on.
+    /// When the reading says which objects changed, only those are merged again, and the change names
+    /// the Services they touch.
     public func replaceFolder(_ contents: FolderContents) {
-        let merged = state.withLock { state in
+        let (merged, affected) = state.withLock { state -> (Catalog, Set<ObjectKey>?) in
+            let zonesChanged = state.folder.zones != contents.zones
             state.folder = contents
-            state.merged = Self.merge(state).0
-            return state.merged
+            guard let changedObjects = contents.changedObjects, !zonesChanged else {
+                state.merged = Self.merge(state).0
+                return (state.merged, nil)
+            }
+            var affected: Set<ObjectKey> = []
+            for identity in changedObjects {
+                // A file's object wins over the API's; an API object a file stops defining is served again.
+                let winner = contents.catalog.object(identity) ?? state.api[Self.identity(identity.kind, identity.key)]?.object
+                if let old = state.merged.object(identity) {
+                    affected.formUnion(state.merged.servicesAffected(by: old))
+                    state.merged.remove(old)
+                }
+                if let winner {
+                    affected.formUnion(state.merged.servicesAffected(by: winner))
+                    state.merged.insert(winner)
+                }
+            }
+            return (state.merged, affected)
         }
-        onChange(merged, contents.zones, nil)
+        onChange(merged, contents.zones, affected)
     }
 
     /// Creates or replaces an API object, durably, then hands the registry on. Returns what was stored

@@ -62,6 +62,16 @@ public struct Catalog: Hashable, Sendable {
         }
     }
 
+    /// The object of that kind and key, if the catalog holds one.
+    public func object(_ identity: ObjectIdentity) -> ManifestObject? {
+        switch identity.kind {
+        case "Service": services[identity.key].map(ManifestObject.service)
+        case "EndpointSlice": slices[identity.key].map(ManifestObject.endpointSlice)
+        case "Endpoints": endpoints[identity.key].map(ManifestObject.endpoints)
+        default: nil
+        }
+    }
+
     /// The Services whose records inserting or removing `object` may change: the Service itself, or the
     /// Service an EndpointSlice is labelled for, both before (the slice of that key now in the catalog)
     /// and after.

@@ -24,3 +24,21 @@ public enum ManifestObject: Hashable, Sendable {
         }
     }
 }
+
+/// An object's kind and key: what makes two objects the same object, whatever their contents.
+public struct ObjectIdentity: Hashable, Sendable, CustomStringConvertible {
+    public var kind: String
+    public var key: ObjectKey
+
+    public init(kind: String, key: ObjectKey) {
+        self.kind = kind
+        self.key = key
+    }
+
+    public init(_ object: ManifestObject) {
+        self.init(kind: object.kind, key: object.key)
+    }
+
+    /// `Kind ns/name`, as problems name objects.
+    public var description: String { "\(kind) \(key)" }
+}

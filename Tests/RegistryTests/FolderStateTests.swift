@@ -39,4 +39,77 @@ import Testing
         #expect(web?.clusterIPs == [IPAddress("10.96.0.2")!])
         #expect(after.contents.files == ["\(folder)/b.yaml"])
     }
+
+    /// Edits that touch only some manifests are merged into the last reading rather than from scratch;
+    /// whatever path a reload takes, its catalog must be the one a fresh reading of the folder gives.
+    @Test func aReloadOfSomeFilesGivesTheCatalogAFreshReadingGives() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("folder-state-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let source = FolderSource(directory: folder, domain: DomainName("cluster.local.")!)
+        var state = FolderState()
+        var random = SystemRandomNumberGenerator()
+        var incremental = 0
+        var whole = 0
+        for step in 0..<60 {
+            // Four files; each holds a few of six Services and a slice of one, so names sometimes clash.
+            let file = folder + "/f\(Int.random(in: 0..<4, using: &random)).yaml"
+            if Int.random(in: 0..<5, using: &random) == 0 {
+                try? FileManager.default.removeItem(atPath: file)
+            } else {
+                var documents: [String] = []
+                for _ in 0..<Int.random(in: 0..<3, using: &random) {
+                    let name = "svc-\(Int.random(in: 0..<6, using: &random))"
+                    documents.append(Self.service(name, "10.96.0.\(Int.random(in: 1..<200, using: &random))"))
+                }
+                let owner = "svc-\(Int.random(in: 0..<6, using: &random))"
+                documents.append(
+                    """
+                    apiVersion: discovery.k8s.io/v1
+                    kind: EndpointSlice
+                    metadata: {name: \((file as NSString).lastPathComponent.dropLast(5))-slice, labels: {kubernetes.io/service-name: \(owner)}}
+                    addressType: IPv4
+                    endpoints: [{addresses: [127.0.0.\(step + 1)]}]
+
+                    """
+                )
+                try documents.joined(separator: "---\n").write(toFile: file, atomically: true, encoding: .utf8)
+            }
+            let reloaded = state.refresh(source).contents
+            var fresh = FolderState()
+            let expected = fresh.refresh(source).contents
+            #expect(reloaded.catalog == expected.catalog, "step \(step)")
+            if reloaded.changedObjects == nil { whole += 1 } else { incremental += 1 }
+            if reloaded.catalog != expected.catalog { return }
+        }
+        // Both paths were taken (clashing names force whole merges).
+        #expect(incremental > 0)
+        #expect(whole > 0)
+    }
+
+    @Test func aReloadSaysWhichObjectsChanged() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("folder-state-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try Self.service("web", "10.96.0.1").write(toFile: folder + "/a.yaml", atomically: true, encoding: .utf8)
+        try Self.service("api", "10.96.0.2").write(toFile: folder + "/b.yaml", atomically: true, encoding: .utf8)
+        let source = FolderSource(directory: folder, domain: DomainName("cluster.local.")!)
+        var state = FolderState()
+        #expect(state.refresh(source).contents.changedObjects == nil, "the first reading is a whole one")
+
+        try Self.service("db", "10.96.0.3").write(toFile: folder + "/b.yaml", atomically: true, encoding: .utf8)
+        let edited = state.refresh(source).contents
+        let expected: Set<ObjectIdentity> = [
+            ObjectIdentity(kind: "Service", key: ObjectKey(namespace: "default", name: "api")),
+            ObjectIdentity(kind: "Service", key: ObjectKey(namespace: "default", name: "db")),
+        ]
+        #expect(edited.changedObjects == expected)
+        #expect(edited.catalog.services.keys.map(\.name).sorted() == ["db", "web"])
+
+        // A name another file defines: only a whole merge knows which definition wins.
+        try Self.service("web", "10.96.0.9").write(toFile: folder + "/c.yaml", atomically: true, encoding: .utf8)
+        let clash = state.refresh(source).contents
+        #expect(clash.changedObjects == nil)
+        #expect(clash.problems.count == 1)
+    }
 }

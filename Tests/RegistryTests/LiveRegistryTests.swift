@@ -81,6 +81,39 @@ import Testing
         #expect(registry.isOwnedByFile(kind: "Service", key: key))
     }
 
+    /// A reading that names its changed objects is merged object by object, and the change names the
+    /// Services touched: a file taking an API object's name over, then giving it back.
+    @Test func aReadingThatNamesItsChangesIsMergedObjectByObject() throws {
+        final class Handed: Sendable {
+            let changes = Mutex<[(Catalog, Set<ObjectKey>?)]>([])
+        }
+        let handed = Handed()
+        let db = Self.service("db", clusterIP: "10.96.0.5")
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([db])) { catalog, _, services in
+            handed.changes.withLock { $0.append((catalog, services)) }
+        }
+        let (api, json) = Self.service("web", clusterIP: "10.96.0.50")
+        _ = try registry.put(api, json: json)
+        let web = ObjectKey(namespace: "default", name: "web")
+        let identity = ObjectIdentity(kind: "Service", key: web)
+
+        var takeOver = Self.folder([db, Self.service("web", clusterIP: "10.96.0.10")])
+        takeOver.changedObjects = [identity]
+        registry.replaceFolder(takeOver)
+        var last = handed.changes.withLock { $0.last }
+        #expect(last?.0.services[web]?.clusterIPs == [IPAddress("10.96.0.10")!])
+        #expect(last?.1 == [web])
+        #expect(last?.0 == Self.folder([db, Self.service("web", clusterIP: "10.96.0.10")]).catalog)
+
+        var giveBack = Self.folder([db])
+        giveBack.changedObjects = [identity]
+        registry.replaceFolder(giveBack)
+        last = handed.changes.withLock { $0.last }
+        #expect(last?.0.services[web]?.clusterIPs == [IPAddress("10.96.0.50")!], "the API's object is served again")
+        #expect(last?.1 == [web])
+        #expect(last?.0.counts.services == 2)
+    }
+
     @Test func aStoredObjectThatNoLongerReadsStopsStartup() throws {
         let directory = Self.storeFolder()
         defer { try? FileManager.default.removeItem(atPath: directory) }
