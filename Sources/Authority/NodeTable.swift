@@ -115,9 +115,15 @@ struct AddressIndex {
             }
             let key = NameKey(target.lookupKey)
             guard seenTargets.insert(key).inserted else { continue }
+            // Two targets never share an RRset (their owners differ); one target may have the same
+            // RRset in two tables (a zone file repeating a cluster name's address).
+            var sets: [RRSet] = []
             for table in tables {
-                result.append(contentsOf: table.addressSets(of: key))
+                for set in table.addressSets(of: key) where !sets.contains(set) {
+                    sets.append(set)
+                }
             }
+            result += sets
         }
         return result
     }
