@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
@@ -34,6 +35,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -116,7 +119,7 @@ let package = Package(
         ),
         .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage", "SvcDNSTesting"]),
         .testTarget(name: "ServiceModelTests", dependencies: ["ServiceModel"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "ServiceModel", "DNSMessage"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "ServiceModel", "DNSMessage", "SvcDNSTesting"]),
         .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SvcDNSTesting"]),
         .testTarget(
             name: "ServerTests",

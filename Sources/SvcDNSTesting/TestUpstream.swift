@@ -142,7 +142,7 @@ public final class TestUpstream: @unchecked Sendable {
 /// unblocked and SIGTERM, SIGINT, SIGHUP and SIGPIPE at their defaults. Foundation's `Process` passes on the
 /// test process's signal mask, in which SIGTERM is blocked (seen on this Linux: SigBlk fffffffe3bfbea27 in the
 /// child), and NSD never unblocks it: SIGTERM would never reach it.
-private final class Spawned: @unchecked Sendable {
+final class Spawned: @unchecked Sendable {
     let pid: pid_t
     private let lock = NSLock()
     private var status: Int32?

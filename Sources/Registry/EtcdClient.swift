@@ -1,0 +1,201 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// etcd's v3 key-value API through its JSON gateway (`/v3/kv/...`), over async-http-client.
+///
+/// The gateway speaks the gRPC messages as JSON: keys and values are base64, 64-bit numbers are strings.
+/// Only what the registry needs is here: read a prefix at a revision, put and delete (optionally only
+/// if the key's revision is still the one the writer saw), and watch a prefix from a revision.
+public struct EtcdClient: Sendable {
+    /// The members to try, in order (`http://host:port`).
+    public let endpoints: [String]
+    public let timeout: TimeAmount
+    private let http: HTTPClient
+
+    public init(endpoints: [String], timeout: TimeAmount = .seconds(5), http: HTTPClient = .shared) {
+        self.endpoints = endpoints
+        self.timeout = timeout
+        self.http = http
+    }
+
+    /// One key as etcd holds it.
+    public struct KeyValue: Hashable, Sendable {
+        public var key: String
+        public var value: Data
+        /// The revision of the key's last change: what `resourceVersion` shows.
+        public var modRevision: Int64
+    }
+
+    /// Why a request failed.
+    public enum Failure: Error, Hashable, Sendable {
+        /// No member answered (the last member's error).
+        case unreachable(String)
+        /// A member answered with something other than success.
+        case rejected(status: Int, message: String)
+    }
+
+    /// Every key under `prefix`, and the store's revision they were read at.
+    public func range(prefix: String) async throws(Failure) -> (kvs: [KeyValue], revision: Int64) {
+        let reply: RangeReply = try await call(
+            "/v3/kv/range", RangeRequest(key: Self.base64(prefix), range_end: Self.base64(Self.prefixEnd(prefix)))
+        )
+        return ((reply.kvs ?? []).map(\.decoded), reply.header.revisionNumber)
+    }
+
+    /// Writes `value` at `key`. With `ifModRevision`, only while the key's last change is that revision
+    /// (0: only while the key does not exist); nil when that no longer holds. Returns the new revision.
+    public func put(_ key: String, _ value: Data, ifModRevision expected: Int64? = nil) async throws(Failure) -> Int64? {
+        let put = PutRequest(key: Self.base64(key), value: value.base64EncodedString())
+        guard let expected else {
+            let reply: Header = try await call("/v3/kv/put", put)
+            return reply.header.revisionNumber
+        }
+        let txn = TxnRequest(
+            compare: [Compare(key: Self.base64(key), mod_revision: String(expected))],
+            success: [RequestOp(request_put: put, request_delete_range: nil)]
+        )
+        let reply: TxnReply = try await call("/v3/kv/txn", txn)
+        return reply.succeeded == true ? reply.header.revisionNumber : nil
+    }
+
+    /// Deletes `key`, with `ifModRevision` as for `put`. Returns the new revision, or nil when the key
+    /// was not there (or not at that revision).
+    public func delete(_ key: String, ifModRevision expected: Int64? = nil) async throws(Failure) -> Int64? {
+        let delete = DeleteRangeRequest(key: Self.base64(key))
+        guard let expected else {
+            let reply: DeleteRangeReply = try await call("/v3/kv/deleterange", delete)
+            return (Int64(reply.deleted ?? "0") ?? 0) > 0 ? reply.header.revisionNumber : nil
+        }
+        let txn = TxnRequest(
+            compare: [Compare(key: Self.base64(key), mod_revision: String(expected))],
+            success: [RequestOp(request_put: nil, request_delete_range: delete)]
+        )
+        let reply: TxnReply = try await call("/v3/kv/txn", txn)
+        return reply.succeeded == true ? reply.header.revisionNumber : nil
+    }
+
+    private func call<Request: Encodable, Reply: Decodable>(_ path: String, _ body: Request) async throws(Failure) -> Reply {
+        let encoded: Data
+        do {
+            encoded = try JSONEncoder().encode(body)
+        } catch {
+            throw .rejected(status: 0, message: "cannot encode the request: \(error)")
+        }
+        var lastError = "no etcd endpoint given"
+        for endpoint in endpoints {
+            var request = HTTPClientRequest(url: endpoint + path)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: encoded))
+            let status: Int
+            let bytes: ByteBuffer
+            do {
+                let response = try await http.execute(request, timeout: timeout)
+                status = Int(response.status.code)
+                bytes = try await response.body.collect(upTo: 64 << 20)
+            } catch {
+                lastError = "\(endpoint): \(error)"
+                continue
+            }
+            guard status == 200 else {
+                throw .rejected(status: status, message: String(buffer: bytes))
+            }
+            do {
+                return try JSONDecoder().decode(Reply.self, from: Data(bytes.readableBytesView))
+            } catch {
+                throw .rejected(status: status, message: "unexpected reply: \(String(buffer: bytes))")
+            }
+        }
+        throw .unreachable(lastError)
+    }
+
+    static func base64(_ text: String) -> String {
+        Data(text.utf8).base64EncodedString()
+    }
+
+    /// The end of the range of keys that start with `prefix`: the prefix with its last byte plus one.
+    static func prefixEnd(_ prefix: String) -> String {
+        var bytes = Array(prefix.utf8)
+        while let last = bytes.last {
+            if last < 0xFF {
+                bytes[bytes.count - 1] = last + 1
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            bytes.removeLast()
+        }
+        return "\0"
+    }
+}
+
+// The gateway's JSON shapes (field names as etcd's protobuf defines them).
+extension EtcdClient {
+    struct ResponseHeader: Decodable {
+        var revision: String?
+        var revisionNumber: Int64 { Int64(revision ?? "0") ?? 0 }
+    }
+
+    struct Header: Decodable {
+        var header: ResponseHeader
+    }
+
+    struct RangeRequest: Encodable {
+        var key: String
+        var range_end: String
+    }
+
+    struct WireKeyValue: Decodable {
+        var key: String
+        var value: String?
+        var mod_revision: String?
+
+        var decoded: KeyValue {
+            KeyValue(
+                key: String(decoding: Data(base64Encoded: key) ?? Data(), as: UTF8.self),
+                value: Data(base64Encoded: value ?? "") ?? Data(),
+                modRevision: Int64(mod_revision ?? "0") ?? 0
+            )
+        }
+    }
+
+    struct RangeReply: Decodable {
+        var header: ResponseHeader
+        var kvs: [WireKeyValue]?
+    }
+
+    struct PutRequest: Encodable {
+        var key: String
+        var value: String
+    }
+
+    struct DeleteRangeRequest: Encodable {
+        var key: String
+    }
+
+    struct DeleteRangeReply: Decodable {
+        var header: ResponseHeader
+        var deleted: String?
+    }
+
+    struct Compare: Encodable {
+        var key: String
+        var target = "MOD"
+        var result = "EQUAL"
+        var mod_revision: String
+    }
+
+    struct RequestOp: Encodable {
+        var request_put: PutRequest?
+        var request_delete_range: DeleteRangeRequest?
+    }
+
+    struct TxnRequest: Encodable {
+        var compare: [Compare]
+        var success: [RequestOp]
+    }
+
+    struct TxnReply: Decodable {
+        var header: ResponseHeader
+        var succeeded: Bool?
+    }
+}

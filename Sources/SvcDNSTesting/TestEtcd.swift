@@ -1,0 +1,81 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real one-member etcd from Debian on 127.0.0.1, with client and peer ports it chose and its data in a
+/// temporary folder: the shared store of replica tests. Stopped by `stop()` or when the value goes.
+public final class TestEtcd: @unchecked Sendable {
+    public let clientPort: Int
+    public let peerPort: Int
+    private let folder: TemporaryFolder
+    private let process: Spawned
+    private let logFile: String
+
+    /// `http://127.0.0.1:PORT`, as `EtcdClient` and `--store etcd://` take it.
+    public var endpoint: String { "http://127.0.0.1:\(clientPort)" }
+
+    /// Starts `etcd` and waits (at most 20 s) until `/health` says it is up.
+    public init() throws {
+        let clientPort = try SvcDNSProcess.freePort()
+        var peer = try SvcDNSProcess.freePort()
+        while peer == clientPort { peer = try SvcDNSProcess.freePort() }
+        self.clientPort = clientPort
+        peerPort = peer
+        folder = try TemporaryFolder()
+        logFile = folder.path + "/etcd.log"
+        FileManager.default.createFile(atPath: logFile, contents: nil)
+        let peerURL = "http://127.0.0.1:\(peer)"
+        let clientURL = "http://127.0.0.1:\(clientPort)"
+        process = try Spawned(
+            executable: try Self.executable(),
+            arguments: [
+                "--name", "test", "--data-dir", folder.path + "/data",
+                "--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
+                "--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+                "--initial-cluster", "test=\(peerURL)", "--initial-cluster-state", "new",
+            ],
+            log: logFile
+        )
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let status = process.exitStatus() {
+                throw Tool.Failure(description: "etcd exited with \(status):\n\(output)")
+            }
+            if let health = try? TestHTTP.request("GET", "/health", port: clientPort, timeout: 1), health.body.contains("\"health\":\"true\"") {
+                return
+            }
+            usleep(100_000)
+        }
+        stop()
+        throw Tool.Failure(description: "etcd did not become healthy on \(endpoint) within 20 s:\n\(output)")
+    }
+
+    /// etcd on PATH, else where Debian installs it.
+    static func executable() throws -> String {
+        if let path = try? Tool.resolve("etcd") { return path }
+        return "/usr/bin/etcd"
+    }
+
+    /// What etcd wrote so far.
+    public var output: String {
+        (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Stops etcd with SIGTERM (SIGKILL after 5 s) and waits for it. Safe to call more than once.
+    public func stop() {
+        guard process.exitStatus() == nil else { return }
+        kill(process.pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(5)
+        while process.exitStatus() == nil && Date() < deadline { usleep(20_000) }
+        if process.exitStatus() == nil {
+            kill(process.pid, SIGKILL)
+            _ = process.waitForExit()
+        }
+    }
+
+    deinit {
+        stop()
+    }
+}
