@@ -25,6 +25,12 @@ public struct EtcdClient: Sendable {
         public var value: Data
         /// The revision of the key's last change: what `resourceVersion` shows.
         public var modRevision: Int64
+
+        public init(key: String, value: Data, modRevision: Int64) {
+            self.key = key
+            self.value = value
+            self.modRevision = modRevision
+        }
     }
 
     /// Why a request failed.
@@ -73,6 +79,105 @@ public struct EtcdClient: Sendable {
         )
         let reply: TxnReply = try await call("/v3/kv/txn", txn)
         return reply.succeeded == true ? reply.header.revisionNumber : nil
+    }
+
+    /// One change a watch saw.
+    public enum WatchEvent: Hashable, Sendable {
+        case put(KeyValue)
+        /// The key, and the revision of its deletion.
+        case delete(key: String, revision: Int64)
+    }
+
+    /// Why a watch ended.
+    public enum WatchEnd: Error, Hashable, Sendable {
+        /// The revisions asked for are compacted away: read the prefix again, and watch from there.
+        case compacted(Int64)
+        /// The connection ended or failed: watch again from the last revision applied.
+        case disconnected(String)
+    }
+
+    /// Every change under `prefix` from `revision` on, in revision order, a batch per revision (or a few
+    /// revisions): what a replica applies to stay in step without polling. Ends by throwing `WatchEnd`.
+    public func watch(prefix: String, from revision: Int64) -> AsyncThrowingStream<[WatchEvent], any Error> {
+        let body = WatchRequest(
+            create_request: WatchCreate(
+                key: Self.base64(prefix), range_end: Self.base64(Self.prefixEnd(prefix)), start_revision: String(revision)
+            )
+        )
+        let endpoints = self.endpoints
+        let http = self.http
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                var lastError = "no etcd endpoint given"
+                for endpoint in endpoints {
+                    var request = HTTPClientRequest(url: endpoint + "/v3/watch")
+                    request.method = .POST
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(bytes: (try? JSONEncoder().encode(body)) ?? Data()))
+                    let response: HTTPClientResponse
+                    do {
+                        // A watch is open-ended: no deadline beyond the connection's own life.
+                        response = try await http.execute(request, timeout: .hours(24 * 365))
+                    } catch {
+                        lastError = "\(endpoint): \(error)"
+                        continue
+                    }
+                    do {
+                        var pending: [UInt8] = []
+                        for try await chunk in response.body {
+                            pending += chunk.readableBytesView
+                            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                                let line = Array(pending[..<newline])
+                                pending.removeSubrange(...newline)
+                                if let end = try Self.deliver(line, to: continuation) {
+                                    continuation.finish(throwing: end)
+                                    return
+                                }
+                            }
+                        }
+                        if !pending.isEmpty, let end = try Self.deliver(pending, to: continuation) {
+                            continuation.finish(throwing: end)
+                            return
+                        }
+                        continuation.finish(throwing: WatchEnd.disconnected("\(endpoint): the watch stream ended"))
+                    } catch {
+                        continuation.finish(throwing: WatchEnd.disconnected("\(endpoint): \(error)"))
+                    }
+                    return
+                }
+                continuation.finish(throwing: WatchEnd.disconnected(lastError))
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Decodes one message of a watch stream and yields its events; returns why the watch ended, if it did.
+    private static func deliver(
+        _ line: [UInt8], to continuation: AsyncThrowingStream<[WatchEvent], any Error>.Continuation
+    ) throws -> WatchEnd? {
+        guard line.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\r") }) else { return nil }
+        let message = try JSONDecoder().decode(WatchMessage.self, from: Data(line))
+        if let error = message.error {
+            return .disconnected(error.message ?? "watch error")
+        }
+        guard let result = message.result else { return nil }
+        if let compacted = result.compact_revision.flatMap({ Int64($0) }), compacted > 0 {
+            return .compacted(compacted)
+        }
+        if result.canceled == true {
+            return .disconnected(result.cancel_reason ?? "the watch was canceled")
+        }
+        let events: [WatchEvent] = (result.events ?? []).map { event in
+            let kv = event.kv.decoded
+            return event.type == "DELETE" ? .delete(key: kv.key, revision: kv.modRevision) : .put(kv)
+        }
+        if !events.isEmpty { continuation.yield(events) }
+        return nil
+    }
+
+    /// Drops the history before `revision` (what etcd's own auto-compaction does).
+    public func compact(revision: Int64) async throws(Failure) {
+        let _: Header = try await call("/v3/kv/compaction", CompactionRequest(revision: String(revision)))
     }
 
     private func call<Request: Encodable, Reply: Decodable>(_ path: String, _ body: Request) async throws(Failure) -> Reply {
@@ -192,6 +297,42 @@ extension EtcdClient {
     struct TxnRequest: Encodable {
         var compare: [Compare]
         var success: [RequestOp]
+    }
+
+    struct WatchCreate: Encodable {
+        var key: String
+        var range_end: String
+        var start_revision: String
+    }
+
+    struct WatchRequest: Encodable {
+        var create_request: WatchCreate
+    }
+
+    struct WireEvent: Decodable {
+        /// Absent for PUT: the gateway leaves out an enum's first value.
+        var type: String?
+        var kv: WireKeyValue
+    }
+
+    struct WatchResult: Decodable {
+        var events: [WireEvent]?
+        var compact_revision: String?
+        var canceled: Bool?
+        var cancel_reason: String?
+    }
+
+    struct WatchError: Decodable {
+        var message: String?
+    }
+
+    struct WatchMessage: Decodable {
+        var result: WatchResult?
+        var error: WatchError?
+    }
+
+    struct CompactionRequest: Encodable {
+        var revision: String
     }
 
     struct TxnReply: Decodable {

@@ -57,4 +57,38 @@ import Testing
         let client = EtcdClient(endpoints: ["http://127.0.0.1:\(port)"], timeout: .seconds(2))
         await #expect(throws: EtcdClient.Failure.self) { _ = try await client.range(prefix: "/svcdns/") }
     }
+
+    /// A watch from a revision sees every later change under the prefix, in order, and nothing outside it;
+    /// a watch from a compacted revision ends saying so, so the replica knows to read everything again.
+    @Test func aWatchSeesEveryChangeInOrderAndSaysWhenHistoryIsGone() async throws {
+        let etcd = try TestEtcd()
+        defer { etcd.stop() }
+        let client = EtcdClient(endpoints: [etcd.endpoint])
+        let start = try #require(try await client.put("/svcdns/services/a/one", Data("1".utf8)))
+
+        let stream = client.watch(prefix: "/svcdns/", from: start + 1)
+        let two = try #require(try await client.put("/svcdns/services/a/two", Data("2".utf8)))
+        _ = try await client.put("/elsewhere/x", Data("x".utf8))
+        let gone = try #require(try await client.delete("/svcdns/services/a/one"))
+
+        var seen: [EtcdClient.WatchEvent] = []
+        for try await batch in stream {
+            seen += batch
+            if seen.count >= 2 { break }
+        }
+        let expected: [EtcdClient.WatchEvent] = [
+            .put(EtcdClient.KeyValue(key: "/svcdns/services/a/two", value: Data("2".utf8), modRevision: two)),
+            .delete(key: "/svcdns/services/a/one", revision: gone),
+        ]
+        #expect(seen == expected)
+
+        try await client.compact(revision: gone)
+        var ended: EtcdClient.WatchEnd? = nil
+        do {
+            for try await _ in client.watch(prefix: "/svcdns/", from: start) {}
+        } catch let end as EtcdClient.WatchEnd {
+            ended = end
+        }
+        #expect(ended == .compacted(gone))
+    }
 }
