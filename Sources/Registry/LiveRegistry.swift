@@ -158,6 +158,72 @@ public final class LiveRegistry: Sendable {
         return result.0
     }
 
+    /// Replaces every API object with a fresh listing of the shared store (etcd), as a replica does when it
+    /// starts following it or after its watch fell behind compacted history. Returns the listed objects
+    /// that are not valid manifests, which are left out.
+    @discardableResult
+    public func replaceAPIObjects(_ listing: [StoredObject]) -> [StoredObject] {
+        var invalid: [StoredObject] = []
+        let merged = state.withLock { state -> Catalog in
+            state.api = [:]
+            for item in listing {
+                guard let object = Self.decode(item) else {
+                    invalid.append(item)
+                    continue
+                }
+                state.api[Self.identity(item.kind, object.key)] = APIObject(object: object, stored: item)
+            }
+            state.merged = Self.merge(state).0
+            return state.merged
+        }
+        onChange(merged, state.withLock { $0.folder.zones }, nil)
+        return invalid
+    }
+
+    /// Applies one change of the shared store: `stored` written (by any replica, this one included), or the
+    /// object of that kind and key deleted when `stored` is nil. A change at or below the revision already
+    /// held is old news (a replica sees its own writes again through its watch) and is skipped. Returns
+    /// false when `stored` is not a valid manifest.
+    @discardableResult
+    public func applyShared(kind: String, key: ObjectKey, stored: StoredObject?, revision: Int64) -> Bool {
+        let identity = Self.identity(kind, key)
+        var decoded: ManifestObject? = nil
+        if let stored {
+            guard let object = Self.decode(stored) else { return false }
+            decoded = object
+        }
+        let change = state.withLock { state -> (Catalog, [ZoneFileContents], Set<ObjectKey>)? in
+            if let held = state.api[identity], held.stored.revision >= revision { return nil }
+            if stored == nil && state.api[identity] == nil { return nil }
+            var affected: Set<ObjectKey> = []
+            let fileDefines = Self.folderDefines(kind, key, state.folder.catalog)
+            if let old = state.api[identity], !fileDefines {
+                affected.formUnion(state.merged.servicesAffected(by: old.object))
+                state.merged.remove(old.object)
+            }
+            if let decoded, let stored {
+                state.api[identity] = APIObject(object: decoded, stored: stored)
+                if !fileDefines {
+                    affected.formUnion(state.merged.servicesAffected(by: decoded))
+                    state.merged.insert(decoded)
+                }
+            } else {
+                state.api[identity] = nil
+            }
+            return (state.merged, state.folder.zones, affected)
+        }
+        if let change { onChange(change.0, change.1, change.2) }
+        return true
+    }
+
+    private static func decode(_ item: StoredObject) -> ManifestObject? {
+        let decoded = ManifestDecoder.decode(item.json, file: "store")
+        guard decoded.problems.isEmpty, decoded.objects.count == 1, let object = decoded.objects.first,
+            object.kind == item.kind, object.key == ObjectKey(namespace: item.namespace, name: item.name)
+        else { return nil }
+        return object
+    }
+
     /// One API object as stored, or nil.
     public func get(kind: String, key: ObjectKey) -> StoredObject? {
         state.withLock { $0.api[Self.identity(kind, key)]?.stored }

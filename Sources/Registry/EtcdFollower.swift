@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import ServiceModel
+
+/// Keeps a replica's API objects in step with the shared store in etcd: lists the prefix once at a
+/// revision, then applies every change from the next revision on. After a disconnect it watches again
+/// from the last revision it applied, so no change is lost or applied twice; when that revision has been
+/// compacted away it lists again and replaces its view whole. DNS keeps answering from the last view
+/// while etcd is away.
+///
+/// Keys: `PREFIX/services/<ns>/<name>` and `PREFIX/endpointslices/<ns>/<name>`, each holding the
+/// object's Kubernetes JSON.
+public struct EtcdFollower: ServiceLifecycle.Service {
+    public let client: EtcdClient
+    public let prefix: String
+    public let registry: LiveRegistry
+    private let logger: Logger
+    /// Waits between attempts while etcd cannot be reached, doubling up to the last.
+    private let backoff: [Duration] = [.milliseconds(100), .milliseconds(200), .milliseconds(500), .seconds(1), .seconds(2)]
+
+    public init(client: EtcdClient, prefix: String, registry: LiveRegistry, logger: Logger) {
+        self.client = client
+        self.prefix = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// The key of an object of `kind` (Service or EndpointSlice).
+    public static func key(prefix: String, kind: String, namespace: String, name: String) -> String? {
+        switch kind {
+        case "Service": "\(prefix)/services/\(namespace)/\(name)"
+        case "EndpointSlice": "\(prefix)/endpointslices/\(namespace)/\(name)"
+        default: nil
+        }
+    }
+
+    /// The kind and key a store key names, or nil for a key of another shape.
+    static func object(at key: String, prefix: String) -> (kind: String, namespace: String, name: String)? {
+        guard key.hasPrefix(prefix + "/") else { return nil }
+        let parts = key.dropFirst(prefix.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[1].isEmpty, !parts[2].isEmpty else { return nil }
+        switch parts[0] {
+        case "services": return ("Service", String(parts[1]), String(parts[2]))
+        case "endpointslices": return ("EndpointSlice", String(parts[1]), String(parts[2]))
+        default: return nil
+        }
+    }
+
+    /// Follows the store until graceful shutdown or cancellation.
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await follow()
+        } onGracefulShutdown: {}
+    }
+
+    /// The loop itself, bounded by cancellation: list, watch, and on trouble back off and resume.
+    func follow() async {
+        var attempt = 0
+        var applied: Int64? = nil
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                if applied == nil {
+                    applied = try await list()
+                }
+                for try await batch in client.watch(prefix: prefix + "/", from: applied! + 1) {
+                    attempt = 0
+                    for event in batch {
+                        applied = max(applied!, apply(event))
+                    }
+                }
+            } catch EtcdClient.WatchEnd.compacted(let revision) {
+                logger.info("etcd compacted past this replica's revision: listing again", metadata: ["etcd.revision": "\(revision)"])
+                applied = nil
+                continue
+            } catch {
+                logger.warning("etcd unreachable: serving the last data, retrying", metadata: ["error": "\(error)"])
+            }
+            let wait = backoff[min(attempt, backoff.count - 1)]
+            attempt += 1
+            try? await Task.sleep(for: wait)
+        }
+    }
+
+    /// Reads every object under the prefix and replaces the registry's API objects with them.
+    private func list() async throws -> Int64 {
+        let (kvs, revision) = try await client.range(prefix: prefix + "/")
+        var objects: [StoredObject] = []
+        for kv in kvs {
+            guard let (kind, namespace, name) = Self.object(at: kv.key, prefix: prefix) else { continue }
+            objects.append(
+                StoredObject(
+                    kind: kind, namespace: namespace, name: name, json: String(decoding: kv.value, as: UTF8.self),
+                    revision: kv.modRevision
+                )
+            )
+        }
+        for invalid in registry.replaceAPIObjects(objects) {
+            logger.error(
+                "etcd holds an object that is not a valid manifest: left out",
+                metadata: ["object": "\(invalid.kind) \(invalid.namespace)/\(invalid.name)"]
+            )
+        }
+        logger.info("following etcd", metadata: ["etcd.revision": "\(revision)", "etcd.objects": "\(objects.count)"])
+        return revision
+    }
+
+    /// Applies one change; returns its revision.
+    private func apply(_ event: EtcdClient.WatchEvent) -> Int64 {
+        switch event {
+        case .put(let kv):
+            guard let (kind, namespace, name) = Self.object(at: kv.key, prefix: prefix) else { return kv.modRevision }
+            let stored = StoredObject(
+                kind: kind, namespace: namespace, name: name, json: String(decoding: kv.value, as: UTF8.self),
+                revision: kv.modRevision
+            )
+            let valid = registry.applyShared(
+                kind: kind, key: ObjectKey(namespace: namespace, name: name), stored: stored, revision: kv.modRevision
+            )
+            if !valid {
+                logger.error("etcd holds an object that is not a valid manifest: left out", metadata: ["etcd.key": "\(kv.key)"])
+            }
+            return kv.modRevision
+        case .delete(let key, let revision):
+            if let (kind, namespace, name) = Self.object(at: key, prefix: prefix) {
+                registry.applyShared(kind: kind, key: ObjectKey(namespace: namespace, name: name), stored: nil, revision: revision)
+            }
+            return revision
+        }
+    }
+}
