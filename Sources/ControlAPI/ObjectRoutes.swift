@@ -21,7 +21,7 @@ struct ObjectRoutes: Sendable {
         let item = "\(base)/namespaces/:namespace/\(plural)/:name"
         router.put(RouterPath(item)) { request, context in try await self.put(request, context) }
         router.get(RouterPath(item)) { _, context in self.get(context) }
-        router.delete(RouterPath(item)) { request, context in self.delete(request, context) }
+        router.delete(RouterPath(item)) { request, context in await self.delete(request, context) }
         router.get(RouterPath("\(base)/\(plural)")) { request, _ in self.list(request) }
     }
 
@@ -39,6 +39,7 @@ struct ObjectRoutes: Sendable {
         }
         let key = key(context)
         do {
+            let precondition = try Self.resourceVersion(in: Data(buffer: body))
             let json = try Self.normalise(Data(buffer: body), kind: kind, key: key)
             let decoded = ManifestDecoder.decode(json, file: "request")
             if let problem = decoded.problems.first {
@@ -49,7 +50,7 @@ struct ObjectRoutes: Sendable {
             guard decoded.objects.count == 1, let object = decoded.objects.first, object.kind == kind else {
                 throw StatusError.badRequest("the body is not one \(kind)")
             }
-            let (stored, created) = try registry.put(object, json: json)
+            let (stored, created) = try await registry.write(object, json: json, ifRevision: precondition)
             return Self.objectResponse(stored, status: created ? .created : .ok)
         } catch let error as StatusError {
             return error.response
@@ -66,11 +67,15 @@ struct ObjectRoutes: Sendable {
         return Self.objectResponse(stored, status: .ok)
     }
 
-    private func delete(_ request: Request, _ context: APIRequestContext) -> Response {
+    private func delete(_ request: Request, _ context: APIRequestContext) async -> Response {
         if let denied = writeAccess.check(request, context) { return denied }
         let key = key(context)
         do {
-            try registry.delete(kind: kind, key: key)
+            // DeleteOptions may carry `preconditions.resourceVersion`, as for the Kubernetes API.
+            let body = (try? await request.body.collect(upTo: Self.maxBody)).map { Data(buffer: $0) } ?? Data()
+            let options = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+            let precondition = ((options?["preconditions"] as? [String: Any])?["resourceVersion"] as? String).flatMap { Int64($0) }
+            try await registry.remove(kind: kind, key: key, ifRevision: precondition)
             return StatusError.statusResponse(status: .ok, success: true, reason: "", message: "\(kind) \(key) deleted")
         } catch {
             return Self.response(for: error)
@@ -83,6 +88,17 @@ struct ObjectRoutes: Sendable {
         let list: [String: Any] = ["kind": "\(kind)List", "apiVersion": apiVersion, "metadata": [String: Any](), "items": items]
         let data = (try? JSONSerialization.data(withJSONObject: list, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// `metadata.resourceVersion` of a request body: the revision the writer last saw, if it says.
+    static func resourceVersion(in data: Data) throws -> Int64? {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+            let version = (object["metadata"] as? [String: Any])?["resourceVersion"]
+        else { return nil }
+        guard let text = version as? String, let revision = Int64(text), revision >= 0 else {
+            throw StatusError.badRequest("metadata.resourceVersion: \"\(version)\" is not a resourceVersion")
+        }
+        return revision
     }
 
     /// The body as JSON with the path's namespace filled in where the body leaves it out (as the API
@@ -135,6 +151,15 @@ struct ObjectRoutes: Sendable {
             return StatusError.notFound("\(kind) \(key) not found").response
         case .store(let reason):
             return StatusError(status: .internalServerError, reason: "InternalError", message: "the store failed: \(reason)").response
+        case .conflict(let kind, let key):
+            // The Kubernetes API server's words for a stale resourceVersion.
+            return StatusError.conflict(
+                "Operation cannot be fulfilled on \(kind) \(key): the object has been modified; "
+                    + "please apply your changes to the latest version and try again"
+            ).response
+        case .unavailable(let reason):
+            return StatusError(status: .serviceUnavailable, reason: "ServiceUnavailable", message: "etcd cannot be reached: \(reason)")
+                .response
         }
     }
 }

@@ -49,9 +49,10 @@ public struct EtcdFollower: ServiceLifecycle.Service {
 
     /// Follows the store until graceful shutdown or cancellation.
     public func run() async throws {
-        await withGracefulShutdownHandler {
+        // The watch waits on etcd indefinitely: shutdown cancels it rather than waiting for a change.
+        try await cancelWhenGracefulShutdown {
             await follow()
-        } onGracefulShutdown: {}
+        }
     }
 
     /// The loop itself, bounded by cancellation: list, watch, and on trouble back off and resume.

@@ -16,6 +16,10 @@ public final class LiveRegistry: Sendable {
         case notFound(kind: String, key: ObjectKey)
         /// The store could not make the write durable; nothing changed.
         case store(String)
+        /// The write named a `resourceVersion` that is no longer the object's: someone wrote it since.
+        case conflict(kind: String, key: ObjectKey)
+        /// The shared store (etcd) cannot be reached; nothing changed.
+        case unavailable(String)
     }
 
     private struct APIObject: Sendable {
@@ -36,13 +40,17 @@ public final class LiveRegistry: Sendable {
 
     private let state: Mutex<State>
     private let store: ObjectStore?
+    /// The store several replicas share, when there is one: writes go there, and come back to every
+    /// replica (this one included) through `EtcdFollower`.
+    public let shared: EtcdStore?
     private let onChange: ChangeHandler
 
     /// Loads every object the store holds. A stored object that no longer reads as a valid manifest is a
     /// damaged store: startup stops with a `StoreError` rather than serving without it.
     public init(
-        store: ObjectStore?, folder: FolderContents, onChange: @escaping ChangeHandler
+        store: ObjectStore?, shared: EtcdStore? = nil, folder: FolderContents, onChange: @escaping ChangeHandler
     ) throws(StoreError) {
+        self.shared = shared
         var state = State(folder: folder)
         if let store {
             let stored: [StoredObject]
@@ -222,6 +230,61 @@ public final class LiveRegistry: Sendable {
             object.kind == item.kind, object.key == ObjectKey(namespace: item.namespace, name: item.name)
         else { return nil }
         return object
+    }
+
+    /// Creates or replaces an API object, in the shared store when there is one, else as `put` does.
+    /// With `ifRevision`, only while the object's `resourceVersion` is still that (0: only while it does not
+    /// exist), as the Kubernetes API does; else `.conflict`.
+    public func write(
+        _ object: ManifestObject, json: String, ifRevision: Int64? = nil
+    ) async throws(WriteError) -> (stored: StoredObject, created: Bool) {
+        guard let shared else {
+            if let ifRevision, (get(kind: object.kind, key: object.key)?.revision ?? 0) != ifRevision {
+                throw .conflict(kind: object.kind, key: object.key)
+            }
+            return try put(object, json: json)
+        }
+        if isOwnedByFile(kind: object.kind, key: object.key) { throw .ownedByFile(kind: object.kind, key: object.key) }
+        let created = get(kind: object.kind, key: object.key) == nil
+        let revision: Int64?
+        do {
+            revision = try await shared.put(kind: object.kind, key: object.key, json: json, ifRevision: ifRevision)
+        } catch {
+            throw .unavailable("\(error)")
+        }
+        guard let revision else { throw .conflict(kind: object.kind, key: object.key) }
+        let stored = StoredObject(kind: object.kind, namespace: object.key.namespace, name: object.key.name, json: json, revision: revision)
+        // Served here at once; the watch brings the same revision back, and it is skipped then.
+        applyShared(kind: object.kind, key: object.key, stored: stored, revision: revision)
+        return (stored, created)
+    }
+
+    /// Deletes an API object, from the shared store when there is one, else as `delete` does; with
+    /// `ifRevision` as for `write`.
+    @discardableResult
+    public func remove(kind: String, key: ObjectKey, ifRevision: Int64? = nil) async throws(WriteError) -> StoredObject {
+        guard let shared else {
+            if let ifRevision, let current = get(kind: kind, key: key), current.revision != ifRevision {
+                throw .conflict(kind: kind, key: key)
+            }
+            return try delete(kind: kind, key: key)
+        }
+        guard let existing = get(kind: kind, key: key) else {
+            if isOwnedByFile(kind: kind, key: key) { throw .ownedByFile(kind: kind, key: key) }
+            throw .notFound(kind: kind, key: key)
+        }
+        let revision: Int64?
+        do {
+            revision = try await shared.delete(kind: kind, key: key, ifRevision: ifRevision)
+        } catch {
+            throw .unavailable("\(error)")
+        }
+        guard let revision else {
+            if ifRevision != nil { throw .conflict(kind: kind, key: key) }
+            throw .notFound(kind: kind, key: key)
+        }
+        applyShared(kind: kind, key: key, stored: nil, revision: revision)
+        return existing
     }
 
     /// One API object as stored, or nil.

@@ -63,7 +63,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A file holding the API token (its first line), so the token stays out of the process list.")
     var apiTokenFile: String?
 
-    @Option(help: "Folder of the durable store of objects written through the API (SQLite).")
+    @Option(
+        help: """
+            Where objects written through the API live: a folder (SQLite), or etcd://HOST:PORT[,HOST:PORT...][/PREFIX] \
+            for a registry several replicas share.
+            """
+    )
     var store: String = "svcdns-data"
 
     @Option(help: "How often the zones folder is checked for changed files (SIGHUP checks at once).")
@@ -176,10 +181,20 @@ struct Serve: AsyncParsableCommand {
             onChange: { verdicts, _ in snapshotBuilder.update(health: verdicts) }
         )
         let liveRegistry: LiveRegistry
+        let onChange: LiveRegistry.ChangeHandler = { catalog, zones, changed in
+            snapshotBuilder.update(catalog: catalog, zones: zones, changedServices: changed)
+            healthChecker.update(catalog: catalog, changedServices: changed)
+        }
+        let shared = EtcdStore(url: store)
+        if store.hasPrefix("etcd://") && shared == nil {
+            print("store: \(store) is not etcd://HOST:PORT[,HOST:PORT...][/PREFIX]")
+            throw ExitCode(1)
+        }
         do {
-            liveRegistry = try LiveRegistry(store: try ObjectStore(directory: store), folder: contents) { catalog, zones, changed in
-                snapshotBuilder.update(catalog: catalog, zones: zones, changedServices: changed)
-                healthChecker.update(catalog: catalog, changedServices: changed)
+            if let shared {
+                liveRegistry = try LiveRegistry(store: nil, shared: shared, folder: contents, onChange: onChange)
+            } else {
+                liveRegistry = try LiveRegistry(store: try ObjectStore(directory: store), folder: contents, onChange: onChange)
             }
         } catch {
             // Never a silent empty registry: what was acknowledged to API clients must be served.
@@ -223,13 +238,19 @@ struct Serve: AsyncParsableCommand {
             ),
             registry: liveRegistry, apiToken: try resolvedAPIToken()
         )
+        // With etcd, the shared objects come from its prefix: listed and then watched by the follower.
+        let follower = shared.map {
+            EtcdFollower(client: $0.client, prefix: $0.prefix, registry: liveRegistry, logger: Logger(label: "svcdns.etcd"))
+        }
+        var serviceList: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: snapshotBuilder), .init(service: folderWatcher), .init(service: healthChecker),
+            .init(service: dnsServer),
+            .init(service: controlServer),
+        ]
+        if let follower { serviceList.append(.init(service: follower)) }
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: snapshotBuilder), .init(service: folderWatcher), .init(service: healthChecker),
-                    .init(service: dnsServer),
-                    .init(service: controlServer),
-                ],
+                services: serviceList,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

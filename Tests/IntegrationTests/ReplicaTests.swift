@@ -1,0 +1,85 @@
+import Foundation
+import SvcDNSTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Several svcdns replicas sharing one registry through a real etcd: a write on one is answered by the
+/// others, and a write with a stale resourceVersion is refused rather than lost.
+@Suite(.serialized) struct ReplicaTests {
+    static func service(_ name: String, _ ip: String, resourceVersion: String? = nil) -> String {
+        let version = resourceVersion.map { #","resourceVersion":"\#($0)""# } ?? ""
+        return #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"\#(name)"\#(version)},"spec":{"clusterIP":"\#(ip)"}}"#
+    }
+
+    @Test func aWriteOnOneReplicaIsAnsweredByTheOthers() throws {
+        let etcd = try TestEtcd()
+        defer { etcd.stop() }
+        let store = "etcd://127.0.0.1:\(etcd.clientPort)/svcdns-test"
+        let first = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        defer { _ = first.stop() }
+        let second = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        defer { _ = second.stop() }
+
+        var waits: [Double] = []
+        for index in 1...50 {
+            let writer = index % 2 == 0 ? first : second
+            let reader = index % 2 == 0 ? second : first
+            let ip = "10.96.7.\(index)"
+            let reply = try TestHTTP.request(
+                "PUT", "/api/v1/namespaces/default/services/shared", port: writer.httpPort, body: Self.service("shared", ip)
+            )
+            #expect(reply.status == 200 || reply.status == 201, "\(reply.body)")
+            let written = Date()
+            var seen = false
+            for _ in 0..<2000 {
+                if try APITests.addresses("shared.default.svc.cluster.local", reader) == [ip] {
+                    seen = true
+                    break
+                }
+                usleep(500)
+            }
+            #expect(seen, "write \(index) reached the other replica")
+            waits.append(Date().timeIntervalSince(written) * 1000)
+        }
+        waits.sort()
+        let p50 = waits[waits.count / 2]
+        let p99 = waits[min(waits.count - 1, waits.count * 99 / 100)]
+        print("replica propagation over \(waits.count) writes: p50 \(String(format: "%.2f", p50)) ms, p99 \(String(format: "%.2f", p99)) ms")
+        #expect(p99 < 100, "p99 \(p99) ms")
+    }
+
+    @Test func aStaleResourceVersionIsAConflict() throws {
+        let etcd = try TestEtcd()
+        defer { etcd.stop() }
+        let store = "etcd://127.0.0.1:\(etcd.clientPort)"
+        let first = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        defer { _ = first.stop() }
+        let second = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        defer { _ = second.stop() }
+        let path = "/api/v1/namespaces/default/services/race"
+
+        let created = try TestHTTP.request("PUT", path, port: first.httpPort, body: Self.service("race", "10.96.8.1"))
+        #expect(created.status == 201, "\(created.body)")
+        let version = (APITests.json(created.body)["metadata"] as? [String: Any])?["resourceVersion"] as? String
+        let seen = try #require(version)
+
+        // Both writers saw `seen`; the first to write wins, the second is told so.
+        let winner = try TestHTTP.request(
+            "PUT", path, port: second.httpPort, body: Self.service("race", "10.96.8.2", resourceVersion: seen)
+        )
+        #expect(winner.status == 200, "\(winner.body)")
+        let loser = try TestHTTP.request("PUT", path, port: first.httpPort, body: Self.service("race", "10.96.8.3", resourceVersion: seen))
+        #expect(loser.status == 409)
+        #expect(loser.body.contains("the object has been modified"), "\(loser.body)")
+        #expect(try APITests.answers("race.default.svc.cluster.local", ["10.96.8.2"], first))
+        #expect(try APITests.answers("race.default.svc.cluster.local", ["10.96.8.2"], second))
+
+        let staleDelete = try TestHTTP.request(
+            "DELETE", path, port: first.httpPort, body: #"{"preconditions":{"resourceVersion":"\#(seen)"}}"#
+        )
+        #expect(staleDelete.status == 409)
+    }
+}
