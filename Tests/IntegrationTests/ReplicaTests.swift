@@ -82,4 +82,22 @@ import Glibc
         )
         #expect(staleDelete.status == 409)
     }
+
+    @Test func withEtcdGoneDNSKeepsTheLastDataAndWritesAre503() throws {
+        let etcd = try TestEtcd()
+        defer { etcd.stop() }
+        let replica = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", "etcd://127.0.0.1:\(etcd.clientPort)"])
+        defer { _ = replica.stop() }
+        let path = "/api/v1/namespaces/default/services/kept"
+        let created = try TestHTTP.request("PUT", path, port: replica.httpPort, body: Self.service("kept", "10.96.9.1"))
+        #expect(created.status == 201, "\(created.body)")
+        #expect(try APITests.answers("kept.default.svc.cluster.local", ["10.96.9.1"], replica))
+
+        etcd.stop()
+        let refused = try TestHTTP.request("PUT", path, port: replica.httpPort, body: Self.service("kept", "10.96.9.2"))
+        #expect(refused.status == 503)
+        #expect(refused.body.contains("etcd cannot be reached"), "\(refused.body)")
+        #expect(try APITests.addresses("kept.default.svc.cluster.local", replica) == ["10.96.9.1"])
+        #expect(try APITests.addresses("web.default.svc.cluster.local", replica) == ["10.96.0.10"])
+    }
 }
