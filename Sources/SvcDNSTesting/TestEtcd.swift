@@ -10,8 +10,9 @@ public final class TestEtcd: @unchecked Sendable {
     public let clientPort: Int
     public let peerPort: Int
     private let folder: TemporaryFolder
-    private let process: Spawned
+    private var process: Spawned
     private let logFile: String
+    private let arguments: [String]
 
     /// `http://127.0.0.1:PORT`, as `EtcdClient` and `--store etcd://` take it.
     public var endpoint: String { "http://127.0.0.1:\(clientPort)" }
@@ -28,16 +29,24 @@ public final class TestEtcd: @unchecked Sendable {
         FileManager.default.createFile(atPath: logFile, contents: nil)
         let peerURL = "http://127.0.0.1:\(peer)"
         let clientURL = "http://127.0.0.1:\(clientPort)"
-        process = try Spawned(
-            executable: try Self.executable(),
-            arguments: [
-                "--name", "test", "--data-dir", folder.path + "/data",
-                "--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
-                "--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-                "--initial-cluster", "test=\(peerURL)", "--initial-cluster-state", "new",
-            ],
-            log: logFile
-        )
+        arguments = [
+            "--name", "test", "--data-dir", folder.path + "/data",
+            "--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
+            "--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
+            "--initial-cluster", "test=\(peerURL)", "--initial-cluster-state", "new",
+        ]
+        process = try Spawned(executable: try Self.executable(), arguments: arguments, log: logFile)
+        try waitUntilHealthy()
+    }
+
+    /// Starts etcd again after `stop()`, on the same ports and data.
+    public func restart() throws {
+        stop()
+        process = try Spawned(executable: try Self.executable(), arguments: arguments, log: logFile)
+        try waitUntilHealthy()
+    }
+
+    private func waitUntilHealthy() throws {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if let status = process.exitStatus() {

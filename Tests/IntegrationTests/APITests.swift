@@ -117,6 +117,22 @@ import Glibc
         ),
     ]
 
+    @Test func aStaleResourceVersionIsAConflictInTheEmbeddedStoreToo() throws {
+        let server = try SvcDNSProcess(zones: ExampleTests.zones)
+        defer { server.stop() }
+        let created = try TestHTTP.request("PUT", Self.servicePath, port: server.httpPort, body: Self.service(clusterIP: "10.96.1.1"))
+        let version = (Self.json(created.body)["metadata"] as? [String: Any])?["resourceVersion"] as? String
+        let seen = try #require(version)
+        func versioned(_ ip: String) -> String {
+            #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"api","resourceVersion":"\#(seen)"},"spec":{"clusterIP":"\#(ip)"}}"#
+        }
+        #expect(try TestHTTP.request("PUT", Self.servicePath, port: server.httpPort, body: versioned("10.96.1.2")).status == 200)
+        let stale = try TestHTTP.request("PUT", Self.servicePath, port: server.httpPort, body: versioned("10.96.1.3"))
+        #expect(stale.status == 409)
+        #expect(stale.body.contains("the object has been modified"), "\(stale.body)")
+        #expect(try Self.answers("api.default.svc.cluster.local", ["10.96.1.2"], server))
+    }
+
     @Test func everyErrorIsAStatusNamingTheProblem() throws {
         let server = try SvcDNSProcess(zones: ExampleTests.zones)
         defer { server.stop() }

@@ -100,4 +100,33 @@ import Glibc
         #expect(try APITests.addresses("kept.default.svc.cluster.local", replica) == ["10.96.9.1"])
         #expect(try APITests.addresses("web.default.svc.cluster.local", replica) == ["10.96.0.10"])
     }
+
+    @Test func afterEtcdComesBackAReplicaResumesAndSeesOtherWriters() throws {
+        let etcd = try TestEtcd()
+        defer { etcd.stop() }
+        let replica = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", "etcd://127.0.0.1:\(etcd.clientPort)"])
+        defer { _ = replica.stop() }
+        let created = try TestHTTP.request(
+            "PUT", "/api/v1/namespaces/default/services/before", port: replica.httpPort, body: Self.service("before", "10.96.10.1")
+        )
+        #expect(created.status == 201, "\(created.body)")
+
+        try etcd.restart()
+        // Another client writes straight into etcd, as etcdctl would: the replica's resumed watch brings it.
+        let other = Data(Self.service("after", "10.96.10.2").utf8).base64EncodedString()
+        let key = Data("/svcdns/services/default/after".utf8).base64EncodedString()
+        let put = try TestHTTP.request("POST", "/v3/kv/put", port: etcd.clientPort, body: #"{"key":"\#(key)","value":"\#(other)"}"#)
+        #expect(put.status == 200, "\(put.body)")
+        // The replica backs off up to 2 s between attempts while etcd is away.
+        var seen = false
+        for _ in 0..<100 {
+            if try APITests.addresses("after.default.svc.cluster.local", replica) == ["10.96.10.2"] {
+                seen = true
+                break
+            }
+            usleep(50_000)
+        }
+        #expect(seen, "a write made by another client after the restart is served")
+        #expect(try APITests.addresses("before.default.svc.cluster.local", replica) == ["10.96.10.1"])
+    }
 }
