@@ -22,6 +22,9 @@ public struct ControlServer: ServiceLifecycle.Service {
         public var isReady: @Sendable () -> Bool
         public var metrics: @Sendable () -> [UInt8]
         public var endpointStatuses: @Sendable () async -> [EndpointStatus]
+        /// Why the shared store cannot be reached, if it cannot: `/readyz` says so, and stays ready, since DNS
+        /// keeps answering from the last data.
+        public var storeProblem: @Sendable () -> String? = { nil }
 
         public init(
             isReady: @escaping @Sendable () -> Bool = { true }, metrics: @escaping @Sendable () -> [UInt8] = { [] },
@@ -50,9 +53,10 @@ public struct ControlServer: ServiceLifecycle.Service {
         let endpoints = self.endpoints
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
-            endpoints.isReady()
-                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
-                : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "not ready\n")))
+            let store = endpoints.storeProblem().map { "store: degraded: \($0)\n" } ?? ""
+            return endpoints.isReady()
+                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n" + store)))
+                : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "not ready\n" + store)))
         }
         router.get("metrics") { _, _ -> Response in
             Response(

@@ -97,7 +97,8 @@ public struct EtcdClient: Sendable {
     }
 
     /// Every change under `prefix` from `revision` on, in revision order, a batch per revision (or a few
-    /// revisions): what a replica applies to stay in step without polling. Ends by throwing `WatchEnd`.
+    /// revisions), after one empty batch when the watch is set up: what a replica applies to stay in step
+    /// without polling. Ends by throwing `WatchEnd`.
     public func watch(prefix: String, from revision: Int64) -> AsyncThrowingStream<[WatchEvent], any Error> {
         let body = WatchRequest(
             create_request: WatchCreate(
@@ -171,7 +172,8 @@ public struct EtcdClient: Sendable {
             let kv = event.kv.decoded
             return event.type == "DELETE" ? .delete(key: kv.key, revision: kv.modRevision) : .put(kv)
         }
-        if !events.isEmpty { continuation.yield(events) }
+        // The first message only says the watch is set up: an empty batch, so the follower knows etcd is back.
+        if !events.isEmpty || result.created == true { continuation.yield(events) }
         return nil
     }
 
@@ -316,6 +318,7 @@ extension EtcdClient {
     }
 
     struct WatchResult: Decodable {
+        var created: Bool?
         var events: [WireEvent]?
         var compact_revision: String?
         var canceled: Bool?

@@ -1,7 +1,9 @@
+import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
 import ServiceModel
+import Synchronization
 
 /// Keeps a replica's API objects in step with the shared store in etcd: lists the prefix once at a
 /// revision, then applies every change from the next revision on. After a disconnect it watches again
@@ -15,12 +17,15 @@ public struct EtcdFollower: ServiceLifecycle.Service {
     public let client: EtcdClient
     public let prefix: String
     public let registry: LiveRegistry
+    /// Whether etcd can be reached now, for `/readyz`.
+    public let status: StoreStatus
     private let logger: Logger
     /// Waits between attempts while etcd cannot be reached, doubling up to the last.
     private let backoff: [Duration] = [.milliseconds(100), .milliseconds(200), .milliseconds(500), .seconds(1), .seconds(2)]
 
-    public init(client: EtcdClient, prefix: String, registry: LiveRegistry, logger: Logger) {
+    public init(client: EtcdClient, prefix: String, registry: LiveRegistry, status: StoreStatus = StoreStatus(), logger: Logger) {
         self.client = client
+        self.status = status
         self.prefix = prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
         self.registry = registry
         self.logger = logger
@@ -66,6 +71,7 @@ public struct EtcdFollower: ServiceLifecycle.Service {
                 }
                 for try await batch in client.watch(prefix: prefix + "/", from: applied! + 1) {
                     attempt = 0
+                    status.markReachable()
                     for event in batch {
                         applied = max(applied!, apply(event))
                     }
@@ -75,7 +81,9 @@ public struct EtcdFollower: ServiceLifecycle.Service {
                 applied = nil
                 continue
             } catch {
-                logger.warning("etcd unreachable: serving the last data, retrying", metadata: ["error": "\(error)"])
+                if status.markUnreachable("\(error)") {
+                    logger.warning("etcd unreachable: serving the last data, retrying", metadata: ["error": "\(error)"])
+                }
             }
             let wait = backoff[min(attempt, backoff.count - 1)]
             attempt += 1
@@ -127,6 +135,32 @@ public struct EtcdFollower: ServiceLifecycle.Service {
                 registry.applyShared(kind: kind, key: ObjectKey(namespace: namespace, name: name), stored: nil, revision: revision)
             }
             return revision
+        }
+    }
+}
+
+/// Whether the shared store can be reached, as the follower last found it.
+public final class StoreStatus: Sendable {
+    private let problem = Mutex<String?>(nil)
+    private let up = Gauge(label: "svcdns_store_up")
+
+    public init() {}
+
+    /// Why etcd cannot be reached now; nil while it can.
+    public var unreachable: String? { problem.withLock { $0 } }
+
+    func markReachable() {
+        problem.withLock { $0 = nil }
+        up.record(1)
+    }
+
+    /// Returns true when this is news (the store was reachable before), so it is logged once per outage.
+    @discardableResult
+    func markUnreachable(_ reason: String) -> Bool {
+        up.record(0)
+        return problem.withLock { problem in
+            defer { problem = reason }
+            return problem == nil
         }
     }
 }

@@ -230,18 +230,23 @@ struct Serve: AsyncParsableCommand {
             logger: Logger(label: "svcdns.server"),
             readiness: readiness
         )
+        // With etcd, the shared objects come from its prefix: listed and then watched by the follower.
+        let storeStatus = StoreStatus()
+        let follower = shared.map {
+            EtcdFollower(
+                client: $0.client, prefix: $0.prefix, registry: liveRegistry, status: storeStatus,
+                logger: Logger(label: "svcdns.etcd")
+            )
+        }
+        var endpoints = ControlServer.Endpoints(
+            isReady: { readiness.isReady }, metrics: { metricsRegistry.emitToBuffer() },
+            endpointStatuses: { await healthChecker.statuses() }
+        )
+        endpoints.storeProblem = { storeStatus.unreachable.map { "etcd unreachable: \($0)" } }
         let controlServer = ControlServer(
-            host: http.host, port: http.port, logger: Logger(label: "svcdns.http"),
-            endpoints: ControlServer.Endpoints(
-                isReady: { readiness.isReady }, metrics: { metricsRegistry.emitToBuffer() },
-                endpointStatuses: { await healthChecker.statuses() }
-            ),
+            host: http.host, port: http.port, logger: Logger(label: "svcdns.http"), endpoints: endpoints,
             registry: liveRegistry, apiToken: try resolvedAPIToken()
         )
-        // With etcd, the shared objects come from its prefix: listed and then watched by the follower.
-        let follower = shared.map {
-            EtcdFollower(client: $0.client, prefix: $0.prefix, registry: liveRegistry, logger: Logger(label: "svcdns.etcd"))
-        }
         var serviceList: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: snapshotBuilder), .init(service: folderWatcher), .init(service: healthChecker),
             .init(service: dnsServer),

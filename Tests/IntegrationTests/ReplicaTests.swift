@@ -99,6 +99,14 @@ import Glibc
         #expect(refused.body.contains("etcd cannot be reached"), "\(refused.body)")
         #expect(try APITests.addresses("kept.default.svc.cluster.local", replica) == ["10.96.9.1"])
         #expect(try APITests.addresses("web.default.svc.cluster.local", replica) == ["10.96.0.10"])
+        // Still ready (DNS answers), and saying the store is degraded.
+        var readyz = try TestHTTP.request("GET", "/readyz", port: replica.httpPort)
+        for _ in 0..<100 where !readyz.body.contains("store: degraded") {
+            usleep(50_000)
+            readyz = try TestHTTP.request("GET", "/readyz", port: replica.httpPort)
+        }
+        #expect(readyz.status == 200)
+        #expect(readyz.body.contains("store: degraded: etcd unreachable"), "\(readyz.body)")
     }
 
     @Test func afterEtcdComesBackAReplicaResumesAndSeesOtherWriters() throws {
