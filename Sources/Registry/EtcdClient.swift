@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Synchronization
 
 /// etcd's v3 key-value API through its JSON gateway (`/v3/kv/...`), over async-http-client.
 ///
@@ -12,11 +13,24 @@ public struct EtcdClient: Sendable {
     public let endpoints: [String]
     public let timeout: TimeAmount
     private let http: HTTPClient
+    /// The member that answered last: requests start there, so a dead member costs one timeout, not one
+    /// per request.
+    private let preferred = PreferredMember()
 
     public init(endpoints: [String], timeout: TimeAmount = .seconds(5), http: HTTPClient = .shared) {
         self.endpoints = endpoints
         self.timeout = timeout
         self.http = http
+    }
+
+    /// The endpoints, the one that answered last first.
+    private var ordered: [String] {
+        let first = preferred.index.load(ordering: .relaxed) % max(endpoints.count, 1)
+        return Array(endpoints[first...] + endpoints[..<first])
+    }
+
+    private func answered(_ endpoint: String) {
+        if let index = endpoints.firstIndex(of: endpoint) { preferred.index.store(index, ordering: .relaxed) }
     }
 
     /// One key as etcd holds it.
@@ -105,8 +119,10 @@ public struct EtcdClient: Sendable {
                 key: Self.base64(prefix), range_end: Self.base64(Self.prefixEnd(prefix)), start_revision: String(revision)
             )
         )
-        let endpoints = self.endpoints
+        let endpoints = self.ordered
         let http = self.http
+        let timeout = self.timeout
+        let client = self
         return AsyncThrowingStream { continuation in
             let task = Task {
                 var lastError = "no etcd endpoint given"
@@ -117,8 +133,10 @@ public struct EtcdClient: Sendable {
                     request.body = .bytes(ByteBuffer(bytes: (try? JSONEncoder().encode(body)) ?? Data()))
                     let response: HTTPClientResponse
                     do {
-                        // A watch is open-ended: no deadline beyond the connection's own life.
-                        response = try await http.execute(request, timeout: .hours(24 * 365))
+                        // The timeout bounds getting the response head (a dead member is given up on, and the
+                        // next tried); the stream of changes after it is open-ended.
+                        response = try await http.execute(request, timeout: timeout)
+                        client.answered(endpoint)
                     } catch {
                         lastError = "\(endpoint): \(error)"
                         continue
@@ -190,7 +208,7 @@ public struct EtcdClient: Sendable {
             throw .rejected(status: 0, message: "cannot encode the request: \(error)")
         }
         var lastError = "no etcd endpoint given"
-        for endpoint in endpoints {
+        for endpoint in ordered {
             var request = HTTPClientRequest(url: endpoint + path)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
@@ -208,6 +226,7 @@ public struct EtcdClient: Sendable {
             guard status == 200 else {
                 throw .rejected(status: status, message: String(buffer: bytes))
             }
+            answered(endpoint)
             do {
                 return try JSONDecoder().decode(Reply.self, from: Data(bytes.readableBytesView))
             } catch {
@@ -342,4 +361,9 @@ extension EtcdClient {
         var header: ResponseHeader
         var succeeded: Bool?
     }
+}
+
+/// Which member an `EtcdClient` (and its copies) tries first.
+final class PreferredMember: Sendable {
+    let index = Atomic<Int>(0)
 }

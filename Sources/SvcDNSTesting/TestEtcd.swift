@@ -62,7 +62,7 @@ public final class TestEtcd: @unchecked Sendable {
     }
 
     /// etcd on PATH, else where Debian installs it.
-    static func executable() throws -> String {
+    public static func executable() throws -> String {
         if let path = try? Tool.resolve("etcd") { return path }
         return "/usr/bin/etcd"
     }

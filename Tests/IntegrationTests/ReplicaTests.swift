@@ -137,4 +137,33 @@ import Glibc
         #expect(seen, "a write made by another client after the restart is served")
         #expect(try APITests.addresses("before.default.svc.cluster.local", replica) == ["10.96.10.1"])
     }
+
+    /// A three-member etcd loses a member mid-way: no acknowledged write is lost, and both replicas keep
+    /// following (their watches move to the members left).
+    @Test func aKilledEtcdMemberLosesNoAcknowledgedWrite() throws {
+        let cluster = try TestEtcdCluster()
+        defer { cluster.stop() }
+        let store = "etcd://\(cluster.hosts)"
+        let first = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        defer { _ = first.stop() }
+        let second = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        defer { _ = second.stop() }
+
+        var acknowledged: [String: String] = [:]
+        for index in 1...20 {
+            if index == 8 { cluster.kill(member: 0) }
+            let writer = index % 2 == 0 ? first : second
+            let name = "m\(index)"
+            let ip = "10.96.11.\(index)"
+            let reply = try TestHTTP.request(
+                "PUT", "/api/v1/namespaces/default/services/\(name)", port: writer.httpPort, body: Self.service(name, ip)
+            )
+            if reply.status == 201 { acknowledged[name] = ip }
+        }
+        #expect(acknowledged.count >= 18, "writes go on through the members left: \(acknowledged.count) of 20")
+        for (name, ip) in acknowledged.sorted(by: { $0.key < $1.key }) {
+            #expect(try APITests.answers("\(name).default.svc.cluster.local", [ip], first), "\(name) on the first replica")
+            #expect(try APITests.answers("\(name).default.svc.cluster.local", [ip], second), "\(name) on the second replica")
+        }
+    }
 }

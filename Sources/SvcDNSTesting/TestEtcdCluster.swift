@@ -1,0 +1,88 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real three-member etcd cluster from Debian on 127.0.0.1, ports chosen here, data in a temporary
+/// folder: for tests where a member dies and the others carry on. Stopped by `stop()` or when it goes.
+public final class TestEtcdCluster: @unchecked Sendable {
+    public let clientPorts: [Int]
+    private let folder: TemporaryFolder
+    private var members: [Spawned?]
+    private let logFile: String
+
+    /// `HOST:PORT,HOST:PORT,...` of every member, as `--store etcd://` takes it.
+    public var hosts: String { clientPorts.map { "127.0.0.1:\($0)" }.joined(separator: ",") }
+
+    public init(size: Int = 3) throws {
+        var ports: Set<Int> = []
+        while ports.count < 2 * size { ports.insert(try SvcDNSProcess.freePort()) }
+        let sorted = Array(ports)
+        clientPorts = Array(sorted[0..<size])
+        let peerPorts = Array(sorted[size...])
+        folder = try TemporaryFolder()
+        logFile = folder.path + "/etcd.log"
+        FileManager.default.createFile(atPath: logFile, contents: nil)
+        let cluster = (0..<size).map { "m\($0)=http://127.0.0.1:\(peerPorts[$0])" }.joined(separator: ",")
+        members = []
+        for index in 0..<size {
+            let client = "http://127.0.0.1:\(clientPorts[index])"
+            let peer = "http://127.0.0.1:\(peerPorts[index])"
+            members.append(
+                try Spawned(
+                    executable: try TestEtcd.executable(),
+                    arguments: [
+                        "--name", "m\(index)", "--data-dir", folder.path + "/m\(index)",
+                        "--listen-client-urls", client, "--advertise-client-urls", client,
+                        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                        "--initial-cluster", cluster, "--initial-cluster-state", "new",
+                    ],
+                    log: logFile
+                )
+            )
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let healthy = clientPorts.allSatisfy { port in
+                (try? TestHTTP.request("GET", "/health", port: port, timeout: 1))?.body.contains("\"health\":\"true\"") == true
+            }
+            if healthy { return }
+            usleep(100_000)
+        }
+        stop()
+        throw Tool.Failure(description: "the etcd cluster did not become healthy within 30 s:\n\(output)")
+    }
+
+    public var output: String {
+        (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Kills member `index` at once (SIGKILL), as a machine failing would.
+    public func kill(member index: Int) {
+        guard let member = members[index] else { return }
+        Glibc.kill(member.pid, SIGKILL)
+        _ = member.waitForExit()
+        members[index] = nil
+    }
+
+    public func stop() {
+        for index in members.indices {
+            guard let member = members[index], member.exitStatus() == nil else { continue }
+            Glibc.kill(member.pid, SIGTERM)
+        }
+        let deadline = Date().addingTimeInterval(5)
+        for index in members.indices {
+            guard let member = members[index] else { continue }
+            while member.exitStatus() == nil && Date() < deadline { usleep(20_000) }
+            if member.exitStatus() == nil {
+                Glibc.kill(member.pid, SIGKILL)
+                _ = member.waitForExit()
+            }
+        }
+    }
+
+    deinit {
+        stop()
+    }
+}
