@@ -10,6 +10,7 @@ public final class TestEtcdCluster: @unchecked Sendable {
     public let clientPorts: [Int]
     private let folder: TemporaryFolder
     private var members: [Spawned?]
+    private var memberArguments: [[String]] = []
     private let logFile: String
 
     /// `HOST:PORT,HOST:PORT,...` of every member, as `--store etcd://` takes it.
@@ -29,18 +30,14 @@ public final class TestEtcdCluster: @unchecked Sendable {
         for index in 0..<size {
             let client = "http://127.0.0.1:\(clientPorts[index])"
             let peer = "http://127.0.0.1:\(peerPorts[index])"
-            members.append(
-                try Spawned(
-                    executable: try TestEtcd.executable(),
-                    arguments: [
-                        "--name", "m\(index)", "--data-dir", folder.path + "/m\(index)",
-                        "--listen-client-urls", client, "--advertise-client-urls", client,
-                        "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                        "--initial-cluster", cluster, "--initial-cluster-state", "new",
-                    ],
-                    log: logFile
-                )
-            )
+            let arguments = [
+                "--name", "m\(index)", "--data-dir", folder.path + "/m\(index)",
+                "--listen-client-urls", client, "--advertise-client-urls", client,
+                "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                "--initial-cluster", cluster, "--initial-cluster-state", "new",
+            ]
+            memberArguments.append(arguments)
+            members.append(try Spawned(executable: try TestEtcd.executable(), arguments: arguments, log: logFile))
         }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
@@ -64,6 +61,21 @@ public final class TestEtcdCluster: @unchecked Sendable {
         Glibc.kill(member.pid, SIGKILL)
         _ = member.waitForExit()
         members[index] = nil
+    }
+
+    /// Starts a killed member again on its ports and data (it catches up from the others), and waits (at
+    /// most 20 s) until it is healthy.
+    public func restart(member index: Int) throws {
+        guard members[index] == nil else { return }
+        members[index] = try Spawned(executable: try TestEtcd.executable(), arguments: memberArguments[index], log: logFile)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if (try? TestHTTP.request("GET", "/health", port: clientPorts[index], timeout: 1))?.body.contains("\"health\":\"true\"") == true {
+                return
+            }
+            usleep(100_000)
+        }
+        throw Tool.Failure(description: "etcd member \(index) did not come back within 20 s:\n\(output)")
     }
 
     public func stop() {

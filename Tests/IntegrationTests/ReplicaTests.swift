@@ -166,4 +166,79 @@ import Glibc
             #expect(try APITests.answers("\(name).default.svc.cluster.local", [ip], second), "\(name) on the second replica")
         }
     }
+
+    /// A replica cut off while etcd compacts past its revision lists again when it is back, and ends up
+    /// with what its peers have: the write it missed, and without the object deleted meanwhile.
+    @Test func aReplicaBehindCompactedHistoryListsAgain() throws {
+        let cluster = try TestEtcdCluster()
+        defer { cluster.stop() }
+        // The replica talks to member 0 only; the writer to the other two.
+        let replica = try SvcDNSProcess(
+            zones: ExampleTests.zones, arguments: ["--store", "etcd://127.0.0.1:\(cluster.clientPorts[0])"]
+        )
+        defer { _ = replica.stop() }
+        let writer = EtcdWriter(port: cluster.clientPorts[1])
+        try writer.put("/svcdns/services/default/old", Self.service("old", "10.96.12.1"))
+        #expect(try APITests.answers("old.default.svc.cluster.local", ["10.96.12.1"], replica))
+
+        cluster.kill(member: 0)
+        try writer.delete("/svcdns/services/default/old")
+        let revision = try writer.put("/svcdns/services/default/new", Self.service("new", "10.96.12.2"))
+        try writer.compact(revision)
+        try cluster.restart(member: 0)
+
+        // Resumed from its last revision, the replica finds it compacted, lists again, and serves the rest.
+        var caughtUp = false
+        for _ in 0..<100 {
+            if try APITests.addresses("new.default.svc.cluster.local", replica) == ["10.96.12.2"] {
+                caughtUp = true
+                break
+            }
+            usleep(100_000)
+        }
+        #expect(caughtUp, "the write made while it was away is served")
+        #expect(try APITests.addresses("old.default.svc.cluster.local", replica).isEmpty, "the deleted object is gone")
+    }
+}
+
+/// Writes straight into etcd through its JSON gateway, as another client (etcdctl) would. Each request is
+/// retried for up to 10 s: right after a member dies the others may still be electing a leader. (Every
+/// request here is idempotent.)
+struct EtcdWriter {
+    let port: Int
+
+    @discardableResult
+    func put(_ key: String, _ value: String) throws -> Int64 {
+        let body = #"{"key":"\#(Data(key.utf8).base64EncodedString())","value":"\#(Data(value.utf8).base64EncodedString())"}"#
+        return try revision(of: request("/v3/kv/put", body))
+    }
+
+    func delete(_ key: String) throws {
+        _ = try request("/v3/kv/deleterange", #"{"key":"\#(Data(key.utf8).base64EncodedString())"}"#)
+    }
+
+    func compact(_ revision: Int64) throws {
+        _ = try request("/v3/kv/compaction", #"{"revision":"\#(revision)","physical":true}"#)
+    }
+
+    private func request(_ path: String, _ body: String) throws -> TestHTTP.Reply {
+        var last = ""
+        for _ in 0..<50 {
+            if let reply = try? TestHTTP.request("POST", path, port: port, body: body, timeout: 2), reply.status == 200 {
+                return reply
+            } else {
+                last = "no 200 answer"
+            }
+            usleep(200_000)
+        }
+        throw TestFailure(description: "POST \(path) to etcd on \(port) failed for 10 s: \(last)")
+    }
+
+    private func revision(of reply: TestHTTP.Reply) throws -> Int64 {
+        let json = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any]
+        guard reply.status == 200, let header = json?["header"] as? [String: Any], let text = header["revision"] as? String,
+            let revision = Int64(text)
+        else { throw TestFailure(description: "no revision in \(reply.body)") }
+        return revision
+    }
 }
