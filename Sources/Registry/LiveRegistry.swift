@@ -113,11 +113,18 @@ public final class LiveRegistry: Sendable {
 
     /// Creates or replaces an API object, durably, then hands the registry on. Returns what was stored
     /// and whether it was new.
-    public func put(_ object: ManifestObject, json: String) throws(WriteError) -> (stored: StoredObject, created: Bool) {
+    /// With `ifRevision`, only while the object's revision is still that (0: only while it does not exist),
+    /// checked under the same lock as the write.
+    public func put(
+        _ object: ManifestObject, json: String, ifRevision: Int64? = nil
+    ) throws(WriteError) -> (stored: StoredObject, created: Bool) {
         let identity = Self.identity(object.kind, object.key)
         let result = try state.withLock { state throws(WriteError) -> (StoredObject, Bool, (Catalog, [ZoneFileContents], Set<ObjectKey>)) in
             guard !Self.folderDefines(object.kind, object.key, state.folder.catalog) else {
                 throw .ownedByFile(kind: object.kind, key: object.key)
+            }
+            if let ifRevision, (state.api[identity]?.stored.revision ?? 0) != ifRevision {
+                throw .conflict(kind: object.kind, key: object.key)
             }
             var stored = StoredObject(kind: object.kind, namespace: object.key.namespace, name: object.key.name, json: json, revision: 0)
             if let store {
@@ -139,13 +146,14 @@ public final class LiveRegistry: Sendable {
 
     /// Deletes an API object, durably, then hands the registry on. Returns what was deleted.
     @discardableResult
-    public func delete(kind: String, key: ObjectKey) throws(WriteError) -> StoredObject {
+    public func delete(kind: String, key: ObjectKey, ifRevision: Int64? = nil) throws(WriteError) -> StoredObject {
         let identity = Self.identity(kind, key)
         let result = try state.withLock { state throws(WriteError) -> (StoredObject, (Catalog, [ZoneFileContents], Set<ObjectKey>)) in
             guard let existing = state.api[identity] else {
                 if Self.folderDefines(kind, key, state.folder.catalog) { throw .ownedByFile(kind: kind, key: key) }
                 throw .notFound(kind: kind, key: key)
             }
+            if let ifRevision, existing.stored.revision != ifRevision { throw .conflict(kind: kind, key: key) }
             if let store {
                 do {
                     try store.delete(kind: kind, namespace: key.namespace, name: key.name)
@@ -239,10 +247,7 @@ public final class LiveRegistry: Sendable {
         _ object: ManifestObject, json: String, ifRevision: Int64? = nil
     ) async throws(WriteError) -> (stored: StoredObject, created: Bool) {
         guard let shared else {
-            if let ifRevision, (get(kind: object.kind, key: object.key)?.revision ?? 0) != ifRevision {
-                throw .conflict(kind: object.kind, key: object.key)
-            }
-            return try put(object, json: json)
+            return try put(object, json: json, ifRevision: ifRevision)
         }
         if isOwnedByFile(kind: object.kind, key: object.key) { throw .ownedByFile(kind: object.kind, key: object.key) }
         let created = get(kind: object.kind, key: object.key) == nil
@@ -264,10 +269,7 @@ public final class LiveRegistry: Sendable {
     @discardableResult
     public func remove(kind: String, key: ObjectKey, ifRevision: Int64? = nil) async throws(WriteError) -> StoredObject {
         guard let shared else {
-            if let ifRevision, let current = get(kind: kind, key: key), current.revision != ifRevision {
-                throw .conflict(kind: kind, key: key)
-            }
-            return try delete(kind: kind, key: key)
+            return try delete(kind: kind, key: key, ifRevision: ifRevision)
         }
         guard let existing = get(kind: kind, key: key) else {
             if isOwnedByFile(kind: kind, key: key) { throw .ownedByFile(kind: kind, key: key) }
