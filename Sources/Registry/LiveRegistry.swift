@@ -60,10 +60,7 @@ public final class LiveRegistry: Sendable {
                 throw StoreError(path: store.path, reason: "cannot be read: \(error)")
             }
             for item in stored {
-                let decoded = ManifestDecoder.decode(item.json, file: store.path)
-                guard decoded.problems.isEmpty, decoded.objects.count == 1, let object = decoded.objects.first,
-                    object.kind == item.kind, object.key == ObjectKey(namespace: item.namespace, name: item.name)
-                else {
+                guard let object = Self.decode(item) else {
                     throw StoreError(path: store.path, reason: "the stored \(item.kind) \(item.namespace)/\(item.name) is not a valid object")
                 }
                 state.api[Self.identity(item.kind, object.key)] = APIObject(object: object, stored: item)
@@ -232,6 +229,7 @@ public final class LiveRegistry: Sendable {
         return true
     }
 
+    /// A stored object as a manifest object: nil unless it is one valid object of the kind and key stored.
     private static func decode(_ item: StoredObject) -> ManifestObject? {
         let decoded = ManifestDecoder.decode(item.json, file: "store")
         guard decoded.problems.isEmpty, decoded.objects.count == 1, let object = decoded.objects.first,
