@@ -17,11 +17,21 @@ public struct EtcdClient: Sendable {
     /// per request.
     private let preferred = PreferredMember()
 
-    public init(endpoints: [String], timeout: TimeAmount = .seconds(5), http: HTTPClient = .shared) {
+    public init(endpoints: [String], timeout: TimeAmount = .seconds(5), http: HTTPClient = EtcdClient.defaultHTTP) {
         self.endpoints = endpoints
         self.timeout = timeout
         self.http = http
     }
+
+    /// The HTTP client for etcd: a refused or slow connect fails the member at once (within 1 s), so the
+    /// next member is tried; async-http-client's default would retry that one member until the request's
+    /// deadline. Process-wide, like `HTTPClient.shared`, so it is never shut down.
+    public static let defaultHTTP: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout = .init(connect: .seconds(1))
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// The endpoints, the one that answered last first.
     private var ordered: [String] {
