@@ -20,6 +20,8 @@ public struct EtcdFollower: ServiceLifecycle.Service {
     /// Whether etcd can be reached now, for `/readyz`.
     public let status: StoreStatus
     private let logger: Logger
+    /// The revision of a listing made before `run()` (by `listFirst`): the watch starts after it.
+    public var listedAt: Int64? = nil
     /// Waits between attempts while etcd cannot be reached, doubling up to the last.
     private let backoff: [Duration] = [.milliseconds(100), .milliseconds(200), .milliseconds(500), .seconds(1), .seconds(2)]
 
@@ -52,6 +54,35 @@ public struct EtcdFollower: ServiceLifecycle.Service {
         }
     }
 
+    /// Lists the prefix before the replica answers its first query, so a (re)started replica answers as its
+    /// peers do from the start, rather than NXDOMAIN for shared names that clients would cache. Gives up
+    /// after `limit` (as CoreDNS's kubernetes plugin waits up to 5 s for its first sync): the replica then
+    /// serves its `zones/` alone and `run()` keeps trying. Returns the listing's revision, for `listedAt`.
+    public func listFirst(within limit: Duration) async -> Int64? {
+        let revision = await withTaskGroup(of: Int64?.self) { group in
+            group.addTask {
+                do {
+                    return try await list()
+                } catch {
+                    status.markUnreachable("\(error)")
+                    logger.warning("etcd unreachable at start: serving without the shared objects, retrying", metadata: ["error": "\(error)"])
+                    return nil
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        if revision == nil && status.unreachable == nil {
+            logger.warning("etcd did not answer within \(limit) at start: serving without the shared objects, retrying")
+        }
+        return revision
+    }
+
     /// Follows the store until graceful shutdown or cancellation.
     public func run() async throws {
         // The watch waits on etcd indefinitely: shutdown cancels it rather than waiting for a change.
@@ -63,7 +94,7 @@ public struct EtcdFollower: ServiceLifecycle.Service {
     /// The loop itself, bounded by cancellation: list, watch, and on trouble back off and resume.
     func follow() async {
         var attempt = 0
-        var applied: Int64? = nil
+        var applied: Int64? = listedAt
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 if applied == nil {
@@ -110,6 +141,7 @@ public struct EtcdFollower: ServiceLifecycle.Service {
                 metadata: ["object": "\(invalid.kind) \(invalid.namespace)/\(invalid.name)"]
             )
         }
+        status.markListed()
         logger.info("following etcd", metadata: ["etcd.revision": "\(revision)", "etcd.objects": "\(objects.count)"])
         return revision
     }
@@ -143,8 +175,17 @@ public struct EtcdFollower: ServiceLifecycle.Service {
 public final class StoreStatus: Sendable {
     private let problem = Mutex<String?>(nil)
     private let up = Gauge(label: "svcdns_store_up")
+    private let listed = Atomic<Bool>(false)
 
     public init() {}
+
+    /// Whether the replica has listed etcd at least once, i.e. holds the shared objects.
+    public var hasListed: Bool { listed.load(ordering: .acquiring) }
+
+    func markListed() {
+        listed.store(true, ordering: .releasing)
+        markReachable()
+    }
 
     /// Why etcd cannot be reached now; nil while it can.
     public var unreachable: String? { problem.withLock { $0 } }

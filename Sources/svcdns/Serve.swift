@@ -202,6 +202,18 @@ struct Serve: AsyncParsableCommand {
             logger.error("not serving: the store cannot be used", metadata: ["store.path": "\(store)", "error": "\(error)"])
             throw ExitCode(1)
         }
+        // With etcd, the shared objects come from its prefix: listed once before the first answer, then
+        // watched by the follower.
+        let storeStatus = StoreStatus()
+        var follower = shared.map {
+            EtcdFollower(
+                client: $0.client, prefix: $0.prefix, registry: liveRegistry, status: storeStatus,
+                logger: Logger(label: "svcdns.etcd")
+            )
+        }
+        if let listing = follower {
+            follower?.listedAt = await listing.listFirst(within: .seconds(5))
+        }
         let registryNow = liveRegistry.current
         snapshotBuilder.update(catalog: registryNow.catalog, zones: registryNow.zones)
         healthChecker.update(catalog: registryNow.catalog)
@@ -230,19 +242,18 @@ struct Serve: AsyncParsableCommand {
             logger: Logger(label: "svcdns.server"),
             readiness: readiness
         )
-        // With etcd, the shared objects come from its prefix: listed and then watched by the follower.
-        let storeStatus = StoreStatus()
-        let follower = shared.map {
-            EtcdFollower(
-                client: $0.client, prefix: $0.prefix, registry: liveRegistry, status: storeStatus,
-                logger: Logger(label: "svcdns.etcd")
-            )
-        }
+        // A replica on etcd is ready once it holds the shared objects; after that an outage only degrades it,
+        // since DNS keeps answering from the last data.
+        let needsListing = shared != nil
         var endpoints = ControlServer.Endpoints(
-            isReady: { readiness.isReady }, metrics: { metricsRegistry.emitToBuffer() },
+            isReady: { readiness.isReady && (!needsListing || storeStatus.hasListed) }, metrics: { metricsRegistry.emitToBuffer() },
             endpointStatuses: { await healthChecker.statuses() }
         )
-        endpoints.storeProblem = { storeStatus.unreachable.map { "etcd unreachable: \($0)" } }
+        endpoints.storeProblem = {
+            let unreachable = storeStatus.unreachable.map { "etcd unreachable: \($0)" }
+            guard needsListing && !storeStatus.hasListed else { return unreachable }
+            return "not yet listed from etcd" + (unreachable.map { ": \($0)" } ?? "")
+        }
         let controlServer = ControlServer(
             host: http.host, port: http.port, logger: Logger(label: "svcdns.http"), endpoints: endpoints,
             registry: liveRegistry, apiToken: try resolvedAPIToken()
