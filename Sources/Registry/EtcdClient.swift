@@ -43,6 +43,12 @@ public struct EtcdClient: Sendable {
         if let index = endpoints.firstIndex(of: endpoint) { preferred.index.store(index, ordering: .relaxed) }
     }
 
+    /// A member whose watch broke is tried last next time, unless another has answered since.
+    private func passOver(_ endpoint: String) {
+        guard endpoints.count > 1, let index = endpoints.firstIndex(of: endpoint) else { return }
+        _ = preferred.index.compareExchange(expected: index, desired: (index + 1) % endpoints.count, ordering: .relaxed)
+    }
+
     /// One key as etcd holds it.
     public struct KeyValue: Hashable, Sendable {
         public var key: String
@@ -159,17 +165,21 @@ public struct EtcdClient: Sendable {
                                 let line = Array(pending[..<newline])
                                 pending.removeSubrange(...newline)
                                 if let end = try Self.deliver(line, to: continuation) {
+                                    if case .disconnected = end { client.passOver(endpoint) }
                                     continuation.finish(throwing: end)
                                     return
                                 }
                             }
                         }
                         if !pending.isEmpty, let end = try Self.deliver(pending, to: continuation) {
+                            if case .disconnected = end { client.passOver(endpoint) }
                             continuation.finish(throwing: end)
                             return
                         }
+                        client.passOver(endpoint)
                         continuation.finish(throwing: WatchEnd.disconnected("\(endpoint): the watch stream ended"))
                     } catch {
+                        client.passOver(endpoint)
                         continuation.finish(throwing: WatchEnd.disconnected("\(endpoint): \(error)"))
                     }
                     return
@@ -210,6 +220,15 @@ public struct EtcdClient: Sendable {
         let _: Header = try await call("/v3/kv/compaction", CompactionRequest(revision: String(revision)))
     }
 
+    /// Sends one request, starting at the member that answered last. A member that cannot be reached, or
+    /// that answers it is unavailable (no leader, an election, shutting down), passes the request to the
+    /// next; so does one that has not answered within 2 s. When every member is alive but unavailable, as
+    /// during an election, it asks them all again, pausing 100 ms, 200 ms, … until `timeout` has passed;
+    /// when none can be reached it gives up at once.
+    ///
+    /// A request a member dropped while shutting down may have been applied before it dropped it, so a
+    /// retried write can find its own result: a conditional one then reports a conflict, as any client of
+    /// etcd's may after an ambiguous failure.
     private func call<Request: Encodable, Reply: Decodable>(_ path: String, _ body: Request) async throws(Failure) -> Reply {
         let encoded: Data
         do {
@@ -217,33 +236,57 @@ public struct EtcdClient: Sendable {
         } catch {
             throw .rejected(status: 0, message: "cannot encode the request: \(error)")
         }
+        let deadline = NIODeadline.now() + timeout
+        var pause = TimeAmount.milliseconds(100)
         var lastError = "no etcd endpoint given"
-        for endpoint in ordered {
-            var request = HTTPClientRequest(url: endpoint + path)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: encoded))
-            let status: Int
-            let bytes: ByteBuffer
-            do {
-                let response = try await http.execute(request, timeout: timeout)
-                status = Int(response.status.code)
-                bytes = try await response.body.collect(upTo: 64 << 20)
-            } catch {
-                lastError = "\(endpoint): \(error)"
-                continue
+        while true {
+            var sawUnavailable = false
+            for endpoint in ordered {
+                var request = HTTPClientRequest(url: endpoint + path)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: encoded))
+                let status: Int
+                let bytes: ByteBuffer
+                do {
+                    // One member gets at most 2 s of the budget: a follower whose leader just died holds a
+                    // write until its own timeout (7 s), while an election takes a second or two.
+                    let response = try await http.execute(request, deadline: min(deadline, .now() + .seconds(2)))
+                    status = Int(response.status.code)
+                    bytes = try await response.body.collect(upTo: 64 << 20)
+                } catch {
+                    lastError = "\(endpoint): \(error)"
+                    if let error = error as? HTTPClientError, error == .deadlineExceeded { sawUnavailable = true }
+                    continue
+                }
+                if status != 200 && Self.saysUnavailable(bytes) {
+                    sawUnavailable = true
+                    lastError = "\(endpoint): \(String(buffer: bytes))"
+                    continue
+                }
+                guard status == 200 else {
+                    throw .rejected(status: status, message: String(buffer: bytes))
+                }
+                answered(endpoint)
+                do {
+                    return try JSONDecoder().decode(Reply.self, from: Data(bytes.readableBytesView))
+                } catch {
+                    throw .rejected(status: status, message: "unexpected reply: \(String(buffer: bytes))")
+                }
             }
-            guard status == 200 else {
-                throw .rejected(status: status, message: String(buffer: bytes))
-            }
-            answered(endpoint)
-            do {
-                return try JSONDecoder().decode(Reply.self, from: Data(bytes.readableBytesView))
-            } catch {
-                throw .rejected(status: status, message: "unexpected reply: \(String(buffer: bytes))")
-            }
+            guard sawUnavailable, NIODeadline.now() + pause < deadline else { throw .unreachable(lastError) }
+            try? await Task.sleep(nanoseconds: UInt64(pause.nanoseconds))
+            pause = min(pause * 2, .seconds(1))
         }
-        throw .unreachable(lastError)
+    }
+
+    /// Whether an error answer says the member cannot serve now rather than that the request is wrong: gRPC
+    /// code 14 (Unavailable: no leader, leader changed, request timed out) or 1 (Canceled: the member is
+    /// shutting down), as the gateway passes them on.
+    static func saysUnavailable(_ body: ByteBuffer) -> Bool {
+        struct GatewayError: Decodable { var code: Int? }
+        let code = (try? JSONDecoder().decode(GatewayError.self, from: Data(body.readableBytesView)))?.code
+        return code == 14 || code == 1
     }
 
     static func base64(_ text: String) -> String {
@@ -354,8 +397,20 @@ extension EtcdClient {
         var cancel_reason: String?
     }
 
+    /// The gateway sends a stream's error as an object with a message, or, from a member shutting down, as
+    /// a bare string.
     struct WatchError: Decodable {
         var message: String?
+
+        private enum CodingKeys: String, CodingKey { case message }
+
+        init(from decoder: any Decoder) throws {
+            if let text = try? decoder.singleValueContainer().decode(String.self) {
+                message = text
+            } else {
+                message = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(String.self, forKey: .message)
+            }
+        }
     }
 
     struct WatchMessage: Decodable {

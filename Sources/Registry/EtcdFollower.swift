@@ -95,6 +95,9 @@ public struct EtcdFollower: ServiceLifecycle.Service {
     func follow() async {
         var attempt = 0
         var applied: Int64? = listedAt
+        // A watch that was working and ended (its member went away) is resumed at once, through the next
+        // member, before etcd counts as unreachable.
+        var watching = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 if applied == nil {
@@ -102,6 +105,7 @@ public struct EtcdFollower: ServiceLifecycle.Service {
                 }
                 for try await batch in client.watch(prefix: prefix + "/", from: applied! + 1) {
                     attempt = 0
+                    watching = true
                     status.markReachable()
                     for event in batch {
                         applied = max(applied!, apply(event))
@@ -112,6 +116,11 @@ public struct EtcdFollower: ServiceLifecycle.Service {
                 applied = nil
                 continue
             } catch {
+                if watching {
+                    watching = false
+                    logger.info("etcd watch ended: resuming it", metadata: ["error": "\(error)"])
+                    continue
+                }
                 if status.markUnreachable("\(error)") {
                     logger.warning("etcd unreachable: serving the last data, retrying", metadata: ["error": "\(error)"])
                 }

@@ -55,6 +55,20 @@ public final class TestEtcdCluster: @unchecked Sendable {
         (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
     }
 
+    /// The index of the member that leads the cluster now, asking each live member's status; nil when none
+    /// says it leads.
+    public func leader() -> Int? {
+        for (index, port) in clientPorts.enumerated() where members[index] != nil {
+            guard let reply = try? TestHTTP.request("POST", "/v3/maintenance/status", port: port, body: "{}", timeout: 2),
+                let json = (try? JSONSerialization.jsonObject(with: Data(reply.body.utf8))) as? [String: Any],
+                let header = json["header"] as? [String: Any], let me = header["member_id"] as? String,
+                let leader = json["leader"] as? String
+            else { continue }
+            if me == leader { return index }
+        }
+        return nil
+    }
+
     /// Kills member `index` at once (SIGKILL), as a machine failing would.
     public func kill(member index: Int) {
         guard let member = members[index] else { return }
@@ -63,7 +77,19 @@ public final class TestEtcdCluster: @unchecked Sendable {
         members[index] = nil
     }
 
-    /// Starts a killed member again on its ports and data (it catches up from the others), and waits (at
+    /// Stops member `index` as an operator would (SIGTERM): a leader hands its leadership over first. Waits
+    /// at most 10 s, then kills it.
+    public func stop(member index: Int) {
+        guard let member = members[index] else { return }
+        Glibc.kill(member.pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while member.exitStatus() == nil && Date() < deadline { usleep(20_000) }
+        if member.exitStatus() == nil { Glibc.kill(member.pid, SIGKILL) }
+        _ = member.waitForExit()
+        members[index] = nil
+    }
+
+    /// Starts a stopped or killed member again on its ports and data (it catches up from the others), and waits (at
     /// most 20 s) until it is healthy.
     public func restart(member index: Int) throws {
         guard members[index] == nil else { return }

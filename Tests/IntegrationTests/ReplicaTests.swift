@@ -228,21 +228,57 @@ import Glibc
         defer { _ = second.stop() }
 
         var acknowledged: [String: String] = [:]
+        var refused: [String] = []
         for index in 1...20 {
-            if index == 8 { cluster.kill(member: 0) }
+            if index == 8 {
+                let leader = try #require(cluster.leader(), "a member leads")
+                cluster.kill(member: leader)
+            }
             let writer = index % 2 == 0 ? first : second
             let name = "m\(index)"
             let ip = "10.96.11.\(index)"
             let reply = try TestHTTP.request(
                 "PUT", "/api/v1/namespaces/default/services/\(name)", port: writer.httpPort, body: Self.service(name, ip)
             )
-            if reply.status == 201 { acknowledged[name] = ip }
+            if reply.status == 201 { acknowledged[name] = ip } else { refused.append("\(name): \(reply.status) \(reply.body)") }
         }
-        #expect(acknowledged.count >= 18, "writes go on through the members left: \(acknowledged.count) of 20")
+        print("killed etcd leader: \(acknowledged.count) of 20 writes acknowledged; refused: \(refused)")
+        // The write in flight when the leader dies waits out the election (within the client's 5 s) rather
+        // than failing.
+        #expect(acknowledged.count == 20, "writes go on through the members left: \(refused)")
         for (name, ip) in acknowledged.sorted(by: { $0.key < $1.key }) {
             #expect(try APITests.answers("\(name).default.svc.cluster.local", [ip], first), "\(name) on the first replica")
             #expect(try APITests.answers("\(name).default.svc.cluster.local", [ip], second), "\(name) on the second replica")
         }
+    }
+
+    /// The member a replica talks to is the leader, and is stopped by its operator: the write right after
+    /// goes to the next member (the stopping one answers "the client connection is closing" or not at all),
+    /// and the watch moves over without the replica ever calling etcd unreachable.
+    @Test func aStoppedLeaderIsPassedOverWithoutAFailedWrite() throws {
+        let cluster = try TestEtcdCluster()
+        defer { cluster.stop() }
+        let leader = try #require(cluster.leader(), "a member leads")
+        let order = [leader] + cluster.clientPorts.indices.filter { $0 != leader }
+        let store = "etcd://" + order.map { "127.0.0.1:\(cluster.clientPorts[$0])" }.joined(separator: ",")
+        let writer = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        defer { _ = writer.stop() }
+        let reader = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        defer { _ = reader.stop() }
+        let before = try TestHTTP.request(
+            "PUT", "/api/v1/namespaces/default/services/before", port: writer.httpPort, body: Self.service("before", "10.96.15.1")
+        )
+        #expect(before.status == 201, "\(before.body)")
+        #expect(try APITests.answers("before.default.svc.cluster.local", ["10.96.15.1"], reader))
+
+        cluster.stop(member: leader)
+        let after = try TestHTTP.request(
+            "PUT", "/api/v1/namespaces/default/services/after", port: writer.httpPort, body: Self.service("after", "10.96.15.2")
+        )
+        #expect(after.status == 201, "\(after.body)")
+        #expect(try Self.answers("after.default.svc.cluster.local", ["10.96.15.2"], reader, within: 5))
+        #expect(!reader.output.contains("etcd unreachable"), "\(reader.output)")
+        #expect(!writer.output.contains("etcd unreachable"), "\(writer.output)")
     }
 
     /// A replica cut off while etcd compacts past its revision lists again when it is back, and ends up
