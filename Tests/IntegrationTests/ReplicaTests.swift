@@ -198,11 +198,12 @@ import Glibc
         #expect(created.status == 201, "\(created.body)")
 
         try etcd.restart()
-        // Another client writes straight into etcd, as etcdctl would: the replica's resumed watch brings it.
-        let other = Data(Self.service("after", "10.96.10.2").utf8).base64EncodedString()
-        let key = Data("/svcdns/services/default/after".utf8).base64EncodedString()
-        let put = try TestHTTP.request("POST", "/v3/kv/put", port: etcd.clientPort, body: #"{"key":"\#(key)","value":"\#(other)"}"#)
-        #expect(put.status == 200, "\(put.body)")
+        // Another client writes straight into etcd with etcdctl: the replica's resumed watch brings it.
+        let put = try Tool.run(
+            "etcdctl",
+            ["--endpoints", "127.0.0.1:\(etcd.clientPort)", "put", "/svcdns/services/default/after", Self.service("after", "10.96.10.2")]
+        )
+        #expect(put.status == 0 && put.stdout == "OK\n", "etcdctl: \(put.stdout)\(put.stderr)")
         // The replica backs off up to 2 s between attempts while etcd is away.
         var seen = false
         for _ in 0..<100 {
