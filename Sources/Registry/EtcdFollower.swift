@@ -95,9 +95,9 @@ public struct EtcdFollower: ServiceLifecycle.Service {
     func follow() async {
         var attempt = 0
         var applied: Int64? = listedAt
-        // A watch that was working and ended (its member went away) is resumed at once, through the next
-        // member, before etcd counts as unreachable.
-        var watching = false
+        // A watch that had worked for a moment (100 ms) and ended (its member went away) is resumed at once, through
+        // the next member, before etcd counts as unreachable; one that keeps ending at once backs off.
+        var watchingSince: ContinuousClock.Instant? = nil
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 if applied == nil {
@@ -105,7 +105,7 @@ public struct EtcdFollower: ServiceLifecycle.Service {
                 }
                 for try await batch in client.watch(prefix: prefix + "/", from: applied! + 1) {
                     attempt = 0
-                    watching = true
+                    if watchingSince == nil { watchingSince = .now }
                     status.markReachable()
                     for event in batch {
                         applied = max(applied!, apply(event))
@@ -116,10 +116,12 @@ public struct EtcdFollower: ServiceLifecycle.Service {
                 applied = nil
                 continue
             } catch {
-                if watching {
-                    watching = false
-                    logger.info("etcd watch ended: resuming it", metadata: ["error": "\(error)"])
-                    continue
+                if let since = watchingSince {
+                    watchingSince = nil
+                    if since.duration(to: .now) > .milliseconds(100) {
+                        logger.info("etcd watch ended: resuming it", metadata: ["error": "\(error)"])
+                        continue
+                    }
                 }
                 if status.markUnreachable("\(error)") {
                     logger.warning("etcd unreachable: serving the last data, retrying", metadata: ["error": "\(error)"])
