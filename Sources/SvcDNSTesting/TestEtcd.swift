@@ -52,13 +52,18 @@ public final class TestEtcd: @unchecked Sendable {
             if let status = process.exitStatus() {
                 throw Tool.Failure(description: "etcd exited with \(status):\n\(output)")
             }
-            if let health = try? TestHTTP.request("GET", "/health", port: clientPort, timeout: 1), health.body.contains("\"health\":\"true\"") {
+            if Self.isHealthy(port: clientPort) {
                 return
             }
             usleep(100_000)
         }
         stop()
         throw Tool.Failure(description: "etcd did not become healthy on \(endpoint) within 20 s:\n\(output)")
+    }
+
+    /// Whether the member with this client port says, at `/health`, that it is up and has a leader.
+    static func isHealthy(port: Int) -> Bool {
+        (try? TestHTTP.request("GET", "/health", port: port, timeout: 1))?.body.contains("\"health\":\"true\"") == true
     }
 
     /// etcd on PATH, else where Debian installs it.

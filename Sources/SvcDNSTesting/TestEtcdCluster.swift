@@ -41,10 +41,7 @@ public final class TestEtcdCluster: @unchecked Sendable {
         }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            let healthy = clientPorts.allSatisfy { port in
-                (try? TestHTTP.request("GET", "/health", port: port, timeout: 1))?.body.contains("\"health\":\"true\"") == true
-            }
-            if healthy { return }
+            if clientPorts.allSatisfy(TestEtcd.isHealthy(port:)) { return }
             usleep(100_000)
         }
         stop()
@@ -96,7 +93,7 @@ public final class TestEtcdCluster: @unchecked Sendable {
         members[index] = try Spawned(executable: try TestEtcd.executable(), arguments: memberArguments[index], log: logFile)
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if (try? TestHTTP.request("GET", "/health", port: clientPorts[index], timeout: 1))?.body.contains("\"health\":\"true\"") == true {
+            if TestEtcd.isHealthy(port: clientPorts[index]) {
                 return
             }
             usleep(100_000)
