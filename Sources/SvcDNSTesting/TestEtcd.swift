@@ -79,14 +79,7 @@ public final class TestEtcd: @unchecked Sendable {
 
     /// Stops etcd with SIGTERM (SIGKILL after 5 s) and waits for it. Safe to call more than once.
     public func stop() {
-        guard process.exitStatus() == nil else { return }
-        kill(process.pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        while process.exitStatus() == nil && Date() < deadline { usleep(20_000) }
-        if process.exitStatus() == nil {
-            kill(process.pid, SIGKILL)
-            _ = process.waitForExit()
-        }
+        process.stop(within: 5)
     }
 
     deinit {

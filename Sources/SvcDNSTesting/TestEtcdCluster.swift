@@ -77,12 +77,7 @@ public final class TestEtcdCluster: @unchecked Sendable {
     /// Stops member `index` as an operator would (SIGTERM): a leader hands its leadership over first. Waits
     /// at most 10 s, then kills it.
     public func stop(member index: Int) {
-        guard let member = members[index] else { return }
-        Glibc.kill(member.pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(10)
-        while member.exitStatus() == nil && Date() < deadline { usleep(20_000) }
-        if member.exitStatus() == nil { Glibc.kill(member.pid, SIGKILL) }
-        _ = member.waitForExit()
+        members[index]?.stop(within: 10)
         members[index] = nil
     }
 

@@ -120,11 +120,7 @@ public final class TestUpstream: @unchecked Sendable {
     /// Stops NSD with SIGTERM (SIGKILL after 5 s, to its child processes too) and waits for it. Safe to call
     /// more than once.
     public func stop() {
-        guard process.exitStatus() == nil else { return }
-        kill(process.pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        while process.exitStatus() == nil && Date() < deadline { usleep(20_000) }
-        if process.exitStatus() == nil {
+        if !process.terminate(within: 5) {
             let pid = process.pid
             let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
             for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGKILL) }
@@ -201,6 +197,22 @@ final class Spawned: @unchecked Sendable {
     }
 
     /// Waits until the process has ended and returns its status.
+    /// Asks the process to stop (SIGTERM) and waits up to `seconds` for it; whether it stopped. A caller
+    /// kills what is still running.
+    func terminate(within seconds: Double) -> Bool {
+        guard exitStatus() == nil else { return true }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(seconds)
+        while exitStatus() == nil && Date() < deadline { usleep(20_000) }
+        return exitStatus() != nil
+    }
+
+    /// SIGTERM, then SIGKILL after `seconds`; waits for the exit either way.
+    func stop(within seconds: Double) {
+        if !terminate(within: seconds) { kill(pid, SIGKILL) }
+        _ = waitForExit()
+    }
+
     func waitForExit() -> Int32 {
         lock.withLock {
             if let status { return status }

@@ -205,14 +205,7 @@ import Glibc
         )
         #expect(put.status == 0 && put.stdout == "OK\n", "etcdctl: \(put.stdout)\(put.stderr)")
         // The replica backs off up to 2 s between attempts while etcd is away.
-        var seen = false
-        for _ in 0..<100 {
-            if try APITests.addresses("after.default.svc.cluster.local", replica) == ["10.96.10.2"] {
-                seen = true
-                break
-            }
-            usleep(50_000)
-        }
+        let seen = try Self.answers("after.default.svc.cluster.local", ["10.96.10.2"], replica, within: 5)
         #expect(seen, "a write made by another client after the restart is served")
         #expect(try APITests.addresses("before.default.svc.cluster.local", replica) == ["10.96.10.1"])
     }
@@ -303,14 +296,7 @@ import Glibc
         try cluster.restart(member: 0)
 
         // Resumed from its last revision, the replica finds it compacted, lists again, and serves the rest.
-        var caughtUp = false
-        for _ in 0..<100 {
-            if try APITests.addresses("new.default.svc.cluster.local", replica) == ["10.96.12.2"] {
-                caughtUp = true
-                break
-            }
-            usleep(100_000)
-        }
+        let caughtUp = try Self.answers("new.default.svc.cluster.local", ["10.96.12.2"], replica, within: 10)
         #expect(caughtUp, "the write made while it was away is served")
         #expect(try APITests.addresses("old.default.svc.cluster.local", replica).isEmpty, "the deleted object is gone")
     }
