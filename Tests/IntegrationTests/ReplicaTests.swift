@@ -14,6 +14,11 @@ import Glibc
         return #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"\#(name)"\#(version)},"spec":{"clusterIP":"\#(ip)"}}"#
     }
 
+    /// A replica: the real binary serving the example `zones/` with its API objects in `store` (etcd://...).
+    static func replica(_ store: String) throws -> SvcDNSProcess {
+        try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+    }
+
     /// True once `name` answers exactly `expected`, polling every 50 ms for at most `seconds`.
     static func answers(_ name: String, _ expected: [String], _ replica: SvcDNSProcess, within seconds: Double) throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -30,7 +35,7 @@ import Glibc
         let etcd = try TestEtcd()
         defer { etcd.stop() }
         let store = "etcd://127.0.0.1:\(etcd.clientPort)/svcdns-test"
-        let replicas = try (0..<3).map { _ in try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store]) }
+        let replicas = try (0..<3).map { _ in try Self.replica(store) }
         defer { for replica in replicas { _ = replica.stop() } }
 
         var waits: [Double] = []
@@ -65,9 +70,9 @@ import Glibc
         let etcd = try TestEtcd()
         defer { etcd.stop() }
         let store = "etcd://127.0.0.1:\(etcd.clientPort)"
-        let peer = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        let peer = try Self.replica(store)
         defer { _ = peer.stop() }
-        var restarted = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        var restarted = try Self.replica(store)
         defer { _ = restarted.stop() }
         func put(_ name: String, _ ip: String) throws {
             let reply = try TestHTTP.request(
@@ -91,7 +96,7 @@ import Glibc
         try EtcdWriter(port: etcd.clientPort).putAll(
             (1...20000).map { ("/svcdns/services/default/b\($0)", Self.service("b\($0)", "10.97.\($0 / 250).\($0 % 250 + 1)")) }
         )
-        restarted = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        restarted = try Self.replica(store)
 
         // No polling: the first answers after the restart already match.
         for index in 1...15 {
@@ -113,7 +118,7 @@ import Glibc
         try EtcdWriter(port: etcd.clientPort).put("/svcdns/services/default/early", Self.service("early", "10.96.14.1"))
         etcd.stop()
 
-        let replica = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", "etcd://127.0.0.1:\(etcd.clientPort)"])
+        let replica = try Self.replica("etcd://127.0.0.1:\(etcd.clientPort)")
         defer { _ = replica.stop() }
         #expect(try APITests.addresses("web.default.svc.cluster.local", replica) == ["10.96.0.10"])
         #expect(try APITests.addresses("early.default.svc.cluster.local", replica).isEmpty)
@@ -133,9 +138,9 @@ import Glibc
         let etcd = try TestEtcd()
         defer { etcd.stop() }
         let store = "etcd://127.0.0.1:\(etcd.clientPort)"
-        let first = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        let first = try Self.replica(store)
         defer { _ = first.stop() }
-        let second = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        let second = try Self.replica(store)
         defer { _ = second.stop() }
         let path = "/api/v1/namespaces/default/services/race"
 
@@ -164,7 +169,7 @@ import Glibc
     @Test func withEtcdGoneDNSKeepsTheLastDataAndWritesAre503() throws {
         let etcd = try TestEtcd()
         defer { etcd.stop() }
-        let replica = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", "etcd://127.0.0.1:\(etcd.clientPort)"])
+        let replica = try Self.replica("etcd://127.0.0.1:\(etcd.clientPort)")
         defer { _ = replica.stop() }
         let path = "/api/v1/namespaces/default/services/kept"
         let created = try TestHTTP.request("PUT", path, port: replica.httpPort, body: Self.service("kept", "10.96.9.1"))
@@ -190,7 +195,7 @@ import Glibc
     @Test func afterEtcdComesBackAReplicaResumesAndSeesOtherWriters() throws {
         let etcd = try TestEtcd()
         defer { etcd.stop() }
-        let replica = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", "etcd://127.0.0.1:\(etcd.clientPort)"])
+        let replica = try Self.replica("etcd://127.0.0.1:\(etcd.clientPort)")
         defer { _ = replica.stop() }
         let created = try TestHTTP.request(
             "PUT", "/api/v1/namespaces/default/services/before", port: replica.httpPort, body: Self.service("before", "10.96.10.1")
@@ -216,9 +221,9 @@ import Glibc
         let cluster = try TestEtcdCluster()
         defer { cluster.stop() }
         let store = "etcd://\(cluster.hosts)"
-        let first = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        let first = try Self.replica(store)
         defer { _ = first.stop() }
-        let second = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        let second = try Self.replica(store)
         defer { _ = second.stop() }
 
         var acknowledged: [String: String] = [:]
@@ -255,9 +260,9 @@ import Glibc
         let leader = try #require(cluster.leader(), "a member leads")
         let order = [leader] + cluster.clientPorts.indices.filter { $0 != leader }
         let store = "etcd://" + order.map { "127.0.0.1:\(cluster.clientPorts[$0])" }.joined(separator: ",")
-        let writer = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        let writer = try Self.replica(store)
         defer { _ = writer.stop() }
-        let reader = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", store])
+        let reader = try Self.replica(store)
         defer { _ = reader.stop() }
         let before = try TestHTTP.request(
             "PUT", "/api/v1/namespaces/default/services/before", port: writer.httpPort, body: Self.service("before", "10.96.15.1")
@@ -281,9 +286,7 @@ import Glibc
         let cluster = try TestEtcdCluster()
         defer { cluster.stop() }
         // The replica talks to member 0 only; the writer to the other two.
-        let replica = try SvcDNSProcess(
-            zones: ExampleTests.zones, arguments: ["--store", "etcd://127.0.0.1:\(cluster.clientPorts[0])"]
-        )
+        let replica = try Self.replica("etcd://127.0.0.1:\(cluster.clientPorts[0])")
         defer { _ = replica.stop() }
         let writer = EtcdWriter(port: cluster.clientPorts[1])
         try writer.put("/svcdns/services/default/old", Self.service("old", "10.96.12.1"))
