@@ -24,8 +24,9 @@ public struct ResponseEncoder {
 
     /// Writes `response` to `query` into `buffer` (replacing its contents), within `limit` bytes.
     ///
-    /// Truncation drops whole RRsets from the end: an answer or authority RRset that does not fit ends
-    /// the message with TC set; an additional RRset that does not fit is left out without TC (RFC 2181 §9).
+    /// Truncation (RFC 2181 §9): an answer that does not fit keeps as many whole records as fit, in the
+    /// order the RRsets present them, and sets TC; authority and additional records are dropped first. An
+    /// authority RRset that does not fit sets TC; an additional RRset that does not fit is left out without TC.
     /// The question is echoed in the client's letter case. OPT is added only when the query had one.
     public mutating func encode(_ response: Response, to query: Query, limit: Int, into buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
@@ -101,30 +102,35 @@ private enum MessageWriter {
     private static func writeResponse<Sink: MessageSink>(
         _ response: Response, to query: Query, limit: Int, table: inout CompressionTable, into sink: inout Sink
     ) {
-        let budget = limit - (query.edns == nil ? 0 : 11)
+        // The OPT record (11 bytes) always goes last: room is kept for it, in the limit and in fixed memory.
+        let budget = min(limit, sink.capacity) - (query.edns == nil ? 0 : 11)
         writeHeader(id: query.id, flags: 0, into: &sink)
         writeName(query.name, compress: true, table: &table, into: &sink)
         sink.append16(query.type.rawValue)
         sink.append16(query.recordClass)
 
-        // The first RRset that does not fit ends the message: with TC in the answer and authority
-        // sections, without it in the additional section (RFC 2181 §9).
+        // RFC 2181 §9: an answer that does not fit keeps the records that do, with TC, so a stub resolver
+        // without TCP (musl before 1.2.4) still gets addresses; the records come in their rotated order, so
+        // consecutive truncated answers cover the whole set. Authority and additional records go first:
+        // they are written only after the whole answer. An authority RRset that does not fit ends the
+        // message with TC; an additional one that does not fit is left out without TC.
         var counts = (answer: 0, authority: 0, additional: 0)
         var truncated = false
         sections: do {
-            let answer = writeSection(response.answer, budget: budget, table: &table, into: &sink)
+            let answer = writeSection(response.answer, wholeRRSets: false, budget: budget, table: &table, into: &sink)
             counts.answer = answer.count
             guard answer.complete else {
                 truncated = true
                 break sections
             }
-            let authority = writeSection(response.authority, budget: budget, table: &table, into: &sink)
+            let authority = writeSection(response.authority, wholeRRSets: true, budget: budget, table: &table, into: &sink)
             counts.authority = authority.count
             guard authority.complete else {
                 truncated = true
                 break sections
             }
-            counts.additional = writeSection(response.additional, budget: budget, table: &table, into: &sink).count
+            counts.additional =
+                writeSection(response.additional, wholeRRSets: true, budget: budget, table: &table, into: &sink).count
         }
 
         if let edns = query.edns {
@@ -143,39 +149,51 @@ private enum MessageWriter {
         sink.patch16(UInt16(counts.additional), at: 10)
     }
 
-    /// Writes whole RRsets while they fit; `complete` is false when one did not (it is taken out again).
+    /// Writes records while they fit; `complete` is false when one did not. With `wholeRRSets`, an RRset
+    /// that does not fit whole is taken out again; without, the records of it that fit stay.
     private static func writeSection<Sink: MessageSink>(
-        _ rrSets: [RRSet], budget: Int, table: inout CompressionTable, into sink: inout Sink
+        _ rrSets: [RRSet], wholeRRSets: Bool, budget: Int, table: inout CompressionTable, into sink: inout Sink
     ) -> (count: Int, complete: Bool) {
         var count = 0
         for index in rrSets.indices {
             let mark = sink.count
             let tableMark = table.count
-            let written = writeRRSet(rrSets[index], table: &table, into: &sink)
-            if sink.overflowed || sink.count > budget {
-                sink.truncate(to: mark)
-                table.count = tableMark
-                return (count, false)
+            let written = writeRRSet(rrSets[index], budget: budget, table: &table, into: &sink)
+            guard written.complete else {
+                if wholeRRSets {
+                    sink.truncate(to: mark)
+                    table.count = tableMark
+                    return (count, false)
+                }
+                return (count + written.count, false)
             }
-            count += written
+            count += written.count
         }
         return (count, true)
     }
 
-    /// Writes the records `rrSet` presents (from `firstRecord`, wrapping, at most `presentedCount`).
+    /// Writes the records `rrSet` presents (from `firstRecord`, wrapping, at most `presentedCount`), each
+    /// whole or not at all: a record past `budget` (or past fixed memory) is taken out and ends the set.
     private static func writeRRSet<Sink: MessageSink>(
-        _ rrSet: RRSet, table: inout CompressionTable, into sink: inout Sink
-    ) -> Int {
+        _ rrSet: RRSet, budget: Int, table: inout CompressionTable, into sink: inout Sink
+    ) -> (count: Int, complete: Bool) {
         let count = rrSet.presentedCount
         let size = rrSet.rdata.count
-        guard size > 0 else { return 0 }
+        guard size > 0 else { return (0, true) }
         var index = rrSet.firstRecord % size
-        for _ in 0..<count where !sink.overflowed {
+        for written in 0..<count {
+            let mark = sink.count
+            let tableMark = table.count
             writeRecord(owner: rrSet.owner, type: rrSet.type, ttl: rrSet.ttl, rdata: rrSet.rdata[index], table: &table, into: &sink)
+            if sink.overflowed || sink.count > budget {
+                sink.truncate(to: mark)
+                table.count = tableMark
+                return (written, false)
+            }
             index += 1
             if index == size { index = 0 }
         }
-        return count
+        return (count, true)
     }
 
     static func writeHeader<Sink: MessageSink>(id: UInt16, flags: UInt16, into sink: inout Sink) {

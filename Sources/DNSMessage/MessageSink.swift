@@ -10,6 +10,8 @@ import Glibc
 /// dropped, and the encoder treats the RRset it was writing as one that does not fit.
 protocol MessageSink {
     var count: Int { get }
+    /// The most bytes the sink can take (`Int.max` when it grows).
+    var capacity: Int { get }
     /// True once a write did not fit; cleared by `truncate`.
     var overflowed: Bool { get }
     /// True when `byteCount` more bytes fit.
@@ -44,6 +46,7 @@ struct ArraySink: MessageSink {
     }
 
     var count: Int { bytes.pointee.count }
+    var capacity: Int { .max }
     var overflowed: Bool { false }
     func fits(_ byteCount: Int) -> Bool { true }
 
@@ -82,7 +85,7 @@ struct ArraySink: MessageSink {
 /// A sink over fixed memory: no allocation, no copy-on-write checks, one bounds check per write.
 struct RawSink: MessageSink {
     private let base: UnsafeMutableRawPointer
-    private let capacity: Int
+    let capacity: Int
     private(set) var count = 0
     private(set) var overflowed = false
 

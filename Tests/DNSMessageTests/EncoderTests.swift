@@ -193,16 +193,59 @@ struct EncoderTests {
 
     // MARK: truncation
 
-    @Test func answerOver512BytesWithoutEDNSIsDroppedWholeWithTC() throws {
+    /// 12 header + 31 question + 16 per compressed A record: 29 of the 60 records fit in 512 bytes (507).
+    @Test func answerOver512BytesWithoutEDNSKeepsTheRecordsThatFitWithTC() throws {
         let q = query("db.data.svc.cluster.local.", .a)
         let bytes = encode(
             Response(authoritative: true, answer: [addresses("db.data.svc.cluster.local.", count: 60)]), to: q)
+        #expect(bytes.count == 12 + 31 + 16 * 29)
+        let decoded = try LDNS.decode(bytes)
+        #expect(decoded.truncated)
+        #expect(decoded.authoritative)
+        #expect(decoded.answer.sorted() == (try expectedAddresses("db.data.svc.cluster.local.", count: 29)))
+        #expect(u16(bytes, at: 6) == 29)  // ANCOUNT
+        #expect(decoded.question == ["db.data.svc.cluster.local. IN A"])
+    }
+
+    /// A rotated set is cut where it is presented: the records that fit are the ones from `firstRecord` on,
+    /// wrapping, so consecutive answers (each starting one record later) cover the whole set.
+    @Test func truncatedAnswerKeepsTheRotatedOrder() throws {
+        let q = query("db.data.svc.cluster.local.", .a)
+        var set = addresses("db.data.svc.cluster.local.", count: 60)
+        set.firstRecord = 50
+        let decoded = try LDNS.decode(encode(Response(answer: [set]), to: q))
+        #expect(decoded.truncated)
+        let all = try (0..<60).map { try LDNS.canonical("db.data.svc.cluster.local. 5 IN A 127.0.1.\(1 + $0)") }
+        #expect(decoded.answer == Array(all[50...] + all[..<19]))
+    }
+
+    /// Authority and additional records go first: a truncated answer carries none, even when they are small.
+    @Test func truncatedAnswerDropsAuthorityAndAdditional() throws {
+        let q = query("db.data.svc.cluster.local.", .a, edns: EDNS(udpPayloadSize: 512))
+        let small = RRSet(owner: name("ns.dns.cluster.local."), type: .a, ttl: 5, rdata: [.a(IPv4Bytes(127, 0, 0, 53))])
+        let bytes = encode(
+            Response(answer: [addresses("db.data.svc.cluster.local.", count: 60)], authority: [Self.soa], additional: [small]),
+            to: q)
         #expect(bytes.count <= 512)
         let decoded = try LDNS.decode(bytes)
         #expect(decoded.truncated)
-        #expect(decoded.answer.isEmpty)
-        #expect(u16(bytes, at: 6) == 0)  // ANCOUNT
-        #expect(decoded.question == ["db.data.svc.cluster.local. IN A"])
+        #expect(decoded.answer.count == (512 - 12 - 31 - 11) / 16)
+        #expect(decoded.authority.isEmpty)
+        #expect(decoded.additional.isEmpty)
+        #expect(decoded.edns?.udpSize == 1232, "the OPT record stays in a truncated answer")
+    }
+
+    /// A CNAME and then the records it leads to: the chain is kept and cut inside the second RRset.
+    @Test func truncationCutsInsideTheSecondRRsetOfTheAnswer() throws {
+        let q = query("alias.corp.example.", .a)
+        let cname = RRSet(
+            owner: name("alias.corp.example."), type: .cname, ttl: 5, rdata: [.cname(name("db.data.svc.cluster.local."))])
+        let decoded = try LDNS.decode(
+            encode(Response(answer: [cname, addresses("db.data.svc.cluster.local.", count: 60)]), to: q))
+        #expect(decoded.truncated)
+        #expect(decoded.answer.first == (try LDNS.canonical("alias.corp.example. 5 IN CNAME db.data.svc.cluster.local.")))
+        #expect(decoded.answer.count > 20)
+        #expect(decoded.size <= 512)
     }
 
     @Test func authorityRRsetThatDoesNotFitSetsTC() throws {
@@ -230,7 +273,8 @@ struct EncoderTests {
         #expect(decoded.additional == [try LDNS.canonical("ns.dns.cluster.local. 5 IN A 127.0.0.53")])
     }
 
-    /// 12 header + 31 question + 16 per compressed A record + 11 OPT: 73 records make 1222 bytes, 74 make 1238.
+    /// 12 header + 31 question + 16 per compressed A record + 11 OPT: 73 records make 1222 bytes, 74 make 1238,
+    /// so of 74 the first 73 go out, with TC.
     @Test(arguments: [(73, false), (74, true)])
     func ednsLimitIs1232EvenWhenTheClientOffersMore(records: Int, truncated: Bool) throws {
         let q = query("db.data.svc.cluster.local.", .a, edns: EDNS(udpPayloadSize: 4096))
@@ -239,9 +283,9 @@ struct EncoderTests {
         #expect(bytes.count <= 1232)
         let decoded = try LDNS.decode(bytes)
         #expect(decoded.truncated == truncated)
-        #expect(decoded.answer.count == (truncated ? 0 : records))
+        #expect(decoded.answer.count == (truncated ? 73 : records))
         #expect(decoded.edns?.udpSize == 1232)
-        if !truncated { #expect(bytes.count == 12 + 31 + 16 * records + 11) }
+        #expect(bytes.count == 12 + 31 + 16 * min(records, 73) + 11)
         // Over TCP the same answer is never truncated.
         let tcp = try LDNS.decode(
             encode(
@@ -414,7 +458,7 @@ struct FixedMemoryEncoderTests {
     }
 
     @Test func memorySmallerThanTheLimitTruncatesWithinIt() throws {
-        // 1232 allowed, but only 600 bytes given: the answer RRset does not fit, so TC and nothing past 600.
+        // 1232 allowed, but only 600 bytes given: the records that fit in 600 with room for OPT, TC, nothing past 600.
         let q = query("big.data.svc.cluster.local.", .a, edns: EDNS(udpPayloadSize: 1232))
         let response = Response(answer: [addresses("big.data.svc.cluster.local.", count: 60)])
         let (message, untouched) = encodeIntoMemory(response, to: q, limit: 1232, memory: 600)
@@ -422,7 +466,7 @@ struct FixedMemoryEncoderTests {
         #expect(message.count <= 600)
         let decoded = try LDNS.decode(message)
         #expect(decoded.truncated)
-        #expect(decoded.answer.isEmpty)
+        #expect(decoded.answer.count == (600 - 12 - 31 - 11) / 16)
         #expect(decoded.edns?.udpSize == 1232)
     }
 
