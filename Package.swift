@@ -63,6 +63,7 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "DNSMessage", "ServiceModel", "Authority", "Forwarding",
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

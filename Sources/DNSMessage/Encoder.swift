@@ -132,6 +132,7 @@ private enum MessageWriter {
             counts.additional =
                 writeSection(response.additional, wholeRRSets: true, budget: budget, table: &table, into: &sink).count
         }
+        if response.truncated { truncated = true }
 
         if let edns = query.edns {
             writeOPT(rcode: response.rcode, dnssecOK: edns.dnssecOK, into: &sink)

@@ -59,10 +59,12 @@ public struct Response: Hashable, Sendable {
     public var answer: [RRSet]
     public var authority: [RRSet]
     public var additional: [RRSet]
+    /// TC is set even when everything fits: a rate-limited answer sent empty so the client asks over TCP.
+    public var truncated: Bool
 
     public init(
         rcode: ResponseCode = .noError, authoritative: Bool = false, recursionAvailable: Bool = false,
-        answer: [RRSet] = [], authority: [RRSet] = [], additional: [RRSet] = []
+        answer: [RRSet] = [], authority: [RRSet] = [], additional: [RRSet] = [], truncated: Bool = false
     ) {
         self.rcode = rcode
         self.authoritative = authoritative
@@ -70,6 +72,7 @@ public struct Response: Hashable, Sendable {
         self.answer = answer
         self.authority = authority
         self.additional = additional
+        self.truncated = truncated
     }
 }
 

@@ -28,6 +28,10 @@ final class DNSMetrics {
     private let durations: UnsafeMutablePointer<Timer?>
     private let pendingDurations: UnsafeMutablePointer<Int>
     private let responseSize: Recorder
+    /// Responses rate limiting slipped (sent empty with TC) and dropped.
+    private var rateLimitCounters: (slipped: Counter, dropped: Counter)?
+    private var pendingSlipped = 0
+    private var pendingDropped = 0
 
     static let requestDurationLabel = "svcdns_dns_request_duration_seconds"
     static let responseSizeLabel = "svcdns_dns_response_size_bytes"
@@ -80,8 +84,26 @@ final class DNSMetrics {
         count(type: type, isIPv6: isIPv6, size: response.count, rcode: response.count >= 4 ? response[3] : 2)
     }
 
+    /// Counts one response that response rate limiting slipped or dropped (a slipped one is also counted
+    /// as answered, by `count`); it reaches the counters at the next `flush`.
+    func countRateLimited(_ decision: ResponseRateLimiter.Decision) {
+        switch decision {
+        case .send: break
+        case .slip: pendingSlipped += 1
+        case .drop: pendingDropped += 1
+        }
+    }
+
     /// Adds everything counted since the last flush; every query counted took from `started` until now.
     func flush(started: NIODeadline) {
+        if pendingSlipped > 0 || pendingDropped > 0 {
+            let counters = rateLimitCounters ?? Self.makeRateLimitCounters(server: server)
+            rateLimitCounters = counters
+            counters.slipped.increment(by: pendingSlipped)
+            counters.dropped.increment(by: pendingDropped)
+            pendingSlipped = 0
+            pendingDropped = 0
+        }
         let elapsed = (NIODeadline.now() - started).nanoseconds
         for slot in 0..<(2 * Self.typeSlots) where pendingRequests[slot] > 0 {
             requestCounter(slot).increment(by: pendingRequests[slot])
@@ -102,6 +124,14 @@ final class DNSMetrics {
     func record(type: RecordType?, isIPv6: Bool, response: [UInt8], started: NIODeadline) {
         count(type: type, isIPv6: isIPv6, response: response)
         flush(started: started)
+    }
+
+    /// NSD and Knot count these too; the names follow this file's `svcdns_` prefix.
+    static func makeRateLimitCounters(server: String) -> (slipped: Counter, dropped: Counter) {
+        (
+            Counter(label: "svcdns_rrl_slipped_total", dimensions: [("server", server)]),
+            Counter(label: "svcdns_rrl_dropped_total", dimensions: [("server", server)])
+        )
     }
 
     private static func typeSlot(_ type: RecordType?) -> Int {
@@ -179,5 +209,13 @@ final class LockedDNSMetrics: Sendable {
 
     func record(type: RecordType?, isIPv6: Bool, response: [UInt8], started: NIODeadline) {
         metrics.withLock { $0.record(type: type, isIPv6: isIPv6, response: response, started: started) }
+    }
+
+    /// Counts a slipped or dropped forwarded answer at once.
+    func countRateLimited(_ decision: ResponseRateLimiter.Decision) {
+        metrics.withLock { metrics in
+            metrics.countRateLimited(decision)
+            if decision == .drop { metrics.flush(started: .now()) }
+        }
     }
 }

@@ -13,15 +13,18 @@ public struct DNSServerConfiguration: Sendable {
     public var maxTCPConnections: Int
     /// Threads answering UDP per address, each with its own socket on the same port (`--udp-workers`).
     public var udpWorkers: Int
+    /// Response rate limiting of UDP answers (`--rrl-rate`); nil, the default, is off. TCP is never limited.
+    public var rateLimit: ResponseRateLimit?
 
     public init(
         addresses: [ListenAddress], tcpIdleTimeout: TimeAmount = .seconds(10), maxTCPConnections: Int = 1024,
-        udpWorkers: Int = DNSServerConfiguration.defaultUDPWorkers
+        udpWorkers: Int = DNSServerConfiguration.defaultUDPWorkers, rateLimit: ResponseRateLimit? = nil
     ) {
         self.addresses = addresses
         self.tcpIdleTimeout = tcpIdleTimeout
         self.maxTCPConnections = maxTCPConnections
         self.udpWorkers = max(udpWorkers, 1)
+        self.rateLimit = rateLimit
     }
 
     /// One UDP worker per CPU this process may run on: `taskset -c 0` (as `scripts/bench` runs servers)
@@ -79,6 +82,8 @@ public struct DNSServer: Service {
         var localAddresses: [SocketAddress] = []
         do {
             let limiter = ConnectionLimiter(limit: configuration.maxTCPConnections)
+            // One table for every UDP socket of every address: a client counts once, whichever socket it hits.
+            let rateLimiter = configuration.rateLimit.map(ResponseRateLimiter.init)
             for address in configuration.addresses {
                 let server = "dns://\(address)"
                 let (sockets, tcp) = try await bindPair(address, limiter: limiter, server: server)
@@ -88,7 +93,8 @@ public struct DNSServer: Service {
                     // Listed before it starts: should anything below fail, closing the listeners closes
                     // this socket too (joining a worker that never started just closes its socket).
                     let worker = UDPWorker(
-                        socket: socket, pipeline: pipeline, forwardLoops: group, server: server, index: workers.count
+                        socket: socket, pipeline: pipeline, forwardLoops: group, limiter: rateLimiter, server: server,
+                        index: workers.count
                     )
                     workers.append(worker)
                     try worker.start()

@@ -31,48 +31,72 @@ public struct QueryPipeline: Sendable {
     ) -> Outcome {
         withUnsafeMutablePointer(to: &output) { bytes in
             var sink = ArrayOutput(bytes: bytes)
+            var decision = ResponseRateLimiter.Decision.send
             return respond(
-                to: request, overTCP: overTCP, client: client, snapshot: resolver.snapshots.load(), encoder: &encoder,
-                output: &sink
+                to: request, overTCP: overTCP, client: client, snapshot: resolver.snapshots.load(), decision: &decision,
+                encoder: &encoder, output: &sink
             )
         }
     }
 
     /// As `respond(to:overTCP:client:encoder:into:)` for a UDP query, answering from `snapshot` (loaded
     /// once per batch by the worker) and writing an answer known now straight into `datagram` (at least
-    /// 1232 bytes: what leaves is never larger); `size` is the answer's length.
+    /// 1232 bytes: what leaves is never larger); `size` is the answer's length. With `limiter`, an answer
+    /// known now passes response rate limiting at `now`: `rateLimit` says whether it was sent as it is,
+    /// slipped (an empty TC answer is in `datagram`) or dropped (the outcome is `.dropped`).
     func respond(
         toDatagram request: UnsafeRawBufferPointer, client: IPAddress?, snapshot: Snapshot,
-        encoder: inout ResponseEncoder, into datagram: UnsafeMutableRawBufferPointer
-    ) -> (outcome: Outcome, size: Int) {
+        limiter: ResponseRateLimiter?, now: NIODeadline, encoder: inout ResponseEncoder,
+        into datagram: UnsafeMutableRawBufferPointer
+    ) -> (outcome: Outcome, size: Int, rateLimit: ResponseRateLimiter.Decision) {
         var output = DatagramOutput(memory: datagram)
+        var decision = ResponseRateLimiter.Decision.send
         let outcome = respond(
-            to: request, overTCP: false, client: client, snapshot: snapshot, encoder: &encoder, output: &output
+            to: request, overTCP: false, client: client, snapshot: snapshot, limiter: limiter, now: now,
+            decision: &decision, encoder: &encoder, output: &output
         )
-        return (outcome, output.size)
+        return (outcome, output.size, decision)
     }
 
     private func respond<Output: ResponseOutput>(
         to request: UnsafeRawBufferPointer, overTCP: Bool, client: IPAddress?, snapshot: Snapshot,
+        limiter: ResponseRateLimiter? = nil, now: NIODeadline = .uptimeNanoseconds(0),
+        decision: inout ResponseRateLimiter.Decision,
         encoder: inout ResponseEncoder, output: inout Output
     ) -> Outcome {
         let query: Query
         do {
             query = try MessageDecoder.decodeQuery(request)
         } catch {
+            let rcode: ResponseCode
+            let header: QueryHeader
             switch error {
             case .shortHeader, .notAQuery:
                 return .dropped
-            case .malformed(let header, _):
-                output.writeError(.formatError, header: header, edns: MessageDecoder.ednsOfRejected(request))
-                return .answered(nil)
-            case .notImplemented(let header):
-                output.writeError(.notImplemented, header: header, edns: MessageDecoder.ednsOfRejected(request))
-                return .answered(nil)
+            case .malformed(let malformedHeader, _):
+                (rcode, header) = (.formatError, malformedHeader)
+            case .notImplemented(let unimplementedHeader):
+                (rcode, header) = (.notImplemented, unimplementedHeader)
             }
+            // An error has no question to empty: a slipped one goes out as it is (it is as small as a slip).
+            if let limiter {
+                decision = limiter.decideError(client: client, now: now)
+                if decision == .drop { return .dropped }
+            }
+            output.writeError(rcode, header: header, edns: MessageDecoder.ednsOfRejected(request))
+            return .answered(nil)
         }
         switch resolver.resolve(query, client: client, from: snapshot) {
         case .answer(let response):
+            var response = response
+            if let limiter {
+                decision = limiter.decide(response, to: query, client: client, now: now)
+                switch decision {
+                case .send: break
+                case .drop: return .dropped
+                case .slip: response = response.slipped
+                }
+            }
             output.write(
                 response, to: query, limit: ResponseEncoder.sizeLimit(for: query, overTCP: overTCP), encoder: &encoder
             )
@@ -94,6 +118,15 @@ public struct QueryPipeline: Sendable {
         _ response: Response, to query: Query, overTCP: Bool, encoder: inout ResponseEncoder, into output: inout [UInt8]
     ) {
         encoder.encode(response, to: query, limit: ResponseEncoder.sizeLimit(for: query, overTCP: overTCP), into: &output)
+    }
+}
+
+extension Response {
+    /// What a rate-limited answer slips out as: its rcode and flags, no records, TC set, so a real client
+    /// asks again over TCP (NSD and Knot slip the same way).
+    package var slipped: Response {
+        Response(
+            rcode: rcode, authoritative: authoritative, recursionAvailable: recursionAvailable, truncated: true)
     }
 }
 

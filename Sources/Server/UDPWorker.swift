@@ -4,6 +4,7 @@ import Authority
 import DNSMessage
 import Glibc
 import NIOCore
+import ServiceModel
 import Synchronization
 
 /// One thread answering one UDP socket.
@@ -23,6 +24,8 @@ final class UDPWorker: Sendable {
     let socket: DatagramSocket
     private let pipeline: QueryPipeline
     private let forwardLoops: any EventLoopGroup
+    /// Shared by every worker (see `ResponseRateLimiter` for why); nil when `--rrl-rate` is 0.
+    private let limiter: ResponseRateLimiter?
     private let server: String
     private let name: String
     private let stopping = Atomic<Bool>(false)
@@ -30,10 +33,14 @@ final class UDPWorker: Sendable {
     /// Forwarded answers complete on event loops, several at once: their metrics are behind a lock.
     private let forwardedMetrics: LockedDNSMetrics
 
-    init(socket: DatagramSocket, pipeline: QueryPipeline, forwardLoops: any EventLoopGroup, server: String, index: Int) {
+    init(
+        socket: DatagramSocket, pipeline: QueryPipeline, forwardLoops: any EventLoopGroup, limiter: ResponseRateLimiter? = nil,
+        server: String, index: Int
+    ) {
         self.socket = socket
         self.pipeline = pipeline
         self.forwardLoops = forwardLoops
+        self.limiter = limiter
         self.server = server
         self.name = "svcdns-udp-\(index)"
         self.forwardedMetrics = LockedDNSMetrics(server: server, proto: "udp")
@@ -91,32 +98,48 @@ final class UDPWorker: Sendable {
     ) {
         let sender = batch.sender(index)
         let answer = batch.nextAnswer
-        let (outcome, size) = pipeline.respond(
-            toDatagram: batch.datagram(index), client: ForwardingPolicy.address(of: sender), snapshot: snapshot,
+        let client = ForwardingPolicy.address(of: sender)
+        // The batch's clock reading serves as the rate limiter's: one clock read per batch, not per query.
+        let (outcome, size, rateLimit) = pipeline.respond(
+            toDatagram: batch.datagram(index), client: client, snapshot: snapshot, limiter: limiter, now: started,
             encoder: &encoder, into: answer
         )
         switch outcome {
         case .answered(let type):
             metrics.count(type: type, isIPv6: PeerAddress.isIPv6(sender), size: size, rcode: answer[3] & 0x0F)
+            if rateLimit == .slip { metrics.countRateLimited(.slip) }
             batch.queueAnswer(size: size, to: index)
         case .dropped:
-            return
+            if rateLimit == .drop { metrics.countRateLimited(.drop) }
         case .forward(let query, let request):
-            forward(query, request, to: batch.peerAddress(index), started: started)
+            forward(query, request, client: client, to: batch.peerAddress(index), started: started)
         }
     }
 
     /// Asks the upstreams on an event loop and sends their answer from there.
+    /// The answer passes the rate limiter as it arrives, like any other UDP answer.
     private func forward(
-        _ query: Query, _ request: QueryResolver.ForwardRequest, to peer: PeerAddress, started: NIODeadline
+        _ query: Query, _ request: QueryResolver.ForwardRequest, client: IPAddress?, to peer: PeerAddress,
+        started: NIODeadline
     ) {
         let socket = self.socket
         let pipeline = self.pipeline
         let metrics = forwardedMetrics
+        let limiter = self.limiter
         pipeline.forward(request, overTCP: false, on: forwardLoops.next()).whenSuccess { response in
+            var response = response
+            let decision = limiter?.decide(response, to: query, client: client, now: .now()) ?? .send
+            switch decision {
+            case .send: break
+            case .slip: response = response.slipped
+            case .drop:
+                metrics.countRateLimited(.drop)
+                return
+            }
             var encoder = ResponseEncoder()
             var output: [UInt8] = []
             pipeline.encode(response, to: query, overTCP: false, encoder: &encoder, into: &output)
+            if decision == .slip { metrics.countRateLimited(.slip) }
             metrics.record(type: query.type, isIPv6: peer.isIPv6, response: output, started: started)
             socket.send(output, to: peer)
         }

@@ -98,6 +98,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "At most this many records of one RRset per answer, rotating through all of them; 0 means all.")
     var maxAnswers: Int = 0
 
+    @Option(help: "Response rate limiting: UDP answers a second per client /24 (IPv6 /56), name and kind of answer; 0 turns it off. TCP is never limited.")
+    var rrlRate: Int = 0
+
+    @Option(help: "Every Nth rate-limited answer goes out empty with TC, so a real client retries over TCP; the rest are dropped. 0 drops all, 1 slips all.")
+    var rrlSlip: Int = ResponseRateLimit.defaultSlip
+
+    @Option(help: "Buckets (8 bytes each) of the response rate limiting table, allocated at start.")
+    var rrlTableSize: Int = ResponseRateLimit.defaultTableSize
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
@@ -121,6 +130,7 @@ struct Serve: AsyncParsableCommand {
         guard maxAnswers >= 0 else {
             throw ValidationError("--max-answers \(maxAnswers) must be 0 (all) or more")
         }
+        try validateRateLimit()
         if upstream.contains("none") && upstream.count > 1 {
             throw ValidationError("--upstream none cannot be combined with upstream addresses")
         }
@@ -235,7 +245,8 @@ struct Serve: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup.singleton
         let dnsServer = DNSServer(
             configuration: DNSServerConfiguration(
-                addresses: listen, udpWorkers: udpWorkers ?? DNSServerConfiguration.defaultUDPWorkers
+                addresses: listen, udpWorkers: udpWorkers ?? DNSServerConfiguration.defaultUDPWorkers,
+                rateLimit: rateLimit
             ),
             pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots, forwarding: forwarding)),
             group: group,
@@ -273,6 +284,25 @@ struct Serve: AsyncParsableCommand {
         )
         try await services.run()
         try await probeLoops.shutdownGracefully()
+    }
+
+    /// `--rrl-rate`, `--rrl-slip`, `--rrl-table-size` in range.
+    private func validateRateLimit() throws {
+        guard rrlRate == 0 || ResponseRateLimit.rates.contains(rrlRate) else {
+            throw ValidationError("--rrl-rate \(rrlRate) is not 0 (off) or a rate from 1 to \(ResponseRateLimit.rates.upperBound)")
+        }
+        guard ResponseRateLimit.slips.contains(rrlSlip) else {
+            throw ValidationError("--rrl-slip \(rrlSlip) is not a count from 0 to \(ResponseRateLimit.slips.upperBound)")
+        }
+        guard ResponseRateLimit.tableSizes.contains(rrlTableSize) else {
+            throw ValidationError(
+                "--rrl-table-size \(rrlTableSize) is not a count from 1 to \(ResponseRateLimit.tableSizes.upperBound)")
+        }
+    }
+
+    /// Response rate limiting as the flags set it; nil when `--rrl-rate` is 0.
+    private var rateLimit: ResponseRateLimit? {
+        rrlRate == 0 ? nil : ResponseRateLimit(rate: rrlRate, slip: rrlSlip, tableSize: rrlTableSize)
     }
 
     /// `--api-token`, or the first line of `--api-token-file`; nil when neither is given.
