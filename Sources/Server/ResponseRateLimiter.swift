@@ -5,30 +5,6 @@ import DNSMessage
 import NIOCore
 import ServiceModel
 
-/// `--rrl-rate`, `--rrl-slip`, `--rrl-table-size`: the limits of response rate limiting.
-public struct ResponseRateLimit: Sendable, Hashable {
-    /// Responses a second one client network may get for one name and kind of response.
-    public var rate: Int
-    /// Every `slip`-th limited response goes out as an empty answer with TC (so a real client asks again
-    /// over TCP, which is never limited); the others are dropped. 0 drops all, 1 slips all.
-    public var slip: Int
-    /// Buckets in the table (8 bytes each); its memory is fixed at start, whatever the traffic.
-    public var tableSize: Int
-
-    public static let defaultSlip = 2
-    /// As NSD's `rrl-size`: a million buckets, 8 MB.
-    public static let defaultTableSize = 1_000_000
-    public static let rates = 1...1_000_000
-    public static let slips = 0...100
-    public static let tableSizes = 1...16_777_216
-
-    public init(rate: Int, slip: Int = defaultSlip, tableSize: Int = defaultTableSize) {
-        self.rate = rate
-        self.slip = slip
-        self.tableSize = tableSize
-    }
-}
-
 /// Decides, per UDP answer, whether it is sent, slipped or dropped, as NSD's and Knot's RRL do: answers are
 /// counted per client network (IPv4 /24, IPv6 /56), name and kind of response (an answer, NODATA, NXDOMAIN,
 /// an error), so a flood of one answer reflected at a victim is cut to `rate` a second while the same
