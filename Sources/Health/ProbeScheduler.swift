@@ -326,10 +326,17 @@ final class ProbeScheduler {
 
     /// `interval` ± up to 10%: endpoints registered together would otherwise be probed together forever, in bursts
     /// that the endpoints, the cap and the loop all feel.
+    ///
+    /// In whole nanoseconds, never through `Double`: an interval near `Int64.max` nanoseconds converted back from
+    /// a `Double` traps. Validation keeps intervals within an hour; the clamp here keeps this function total anyway.
     static func jittered(_ interval: Duration, using random: inout some RandomNumberGenerator) -> TimeAmount {
-        let nanoseconds = Double(TimeAmount(interval).nanoseconds)
-        return .nanoseconds(Int64(nanoseconds * Double.random(in: 0.9...1.1, using: &random)))
+        let nanoseconds = min(max(TimeAmount(interval).nanoseconds, 0), maxInterval.nanoseconds)
+        let spread = nanoseconds / 10
+        return .nanoseconds(nanoseconds + Int64.random(in: -spread...spread, using: &random))
     }
+
+    /// The longest interval the schedule uses, whatever it is given: a day (validation allows an hour).
+    static let maxInterval: TimeAmount = .hours(24)
 
     static func jittered(_ interval: Duration) -> TimeAmount {
         var random = SystemRandomNumberGenerator()
