@@ -45,6 +45,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Forwarded answers kept at most (least recently used out).")
     var cacheSize: Int = 10000
 
+    @Option(help: "Memory the forwarded answers may take in all (least recently used out): bytes, or with KiB, MiB, GiB.")
+    var cacheMemory: String = "64MiB"
+
     @Option(help: "Longest time in seconds a forwarded answer is kept, whatever its TTL.")
     var cacheMaxTtl: UInt32 = 3600
 
@@ -131,6 +134,12 @@ struct Serve: AsyncParsableCommand {
         guard (1...Self.maxCacheSize).contains(cacheSize) else {
             throw ValidationError("--cache-size \(cacheSize) is not a count from 1 to \(Self.maxCacheSize)")
         }
+        guard let bytes = Self.parseSize(cacheMemory) else {
+            throw ValidationError("--cache-memory \(cacheMemory) is not a size (like 64MiB, 1GiB, 1048576)")
+        }
+        guard Self.cacheMemoryRange.contains(bytes) else {
+            throw ValidationError("--cache-memory \(cacheMemory) is out of range (64KiB to 64GiB)")
+        }
         guard (0...Self.maxMaxAnswers).contains(maxAnswers) else {
             throw ValidationError("--max-answers \(maxAnswers) is not a count from 0 (all) to \(Self.maxMaxAnswers)")
         }
@@ -159,6 +168,24 @@ struct Serve: AsyncParsableCommand {
     static let maxCacheSize = 10_000_000
     /// An answer has at most 65535 records of a section anyway.
     static let maxMaxAnswers = 65535
+    static let cacheMemoryRange = (64 << 10)...(64 << 30)
+
+    /// Bytes from `1048576`, `512KiB`, `64MiB` or `1GiB`; nil for anything else, or past `Int`'s range.
+    static func parseSize(_ text: String) -> Int? {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 18, let value = Int(digits) else { return nil }
+        let shift: Int
+        switch text.dropFirst(digits.count) {
+        case "": shift = 0
+        case "KiB": shift = 10
+        case "MiB": shift = 20
+        case "GiB": shift = 30
+        default: return nil
+        }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: 1 << shift)
+        return overflow ? nil : bytes
+    }
+
     static let upstreamTimeoutRange: ClosedRange<Duration> = .milliseconds(10) ... .seconds(60)
     static let reloadIntervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
 
