@@ -83,4 +83,79 @@ import Glibc
         await upstream.close()
     }
 
+    static let billionLaughs = """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: lol
+          namespace: default
+          annotations:
+            a0: &a0 "lol"
+            a1: &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]
+            a2: &a2 [*a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1]
+            a3: &a3 [*a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2]
+            a4: &a4 [*a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3]
+            a5: &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]
+            a6: &a6 [*a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5]
+            a7: &a7 [*a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6]
+            a8: &a8 [*a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7]
+            a9: &a9 [*a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8]
+          labels:
+            ? *a9
+            : lol
+        spec:
+          clusterIP: 10.96.9.9
+        """
+
+    /// The "billion laughs": nine lines of aliases that stand for a billion nodes (and one as a mapping key,
+    /// which a duplicate-key check would hash). `check` and `serve` refuse it with one line, in a second and
+    /// without the memory the expansion would take.
+    @Test func aBillionLaughsFileIsAClearErrorInCheckAndServe() throws {
+        let folder = try TemporaryFolder(files: ["lol.yaml": Self.billionLaughs])
+        let expected = "\(folder.path)/lol.yaml:12: YAML aliases expand to more than 100000 nodes (a manifest needs none)"
+        let started = Date()
+        let check = try Tool.run(try SvcDNSProcess.binaryPath(), ["check", "--zones", folder.path], timeout: 20)
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout == expected + "\n")
+        let serve = try Tool.run(
+            try SvcDNSProcess.binaryPath(),
+            [
+                "serve", "--zones", folder.path, "--upstream", "none", "--dns", "127.0.0.1:\(try SvcDNSProcess.freePort())",
+                "--http", "127.0.0.1:\(try SvcDNSProcess.freePort())", "--store", try TemporaryFolder().path,
+            ],
+            timeout: 20
+        )
+        #expect(serve.status == 1)
+        #expect(serve.stdout.contains(expected), "\(serve.stdout)")
+    }
+
+    /// Nesting that would overflow the stack of a recursive composer is refused on its line: libyaml's own
+    /// limit (1,000) for flow collections, which it scans ahead, and svcdns's (100) for any other.
+    @Test func deepNestingIsAClearError() throws {
+        let block = (0..<150).map { String(repeating: " ", count: $0) + "a:" }.joined(separator: "\n") + " x\n"
+        let folder = try TemporaryFolder(files: ["flow.yaml": String(repeating: "[", count: 100_000) + "\n", "block.yaml": block])
+        let check = try Tool.run(try SvcDNSProcess.binaryPath(), ["check", "--zones", folder.path], timeout: 20)
+        #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
+        #expect(
+            check.stdout.split(separator: "\n") == [
+                "\(folder.path)/block.yaml:101: collections nested more than 100 deep",
+                "\(folder.path)/flow.yaml:1: Maximum nesting level reached, set with yaml_set_max_nest_level()) (while parsing at line 1)",
+            ]
+        )
+    }
+
+    /// A file over 64 MiB is refused before it is read further than that.
+    @Test func aFileOver64MiBIsRefused() throws {
+        let folder = try TemporaryFolder()
+        let path = folder.path + "/huge.yaml"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        let chunk = Data(("# " + String(repeating: "x", count: 1021) + "\n").utf8)
+        for _ in 0..<(65 * 1024) { handle.write(chunk) }
+        try handle.close()
+        let check = try Tool.run(try SvcDNSProcess.binaryPath(), ["check", "--zones", folder.path], timeout: 20)
+        #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout == "\(path): over 64 MiB, the most a file in zones/ may hold (split it)\n")
+    }
 }
