@@ -395,30 +395,64 @@ final class ProbeScheduler {
 @available(*, unavailable)
 extension ProbeScheduler: Sendable {}
 
-/// A first-in, first-out queue of endpoints waiting for a probe slot: an array and a head index, compacted when the
-/// consumed prefix is most of it, so both ends are O(1) amortised.
+/// The endpoints waiting for a probe slot: first in, first out within each Service, and Services served in turn,
+/// one probe each, so that a Service of thousands of endpoints that time out cannot hold every slot while another
+/// Service's new endpoint waits behind all of them for its first probe. Both ends are O(1) amortised.
 private struct ProbeQueue {
-    private var items: [EndpointID] = []
-    private var head = 0
+    /// Per Service with endpoints waiting, its queue.
+    private var waiting: [ObjectKey: FIFO<EndpointID>] = [:]
+    /// The Services with endpoints waiting, in the order they are served.
+    private var turns = FIFO<ObjectKey>()
 
     mutating func append(_ id: EndpointID) {
-        items.append(id)
+        let wasIdle = waiting[id.service] == nil
+        waiting[id.service, default: FIFO()].append(id)
+        if wasIdle {
+            turns.append(id.service)
+        }
     }
 
     mutating func popFirst() -> EndpointID? {
-        guard head < items.count else { return nil }
-        let id = items[head]
-        head += 1
-        if head >= 1024, head * 2 >= items.count {
-            items.removeFirst(head)
-            head = 0
+        guard let service = turns.popFirst() else { return nil }
+        // In place (a copy of a Service's queue per probe would make each pop linear).
+        guard let id = waiting[service, default: FIFO()].popFirst() else {
+            waiting[service] = nil
+            return popFirst()
+        }
+        if waiting[service]?.isEmpty ?? true {
+            waiting[service] = nil
+        } else {
+            turns.append(service)
         }
         return id
     }
 
     mutating func removeAll() {
-        items.removeAll()
-        head = 0
+        waiting.removeAll()
+        turns = FIFO()
+    }
+}
+
+/// A first-in, first-out queue: an array and a head index, compacted when the consumed prefix is most of it.
+private struct FIFO<Element> {
+    private var items: [Element] = []
+    private var head = 0
+
+    var isEmpty: Bool { head >= items.count }
+
+    mutating func append(_ item: Element) {
+        items.append(item)
+    }
+
+    mutating func popFirst() -> Element? {
+        guard head < items.count else { return nil }
+        let item = items[head]
+        head += 1
+        if head >= 1024, head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return item
     }
 }
 
