@@ -115,6 +115,41 @@ import Testing
             || skipped.first?.contains(Self.expectedReason) == true, "\(skipped)")
     }
 
+    /// The same in etcd, written there with etcdctl as an older replica would have: at startup (the listing) and
+    /// in the watch, the object is left out with one log line each, and every replica keeps serving the rest.
+    @Test func anObjectInEtcdTodaysRulesRejectIsSkippedInTheListingAndTheWatch() throws {
+        let etcd = try TestEtcd()
+        defer { etcd.stop() }
+        func put(_ key: String, _ json: String) throws {
+            let put = try Tool.run("etcdctl", ["--endpoints", "127.0.0.1:\(etcd.clientPort)", "put", key, json])
+            #expect(put.status == 0 && put.stdout == "OK\n", "etcdctl: \(put.stdout)\(put.stderr)")
+        }
+        try put("/svcdns/services/default/huge", Self.service(interval: "999999999h"))
+        try put("/svcdns/endpointslices/default/huge-1", Self.slice)
+        try put("/svcdns/services/default/fine", Self.service(interval: "2s", name: "fine", clusterIP: "10.96.7.8"))
+
+        let server = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--store", "etcd://127.0.0.1:\(etcd.clientPort)"])
+        defer { server.stop() }
+        #expect(try Self.addresses("fine.default.svc.cluster.local", server) == ["10.96.7.8"])
+        #expect(try Self.addresses("huge.default.svc.cluster.local", server) == [])
+        // Through the watch: another bad one, then a good one after it, which must still arrive.
+        try put("/svcdns/services/default/huge2", Self.service(interval: "999999999h", name: "huge2", clusterIP: "10.96.7.9"))
+        try put("/svcdns/services/default/later", Self.service(interval: "1h", name: "later", clusterIP: "10.96.7.10"))
+        var served = false
+        for _ in 0..<100 where !served {
+            served = try Self.addresses("later.default.svc.cluster.local", server) == ["10.96.7.10"]
+            if !served { usleep(50_000) }
+        }
+        #expect(served, "a good write after the bad one is served")
+        #expect(try Self.addresses("huge2.default.svc.cluster.local", server) == [])
+        usleep(500_000)
+        #expect(server.isRunning, "\(server.output)")
+        let skipped = server.output.split(separator: "\n").filter { $0.contains("not a valid manifest: left out") }
+        #expect(skipped.count == 2, "\(server.output)")
+        #expect(skipped.first?.contains("Service default/huge") == true, "\(skipped)")
+        #expect(skipped.last?.contains("/svcdns/services/default/huge2") == true, "\(skipped)")
+    }
+
     /// Flags out of range stop `serve` at once with a line naming the flag, before anything listens.
     @Test(arguments: [
         (["--ttl", "86401"], "--ttl 86401 is not a TTL from 0 to 86400 seconds (a day)"),
