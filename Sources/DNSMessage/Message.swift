@@ -116,16 +116,41 @@ public struct Message: Hashable, Sendable {
 extension RRSet {
     /// Groups records into RRsets in order of first appearance (an upstream may interleave them); each
     /// set takes the smallest TTL of its records (RFC 2181 §5.2).
+    ///
+    /// Linear in the records: an upstream's answer over TCP may hold thousands of them, and a search of the
+    /// sets so far for each record (quadratic) would hold an event loop for as long as the upstream likes.
     public static func grouping(_ records: [ResourceRecord]) -> [RRSet] {
         var sets: [RRSet] = []
+        // Most answers are a handful of records: a scan of so few sets costs less than hashing names.
+        guard records.count > 8 else {
+            for record in records {
+                if let index = sets.firstIndex(where: { $0.type == record.type && $0.owner == record.owner }) {
+                    sets[index].rdata.append(record.rdata)
+                    sets[index].ttl = min(sets[index].ttl, record.ttl)
+                } else {
+                    sets.append(RRSet(owner: record.owner, type: record.type, ttl: record.ttl, rdata: [record.rdata]))
+                }
+            }
+            return sets
+        }
+        var positions: [SetKey: Int] = [:]
+        positions.reserveCapacity(records.count)
         for record in records {
-            if let index = sets.firstIndex(where: { $0.type == record.type && $0.owner == record.owner }) {
+            let key = SetKey(owner: record.owner, type: record.type)
+            if let index = positions[key] {
                 sets[index].rdata.append(record.rdata)
                 sets[index].ttl = min(sets[index].ttl, record.ttl)
             } else {
+                positions[key] = sets.count
                 sets.append(RRSet(owner: record.owner, type: record.type, ttl: record.ttl, rdata: [record.rdata]))
             }
         }
         return sets
+    }
+
+    /// An RRset's identity: owner (compared case-insensitively, as `DomainName` is) and type.
+    private struct SetKey: Hashable {
+        var owner: DomainName
+        var type: RecordType
     }
 }

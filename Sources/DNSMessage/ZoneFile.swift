@@ -45,6 +45,11 @@ public enum ZoneFile {
         guard let first = records.first(where: { $0.record.type == .soa }), case .soa(let soa) = first.record.rdata else {
             throw ZoneFileError(file: file, line: nil, reason: "no SOA record; a zone file must start with one")
         }
+        // RFC 2181 §8: a TTL is 0 to 2^31 - 1; resolvers read one with the top bit set as 0, so serving it would
+        // make the record uncacheable rather than long-lived, silently.
+        if let (record, line) = records.first(where: { $0.record.ttl > UInt32(Int32.max) }) {
+            throw ZoneFileError(file: file, line: line, reason: "TTL \(record.ttl) is over 2147483647 (RFC 2181 §8)")
+        }
         let apex = first.record.owner
         var rest: [ResourceRecord] = []
         var typesByOwner: [DomainName: (types: Set<RecordType>, line: Int)] = [:]

@@ -9,7 +9,12 @@ import Synchronization
 ///
 /// Many clients asking the same question at once share one upstream exchange, and at most
 /// `maxInFlight` distinct questions are outstanding: past that, SERVFAIL at once, rather than a queue
-/// that grows until every answer comes too late to matter.
+/// that grows until every answer comes too late to matter. One client (address) may wait on at most
+/// `maxInFlightPerClient` questions at once (a tenth of them), so that one client asking random names
+/// cannot take every slot from the others: its questions past that get SERVFAIL at once, as CoreDNS's
+/// `max_concurrent` answers past its bound. An answer, not a drop: the client does not wait out a
+/// timeout and ask again (which adds load rather than shedding it), and SERVFAIL is no larger than the
+/// query, so it amplifies nothing.
 public final class Forwarder: Sendable {
     public let upstreams: [Upstream]
     public let cache: ResponseCache
@@ -18,8 +23,17 @@ public final class Forwarder: Sendable {
     /// No question takes longer than this in all, however many upstreams there are: SERVFAIL then.
     public let deadline: TimeAmount
     public let maxInFlight: Int
+    /// The questions one client may wait on at once (joined or started): a tenth of `maxInFlight`.
+    public let maxInFlightPerClient: Int
     private let health: UpstreamHealth
-    private let inFlight: Mutex<[CacheKey: EventLoopFuture<Message?>]>
+    private let inFlight: Mutex<InFlight>
+    private let clientLimited = Counter(label: "svcdns_forward_client_limited_total")
+
+    /// The questions asked upstream now, and how many each client waits on.
+    private struct InFlight {
+        var questions: [CacheKey: EventLoopFuture<Message?>] = [:]
+        var perClient: [ForwardingClient: Int] = [:]
+    }
     private let logger: Logger
     private let metrics: [Upstream: UpstreamMetrics]
     private let cacheHits = Counter(label: "svcdns_cache_hits_total")
@@ -48,8 +62,9 @@ public final class Forwarder: Sendable {
         self.timeout = timeout
         self.deadline = deadline
         self.maxInFlight = maxInFlight
+        self.maxInFlightPerClient = max(1, maxInFlight / 10)
         self.health = UpstreamHealth(retryAfter: retryFailedAfter)
-        self.inFlight = Mutex([:])
+        self.inFlight = Mutex(InFlight())
         self.logger = logger
         self.metrics = Dictionary(upstreams.map { ($0, UpstreamMetrics($0)) }, uniquingKeysWith: { first, _ in first })
     }
@@ -66,31 +81,51 @@ public final class Forwarder: Sendable {
         return response
     }
 
-    /// Asks the upstreams about `query`'s question.
-    public func forward(_ query: Query, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
-        forward(name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false, overTCP: overTCP, on: eventLoop)
+    /// Asks the upstreams about `query`'s question, for `client` (see `forward(name:type:dnssecOK:overTCP:client:on:)`).
+    public func forward(
+        _ query: Query, overTCP: Bool, client: ForwardingClient? = nil, on eventLoop: any EventLoop
+    ) -> EventLoopFuture<Response> {
+        forward(
+            name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false, overTCP: overTCP, client: client,
+            on: eventLoop
+        )
     }
 
     /// Asks the upstreams; the future succeeds on `eventLoop` with the answer, or SERVFAIL when every
     /// upstream failed. `overTCP` starts with TCP (the client used TCP, so a large answer is welcome).
+    /// `client` is who asks: SERVFAIL at once when it already waits on `maxInFlightPerClient` questions
+    /// (nil: not counted, for svcdns's own questions).
     public func forward(
-        name: DomainName, type: RecordType, dnssecOK: Bool, overTCP: Bool, on eventLoop: any EventLoop
+        name: DomainName, type: RecordType, dnssecOK: Bool, overTCP: Bool, client: ForwardingClient? = nil,
+        on eventLoop: any EventLoop
     ) -> EventLoopFuture<Response> {
         let key = CacheKey(name: name, type: type, dnssecOK: dnssecOK)
         enum Join {
             case existing(EventLoopFuture<Message?>)
             case started(EventLoopPromise<Message?>)
             case full
+            case clientFull
         }
         let join = inFlight.withLock { table -> Join in
-            if let existing = table[key] { return .existing(existing) }
-            guard table.count < maxInFlight else { return .full }
-            let promise = eventLoop.makePromise(of: Message?.self)
-            table[key] = promise.futureResult
-            return .started(promise)
+            if let client, table.perClient[client, default: 0] >= maxInFlightPerClient { return .clientFull }
+            let join: Join
+            if let existing = table.questions[key] {
+                join = .existing(existing)
+            } else if table.questions.count < maxInFlight {
+                let promise = eventLoop.makePromise(of: Message?.self)
+                table.questions[key] = promise.futureResult
+                join = .started(promise)
+            } else {
+                return .full
+            }
+            if let client { table.perClient[client, default: 0] += 1 }
+            return join
         }
         let shared: EventLoopFuture<Message?>
         switch join {
+        case .clientFull:
+            clientLimited.increment()
+            return eventLoop.makeSucceededFuture(Response(rcode: .serverFailure, recursionAvailable: true))
         case .full:
             return eventLoop.makeSucceededFuture(Response(rcode: .serverFailure, recursionAvailable: true))
         case .existing(let future):
@@ -99,10 +134,22 @@ public final class Forwarder: Sendable {
             let started = NIODeadline.now()
             ask(name: name, type: type, key: key, candidates: health.order(upstreams)[...], overTCP: overTCP, started: started, on: eventLoop)
                 .whenComplete { result in
-                    self.inFlight.withLock { _ = $0.removeValue(forKey: key) }
+                    self.inFlight.withLock { _ = $0.questions.removeValue(forKey: key) }
                     promise.completeWith(result)
                 }
             shared = promise.futureResult
+        }
+        if let client {
+            shared.whenComplete { _ in
+                self.inFlight.withLock { table in
+                    // The entry leaves with the client's last question, so the table holds only clients waiting now.
+                    if let count = table.perClient[client], count > 1 {
+                        table.perClient[client] = count - 1
+                    } else {
+                        table.perClient[client] = nil
+                    }
+                }
+            }
         }
         let maxTTL = cache.maxTTL
         return shared.hop(to: eventLoop).map { message in
@@ -165,5 +212,17 @@ public final class Forwarder: Sendable {
             rcode: message.rcode, authoritative: false, recursionAvailable: true, answer: capped(message.answer),
             authority: capped(message.authority), additional: capped(message.additional)
         )
+    }
+}
+
+/// Who a forwarded question is asked for: the client's address, as 128 bits (an IPv4 address in the low 32), so
+/// that this module needs no address type of its own.
+public struct ForwardingClient: Hashable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
     }
 }

@@ -3,20 +3,30 @@ import NIOCore
 import Synchronization
 
 /// Forwarded answers, kept for their TTL (at most `maxTTL`), with negative answers kept for the SOA's
-/// negative TTL (RFC 2308 §5). Bounded: the least recently used entry leaves first.
+/// negative TTL (RFC 2308 §5). Bounded in entries and in bytes: the least recently used entries leave first
+/// until a new one fits both.
 ///
 /// Split into shards, each behind its own lock, so event loops answering from the cache rarely wait on
 /// each other. svcdns's own zones never come here: they are always answered fresh from the snapshot.
 public final class ResponseCache: Sendable {
     private let shards: [CacheShard]
     public let maxTTL: UInt32
+    /// The bytes the entries may take in all (as `CacheEntry.estimatedSize` counts them).
+    public let maxBytes: Int
 
-    /// `capacity` entries in all (at least one per shard).
-    public init(capacity: Int, maxTTL: UInt32) {
+    /// The default of `--cache-memory`.
+    public static let defaultMaxBytes = 64 << 20
+
+    /// `capacity` entries and `maxBytes` bytes in all, split evenly between the shards (at least one entry per
+    /// shard). An answer larger than a shard's share of the bytes is not kept.
+    public init(capacity: Int, maxTTL: UInt32, maxBytes: Int = ResponseCache.defaultMaxBytes) {
+        let capacity = max(1, capacity)
         let shardCount = capacity >= 1024 ? 16 : 1
-        let perShard = max(1, (capacity + shardCount - 1) / shardCount)
-        shards = (0..<shardCount).map { _ in CacheShard(capacity: perShard) }
+        let perShard = max(1, capacity / shardCount + (capacity % shardCount == 0 ? 0 : 1))
+        let bytesPerShard = max(1, maxBytes / shardCount)
+        shards = (0..<shardCount).map { _ in CacheShard(capacity: perShard, byteCapacity: bytesPerShard) }
         self.maxTTL = maxTTL
+        self.maxBytes = maxBytes
     }
 
     private func shard(for key: CacheKey) -> Int {
@@ -60,8 +70,8 @@ public final class ResponseCache: Sendable {
             rcode: message.rcode, answer: cap(RRSet.grouping(message.answer)), authority: cap(RRSet.grouping(message.authority)),
             additional: cap(RRSet.grouping(message.additional)), storedAt: now, lifetime: lifetime
         )
-        shards[shard(for: key)].state.withLock { $0.set(key, entry) }
-        return lifetime
+        let kept = shards[shard(for: key)].state.withLock { $0.set(key, entry) }
+        return kept ? lifetime : 0
     }
 
     /// How long an answer may be kept: the smallest TTL of its answer records for a positive answer;
@@ -87,14 +97,19 @@ public final class ResponseCache: Sendable {
     public var count: Int {
         shards.reduce(0) { total, shard in total + shard.state.withLock { $0.count } }
     }
+
+    /// The bytes the entries held now take, as `CacheEntry.estimatedSize` counts them.
+    public var bytes: Int {
+        shards.reduce(0) { total, shard in total + shard.state.withLock { $0.bytes } }
+    }
 }
 
 /// One shard: its own lock, so lookups on different event loops rarely meet.
 final class CacheShard: Sendable {
     let state: Mutex<LRUShard>
 
-    init(capacity: Int) {
-        state = Mutex(LRUShard(capacity: capacity))
+    init(capacity: Int, byteCapacity: Int) {
+        state = Mutex(LRUShard(capacity: capacity, byteCapacity: byteCapacity))
     }
 }
 
@@ -106,6 +121,32 @@ struct CacheEntry: Sendable {
     var storedAt: NIODeadline
     /// Seconds from `storedAt` during which the entry answers.
     var lifetime: UInt32
+
+    /// What the entry and its key take in memory, roughly: the bytes of names and rdata plus a fixed cost
+    /// for each array element and allocation. An estimate that errs high, so the cache stays under its bound.
+    func estimatedSize(key: CacheKey) -> Int {
+        var size = 128 + key.name.count
+        for set in answer + authority + additional {
+            size += 64 + set.owner.wire.count
+            for rdata in set.rdata {
+                size += 32 + Self.size(of: rdata)
+            }
+        }
+        return size
+    }
+
+    private static func size(of rdata: RData) -> Int {
+        switch rdata {
+        case .a: 4
+        case .aaaa: 16
+        case .cname(let name), .ns(let name), .ptr(let name): 32 + name.wire.count
+        case .mx(_, let exchange): 34 + exchange.wire.count
+        case .soa(let soa): 96 + soa.mname.wire.count + soa.rname.wire.count
+        case .srv(_, _, _, let target): 38 + target.wire.count
+        case .txt(let strings): 32 + strings.reduce(0) { $0 + 32 + $1.count }
+        case .opaque(let bytes): 32 + bytes.count
+        }
+    }
 }
 
 /// A fixed-capacity map with least-recently-used eviction: a dictionary into slots that form a doubly
@@ -114,6 +155,8 @@ struct LRUShard {
     private struct Slot {
         var key: CacheKey
         var entry: CacheEntry
+        /// `entry.estimatedSize(key:)`, counted in `bytes` while the slot is in use.
+        var size: Int
         var previous: Int
         var next: Int
     }
@@ -124,9 +167,13 @@ struct LRUShard {
     private var tail = -1
     private var free: [Int] = []
     let capacity: Int
+    let byteCapacity: Int
+    /// The estimated size of the entries held.
+    private(set) var bytes = 0
 
-    init(capacity: Int) {
+    init(capacity: Int, byteCapacity: Int = .max) {
         self.capacity = capacity
+        self.byteCapacity = byteCapacity
     }
 
     var count: Int { index.count }
@@ -137,30 +184,39 @@ struct LRUShard {
         return slots[slot].entry
     }
 
-    mutating func set(_ key: CacheKey, _ entry: CacheEntry) {
-        if let slot = index[key] {
-            slots[slot].entry = entry
-            moveToFront(slot)
-            return
-        }
-        if index.count >= capacity, tail >= 0 {
+    /// Keeps `entry`, pushing out least recently used entries until it fits in entries and bytes; false (and
+    /// nothing kept) when it alone is over the byte capacity.
+    @discardableResult
+    mutating func set(_ key: CacheKey, _ entry: CacheEntry) -> Bool {
+        let size = entry.estimatedSize(key: key)
+        // An earlier answer to the same question leaves first: the new one replaces it in any case.
+        remove(key)
+        guard size <= byteCapacity else { return false }
+        while tail >= 0, index.count >= capacity || bytes > byteCapacity - size {
             remove(slots[tail].key)
         }
         let slot: Int
         if let reused = free.popLast() {
             slot = reused
-            slots[slot] = Slot(key: key, entry: entry, previous: -1, next: -1)
+            slots[slot] = Slot(key: key, entry: entry, size: size, previous: -1, next: -1)
         } else {
             slot = slots.count
-            slots.append(Slot(key: key, entry: entry, previous: -1, next: -1))
+            slots.append(Slot(key: key, entry: entry, size: size, previous: -1, next: -1))
         }
         index[key] = slot
+        bytes += size
         linkAtFront(slot)
+        return true
     }
 
     mutating func remove(_ key: CacheKey) {
         guard let slot = index.removeValue(forKey: key) else { return }
         unlink(slot)
+        bytes -= slots[slot].size
+        // The slot keeps its key until reused, but not the records: they count against memory until then.
+        slots[slot].entry.answer = []
+        slots[slot].entry.authority = []
+        slots[slot].entry.additional = []
         free.append(slot)
     }
 

@@ -44,7 +44,8 @@ enum ProbeFailure {
         if attoseconds == 0 {
             return "\(seconds)s"
         }
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        return "\(milliseconds)ms"
+        // Overflow-checked: the duration came from input. Far past any valid timeout, whole seconds are shown.
+        guard seconds < Int64.max / 1000 - 1 else { return "\(seconds)s" }
+        return "\(seconds * 1000 + attoseconds / 1_000_000_000_000_000)ms"
     }
 }

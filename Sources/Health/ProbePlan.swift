@@ -36,13 +36,16 @@ public enum ProbePlan {
                 let id = EndpointID(service: key, address: endpoint.address)
                 switch healthPort(overrides.port, in: endpoint.ports) {
                 case .success(let port):
+                    let interval = overrides.interval ?? defaults.interval
                     targets.append(
                         ProbeTarget(
                             endpoint: id,
                             port: port,
                             kind: kind,
-                            interval: overrides.interval ?? defaults.interval,
-                            timeout: overrides.timeout ?? defaults.timeout,
+                            interval: interval,
+                            // An annotated timeout is checked against an annotated interval only; against the
+                            // --health-interval default it is capped here, so probes never overlap.
+                            timeout: min(overrides.timeout ?? defaults.timeout, interval),
                             fall: overrides.fall ?? defaults.fall,
                             rise: overrides.rise ?? defaults.rise
                         )

@@ -326,10 +326,17 @@ final class ProbeScheduler {
 
     /// `interval` ± up to 10%: endpoints registered together would otherwise be probed together forever, in bursts
     /// that the endpoints, the cap and the loop all feel.
+    ///
+    /// In whole nanoseconds, never through `Double`: an interval near `Int64.max` nanoseconds converted back from
+    /// a `Double` traps. Validation keeps intervals within an hour; the clamp here keeps this function total anyway.
     static func jittered(_ interval: Duration, using random: inout some RandomNumberGenerator) -> TimeAmount {
-        let nanoseconds = Double(TimeAmount(interval).nanoseconds)
-        return .nanoseconds(Int64(nanoseconds * Double.random(in: 0.9...1.1, using: &random)))
+        let nanoseconds = min(max(TimeAmount(interval).nanoseconds, 0), maxInterval.nanoseconds)
+        let spread = nanoseconds / 10
+        return .nanoseconds(nanoseconds + Int64.random(in: -spread...spread, using: &random))
     }
+
+    /// The longest interval the schedule uses, whatever it is given: a day (validation allows an hour).
+    static let maxInterval: TimeAmount = .hours(24)
 
     static func jittered(_ interval: Duration) -> TimeAmount {
         var random = SystemRandomNumberGenerator()
@@ -388,30 +395,64 @@ final class ProbeScheduler {
 @available(*, unavailable)
 extension ProbeScheduler: Sendable {}
 
-/// A first-in, first-out queue of endpoints waiting for a probe slot: an array and a head index, compacted when the
-/// consumed prefix is most of it, so both ends are O(1) amortised.
+/// The endpoints waiting for a probe slot: first in, first out within each Service, and Services served in turn,
+/// one probe each, so that a Service of thousands of endpoints that time out cannot hold every slot while another
+/// Service's new endpoint waits behind all of them for its first probe. Both ends are O(1) amortised.
 private struct ProbeQueue {
-    private var items: [EndpointID] = []
-    private var head = 0
+    /// Per Service with endpoints waiting, its queue.
+    private var waiting: [ObjectKey: FIFO<EndpointID>] = [:]
+    /// The Services with endpoints waiting, in the order they are served.
+    private var turns = FIFO<ObjectKey>()
 
     mutating func append(_ id: EndpointID) {
-        items.append(id)
+        let wasIdle = waiting[id.service] == nil
+        waiting[id.service, default: FIFO()].append(id)
+        if wasIdle {
+            turns.append(id.service)
+        }
     }
 
     mutating func popFirst() -> EndpointID? {
-        guard head < items.count else { return nil }
-        let id = items[head]
-        head += 1
-        if head >= 1024, head * 2 >= items.count {
-            items.removeFirst(head)
-            head = 0
+        guard let service = turns.popFirst() else { return nil }
+        // In place (a copy of a Service's queue per probe would make each pop linear).
+        guard let id = waiting[service, default: FIFO()].popFirst() else {
+            waiting[service] = nil
+            return popFirst()
+        }
+        if waiting[service]?.isEmpty ?? true {
+            waiting[service] = nil
+        } else {
+            turns.append(service)
         }
         return id
     }
 
     mutating func removeAll() {
-        items.removeAll()
-        head = 0
+        waiting.removeAll()
+        turns = FIFO()
+    }
+}
+
+/// A first-in, first-out queue: an array and a head index, compacted when the consumed prefix is most of it.
+private struct FIFO<Element> {
+    private var items: [Element] = []
+    private var head = 0
+
+    var isEmpty: Bool { head >= items.count }
+
+    mutating func append(_ item: Element) {
+        items.append(item)
+    }
+
+    mutating func popFirst() -> Element? {
+        guard head < items.count else { return nil }
+        let item = items[head]
+        head += 1
+        if head >= 1024, head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return item
     }
 }
 

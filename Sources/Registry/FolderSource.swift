@@ -53,6 +53,10 @@ public struct FolderSource: Sendable {
     static let manifestExtensions: Set<String> = ["yaml", "yml", "json"]
     static let zoneExtension = "zone"
 
+    /// The largest file read from `zones/`: a manifest's tree takes several times its text, so this bounds what
+    /// one file can make svcdns hold. `kubectl get -o json` of tens of thousands of objects fits.
+    public static let maxFileSize = 64 << 20
+
     /// Reads the whole folder once (startup and `svcdns check`).
     public func load() -> FolderContents {
         var state = FolderState()
@@ -62,10 +66,20 @@ public struct FolderSource: Sendable {
     /// One file read and checked on its own; its data is usable only without problems.
     func read(_ path: String) -> (data: FileData?, problems: [LoadProblem], warnings: [LoadProblem]) {
         let ext = (path as NSString).pathExtension.lowercased()
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
+        // Read at most one byte past the bound, so a huge (or growing) file costs no more than that to refuse.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            return (nil, [.unreadable(file: path, reason: "cannot be read as UTF-8 text")], [])
+        }
+        let bytes = (try? handle.read(upToCount: Self.maxFileSize + 1)) ?? nil
+        try? handle.close()
+        guard let bytes else {
+            return (nil, [.unreadable(file: path, reason: "cannot be read as UTF-8 text")], [])
+        }
+        guard bytes.count <= Self.maxFileSize else {
+            let reason = "over \(Self.maxFileSize >> 20) MiB, the most a file in zones/ may hold (split it)"
+            return (nil, [.unreadable(file: path, reason: reason)], [])
+        }
+        guard let text = String(data: bytes, encoding: .utf8) else {
             return (nil, [.unreadable(file: path, reason: "cannot be read as UTF-8 text")], [])
         }
         if ext == Self.zoneExtension {

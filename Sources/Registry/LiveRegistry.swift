@@ -1,4 +1,5 @@
 import DNSMessage
+import Logging
 import ServiceModel
 import Synchronization
 
@@ -45,10 +46,13 @@ public final class LiveRegistry: Sendable {
     public let shared: EtcdStore?
     private let onChange: ChangeHandler
 
-    /// Loads every object the store holds. A stored object that no longer reads as a valid manifest is a
-    /// damaged store: startup stops with a `StoreError` rather than serving without it.
+    /// Loads every object the store holds. A stored object that does not read as a valid manifest (written by
+    /// an older version with looser rules, or damaged) is logged and left out, as the etcd follower leaves
+    /// one out: refusing to start over it would turn one bad write into a crash loop. A store that cannot be
+    /// read at all stops startup with a `StoreError`.
     public init(
-        store: ObjectStore?, shared: EtcdStore? = nil, folder: FolderContents, onChange: @escaping ChangeHandler
+        store: ObjectStore?, shared: EtcdStore? = nil, folder: FolderContents,
+        logger: Logger = Logger(label: "svcdns.registry"), onChange: @escaping ChangeHandler
     ) throws(StoreError) {
         self.shared = shared
         var state = State(folder: folder)
@@ -61,7 +65,14 @@ public final class LiveRegistry: Sendable {
             }
             for item in stored {
                 guard let object = Self.decode(item) else {
-                    throw StoreError(path: store.path, reason: "the stored \(item.kind) \(item.namespace)/\(item.name) is not a valid object")
+                    logger.error(
+                        "stored object is not a valid manifest: left out",
+                        metadata: [
+                            "store.path": "\(store.path)", "object": "\(item.kind) \(item.namespace)/\(item.name)",
+                            "error": "\(Self.problems(of: item))",
+                        ]
+                    )
+                    continue
                 }
                 state.api[Self.identity(item.kind, object.key)] = APIObject(object: object, stored: item)
             }
@@ -229,7 +240,16 @@ public final class LiveRegistry: Sendable {
         return true
     }
 
+    /// Why `decode` rejects a stored object, for the log line that says it is left out.
+    public static func problems(of item: StoredObject) -> String {
+        let decoded = ManifestDecoder.decode(item.json, file: "store")
+        guard decoded.problems.isEmpty else { return decoded.problems.map(\.description).joined(separator: "; ") }
+        return "not one \(item.kind) \(item.namespace)/\(item.name)"
+    }
+
     /// A stored object as a manifest object: nil unless it is one valid object of the kind and key stored.
+    /// Every stored object (at startup, in an etcd listing or watch) passes here, so an object that today's
+    /// rules reject is skipped by each path alike, never decoded half-way.
     private static func decode(_ item: StoredObject) -> ManifestObject? {
         let decoded = ManifestDecoder.decode(item.json, file: "store")
         guard decoded.problems.isEmpty, decoded.objects.count == 1, let object = decoded.objects.first,

@@ -91,6 +91,8 @@ public struct QueryResolver: Sendable {
         public var type: RecordType
         public var dnssecOK: Bool
         public var aliasChain: Response?
+        /// Who asks, for the forwarder's share of in-flight questions per client.
+        public var client: IPAddress? = nil
 
         /// The answer to the client: the alias chain, then the upstream's records and rcode.
         public func combine(_ upstream: Response) -> Response {
@@ -125,7 +127,7 @@ public struct QueryResolver: Sendable {
             return .answer(Response(rcode: .refused))
         }
         let dnssecOK = query.edns?.dnssecOK ?? false
-        let request: ForwardRequest
+        var request: ForwardRequest
         if let answer = snapshot.answer(name: query.name, type: query.type) {
             // The common case ends here: svcdns's own answer, with no forwarding state touched.
             guard let target = answer.targetOutsideZones, let forwarding, forwarding.allows(client) else {
@@ -140,6 +142,7 @@ public struct QueryResolver: Sendable {
             request = ForwardRequest(name: query.name, type: query.type, dnssecOK: dnssecOK, aliasChain: nil)
         }
         guard let forwarding else { return .answer(Response(rcode: .refused)) }
+        request.client = client
         if let cached = forwarding.forwarder.cached(name: request.name, type: request.type, dnssecOK: dnssecOK) {
             return .answer(request.combine(cached))
         }
@@ -148,8 +151,14 @@ public struct QueryResolver: Sendable {
 
     /// Asks the upstreams for `request`; the future completes on `eventLoop` with the client's answer.
     public func forward(_ request: ForwardRequest, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
-        forwarding!.forwarder.forward(
-            name: request.name, type: request.type, dnssecOK: request.dnssecOK, overTCP: overTCP, on: eventLoop
+        let client = request.client.map { address -> ForwardingClient in
+            switch address {
+            case .v4(let value): ForwardingClient(high: 0, low: UInt64(value))
+            case .v6(let high, let low): ForwardingClient(high: high, low: low)
+            }
+        }
+        return forwarding!.forwarder.forward(
+            name: request.name, type: request.type, dnssecOK: request.dnssecOK, overTCP: overTCP, client: client, on: eventLoop
         ).map { request.combine($0) }
     }
 }

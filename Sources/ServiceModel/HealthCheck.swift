@@ -77,13 +77,27 @@ public struct HealthCheckOverrides: Hashable, Sendable {
                 problems.append((pathKey, "\(Validation.quoted(text)) is not an HTTP path (it starts with /, no spaces)"))
             }
         }
-        for (key, keyPath) in [(intervalKey, \HealthCheckOverrides.interval), (timeoutKey, \.timeout)] {
+        for (key, keyPath, range) in [
+            (intervalKey, \HealthCheckOverrides.interval, intervalRange), (timeoutKey, \.timeout, timeoutRange),
+        ] {
             guard let text = annotations[key] else { continue }
-            if let duration = parseDuration(text) {
-                result[keyPath: keyPath] = duration
-            } else {
+            guard let duration = parseDuration(text) else {
                 problems.append((key, "\(Validation.quoted(text)) is not a duration (like 500ms, 2s, 1m)"))
+                continue
             }
+            if let reason = outOfRange(duration, range, text: text) {
+                problems.append((key, reason))
+            } else {
+                result[keyPath: keyPath] = duration
+            }
+        }
+        // A probe that may outlast its interval would overlap the next one of the same endpoint.
+        if let interval = result.interval, let timeout = result.timeout, timeout > interval {
+            problems.append(
+                (timeoutKey, "\(Validation.quoted(annotations[timeoutKey] ?? "")) is longer than \(intervalKey) "
+                    + "\(Validation.quoted(annotations[intervalKey] ?? ""))")
+            )
+            result.timeout = nil
         }
         for (key, keyPath) in [(fallKey, \HealthCheckOverrides.fall), (riseKey, \.rise)] {
             guard let text = annotations[key] else { continue }
@@ -96,7 +110,31 @@ public struct HealthCheckOverrides: Hashable, Sendable {
         return (result, problems)
     }
 
+    /// The probe intervals svcdns accepts, from an annotation or `--health-interval`: under 100ms a probe
+    /// storm, over an hour no health checking to speak of (and the schedule's arithmetic stays far from
+    /// overflow).
+    public static let intervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
+    /// The probe timeouts svcdns accepts; a timeout is also at most the interval it applies to.
+    public static let timeoutRange: ClosedRange<Duration> = .milliseconds(10) ... .seconds(3600)
+
+    /// Nil when `duration` is in `range`, else the reason, e.g. `"999999999h" is out of range (100ms to 1h)`.
+    public static func outOfRange(_ duration: Duration, _ range: ClosedRange<Duration>, text: String) -> String? {
+        guard !range.contains(duration) else { return nil }
+        return "\(Validation.quoted(text)) is out of range (\(shortText(range.lowerBound)) to \(shortText(range.upperBound)))"
+    }
+
+    /// A whole number of hours, minutes, seconds or milliseconds, as the annotations write it.
+    static func shortText(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        guard attoseconds == 0 else { return "\(attoseconds / 1_000_000_000_000_000 + seconds * 1000)ms" }
+        if seconds > 0, seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds > 0, seconds % 60 == 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
+    }
+
     /// Parses `500ms`, `2s`, `1m`, `1h` (a whole number and a unit); nil for anything else or for zero.
+    /// Any result is far from overflowing `Duration` (at most 999,999,999 hours), but callers still check it
+    /// against a range: see `intervalRange`.
     public static func parseDuration(_ text: String) -> Duration? {
         let digits = text.prefix { $0.isASCII && $0.isNumber }
         guard !digits.isEmpty, digits.count <= 9, let value = Int64(digits), value > 0 else { return nil }

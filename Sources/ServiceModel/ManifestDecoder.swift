@@ -21,6 +21,10 @@ public enum ManifestDecoder {
             // Plain JSON (what kubectl -o json and the API write): read directly, as Yams would read it.
             documents.append(root)
         } else {
+            // Before any tree is built: aliases and nesting could make one far larger than the text.
+            if let problem = YAMLBounds.check(text, file: file) {
+                return ManifestDecodeResult(problems: [problem])
+            }
             do {
                 // compose_all keeps each scalar's text; Yams.load would resolve YAML 1.1 types (`on` → true).
                 var sequence = try Yams.compose_all(yaml: text)

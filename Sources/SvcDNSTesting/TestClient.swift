@@ -28,12 +28,23 @@ public enum TestClient {
         let fd: Int32
         let address: [UInt8]
 
-        public init(host: String = "127.0.0.1", port: Int, timeout: Double = 2) throws {
+        /// `source`: the local address to send from (another loopback address plays another client).
+        public init(host: String = "127.0.0.1", port: Int, timeout: Double = 2, source: String? = nil) throws {
             let (family, address) = try socketAddress(host: host, port: port)
             self.address = address
             fd = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
             guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
             setTimeout(fd, timeout)
+            if let source {
+                let (_, local) = try socketAddress(host: source, port: 0)
+                let bound = local.withUnsafeBytes { raw in
+                    bind(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+                }
+                guard bound == 0 else {
+                    // deinit closes the socket.
+                    throw Failure(description: "bind \(source): \(String(cString: strerror(errno)))")
+                }
+            }
         }
 
         deinit { close(fd) }

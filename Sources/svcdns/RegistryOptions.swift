@@ -16,6 +16,13 @@ struct RegistryOptions: ParsableArguments {
         guard let name = DomainName(domain), name.labelCount > 0 else {
             throw ValidationError("--domain \(domain) is not a domain name")
         }
+        // The fixed names svcdns serves below the domain (the longest is dns-version.DOMAIN) must fit the
+        // 255 bytes of a name; the zone builder relies on that.
+        guard name.prepending("dns-version") != nil, name.prepending("hostmaster") != nil,
+            name.prepending("dns")?.prepending("ns") != nil
+        else {
+            throw ValidationError("--domain \(domain) is too long: dns-version.\(domain) would be over 255 bytes")
+        }
         return name
     }
 

@@ -28,7 +28,9 @@ extension Serve {
         }
         logger.info("forwarding names outside the zones", metadata: ["upstream.address": "\(upstreams.map(\.description))"])
         let forwarder = Forwarder(
-            upstreams: upstreams, cache: ResponseCache(capacity: cacheSize, maxTTL: cacheMaxTtl),
+            upstreams: upstreams, cache: ResponseCache(
+                capacity: cacheSize, maxTTL: cacheMaxTtl, maxBytes: Self.parseSize(cacheMemory) ?? ResponseCache.defaultMaxBytes
+            ),
             timeout: TimeAmount(HealthCheckOverrides.parseDuration(upstreamTimeout)!), logger: Logger(label: "svcdns.forward")
         )
         let allowed = allowRecursion.isEmpty ? IPNetwork.privateNetworks : allowRecursion.compactMap(IPNetwork.init)

@@ -45,6 +45,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Forwarded answers kept at most (least recently used out).")
     var cacheSize: Int = 10000
 
+    @Option(help: "Memory the forwarded answers may take in all (least recently used out): bytes, or with KiB, MiB, GiB.")
+    var cacheMemory: String = "64MiB"
+
     @Option(help: "Longest time in seconds a forwarded answer is kept, whatever its TTL.")
     var cacheMaxTtl: UInt32 = 3600
 
@@ -114,9 +117,40 @@ struct Serve: AsyncParsableCommand {
         for text in dnsAddresses + [httpAddress] where ListenAddress(text) == nil {
             throw ValidationError("\(text) is not ADDR:PORT or [IPv6]:PORT")
         }
-        for (flag, text) in [("--health-interval", healthInterval), ("--health-timeout", healthTimeout)]
-        where HealthCheckOverrides.parseDuration(text) == nil {
-            throw ValidationError("\(flag) \(text) is not a duration (like 500ms, 2s, 1m)")
+        // Every number from a flag is range-checked here, so that nothing behind it can overflow or trap.
+        let durations: [(flag: String, text: String, range: ClosedRange<Duration>)] = [
+            ("--health-interval", healthInterval, HealthCheckOverrides.intervalRange),
+            ("--health-timeout", healthTimeout, HealthCheckOverrides.timeoutRange),
+            ("--upstream-timeout", upstreamTimeout, Self.upstreamTimeoutRange),
+            ("--reload-interval", reloadInterval, Self.reloadIntervalRange),
+        ]
+        for (flag, text, range) in durations {
+            guard let duration = HealthCheckOverrides.parseDuration(text) else {
+                throw ValidationError("\(flag) \(text) is not a duration (like 500ms, 2s, 1m)")
+            }
+            if let reason = HealthCheckOverrides.outOfRange(duration, range, text: text) {
+                throw ValidationError("\(flag) \(reason)")
+            }
+        }
+        if let interval = HealthCheckOverrides.parseDuration(healthInterval),
+            let timeout = HealthCheckOverrides.parseDuration(healthTimeout), timeout > interval
+        {
+            throw ValidationError("--health-timeout \(healthTimeout) is longer than --health-interval \(healthInterval)")
+        }
+        for (flag, value) in [("--ttl", ttl), ("--cache-max-ttl", cacheMaxTtl)] where value > Self.maxTTL {
+            throw ValidationError("\(flag) \(value) is not a TTL from 0 to \(Self.maxTTL) seconds (a day)")
+        }
+        guard (1...Self.maxCacheSize).contains(cacheSize) else {
+            throw ValidationError("--cache-size \(cacheSize) is not a count from 1 to \(Self.maxCacheSize)")
+        }
+        guard let bytes = Self.parseSize(cacheMemory) else {
+            throw ValidationError("--cache-memory \(cacheMemory) is not a size (like 64MiB, 1GiB, 1048576)")
+        }
+        guard Self.cacheMemoryRange.contains(bytes) else {
+            throw ValidationError("--cache-memory \(cacheMemory) is out of range (64KiB to 64GiB)")
+        }
+        guard (0...Self.maxMaxAnswers).contains(maxAnswers) else {
+            throw ValidationError("--max-answers \(maxAnswers) is not a count from 0 (all) to \(Self.maxMaxAnswers)")
         }
         for (flag, count) in [("--health-fall", healthFall), ("--health-rise", healthRise)] where !(1...100).contains(count) {
             throw ValidationError("\(flag) \(count) is not a count from 1 to 100")
@@ -126,9 +160,6 @@ struct Serve: AsyncParsableCommand {
         }
         if let udpWorkers, !(1...256).contains(udpWorkers) {
             throw ValidationError("--udp-workers \(udpWorkers) is not a count from 1 to 256")
-        }
-        guard maxAnswers >= 0 else {
-            throw ValidationError("--max-answers \(maxAnswers) must be 0 (all) or more")
         }
         try validateRateLimit()
         if upstream.contains("none") && upstream.count > 1 {
@@ -140,14 +171,33 @@ struct Serve: AsyncParsableCommand {
         for cidr in allowRecursion + serviceCidr where IPNetwork(cidr) == nil {
             throw ValidationError("\(cidr) is not an address range like 10.0.0.0/8 or fc00::/7")
         }
-        guard HealthCheckOverrides.parseDuration(upstreamTimeout) != nil else {
-            throw ValidationError("--upstream-timeout \(upstreamTimeout) is not a duration (like 500ms, 2s)")
-        }
-        guard cacheSize >= 1 else { throw ValidationError("--cache-size must be at least 1") }
-        guard HealthCheckOverrides.parseDuration(reloadInterval) != nil else {
-            throw ValidationError("--reload-interval \(reloadInterval) is not a duration (like 500ms, 1s)")
-        }
     }
+
+    /// The largest TTL a flag may give (`--ttl`, `--cache-max-ttl`): a day, as most resolvers cap TTLs lower still.
+    static let maxTTL: UInt32 = 86400
+    static let maxCacheSize = 10_000_000
+    /// An answer has at most 65535 records of a section anyway.
+    static let maxMaxAnswers = 65535
+    static let cacheMemoryRange = (64 << 10)...(64 << 30)
+
+    /// Bytes from `1048576`, `512KiB`, `64MiB` or `1GiB`; nil for anything else, or past `Int`'s range.
+    static func parseSize(_ text: String) -> Int? {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 18, let value = Int(digits) else { return nil }
+        let shift: Int
+        switch text.dropFirst(digits.count) {
+        case "": shift = 0
+        case "KiB": shift = 10
+        case "MiB": shift = 20
+        case "GiB": shift = 30
+        default: return nil
+        }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: 1 << shift)
+        return overflow ? nil : bytes
+    }
+
+    static let upstreamTimeoutRange: ClosedRange<Duration> = .milliseconds(10) ... .seconds(60)
+    static let reloadIntervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel)!

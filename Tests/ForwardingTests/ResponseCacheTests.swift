@@ -68,4 +68,26 @@ import Testing
         #expect(cache.lookup(CacheKey(name: Self.name, type: .a, dnssecOK: true)) == nil)
         #expect(cache.lookup(CacheKey(name: DomainName("WWW.Upstream.TEST.")!, type: .a, dnssecOK: false)) != nil, "names fold case")
     }
+
+    /// Bounded in bytes as well as entries: answers of 100 records each (about 4 KB as counted) in 64 KiB leave
+    /// the most recent sixteen or so, the least recently used out, and one answer larger than the whole bound is
+    /// not kept at all. (One shard, below 1,024 entries: least recently used is exact.)
+    @Test func theLeastRecentlyUsedLeaveUntilANewEntryFitsTheBytes() throws {
+        let cache = ResponseCache(capacity: 1000, maxTTL: 3600, maxBytes: 64 << 10)
+        let big = Self.message(answer: (0..<100).map { Self.a(60, UInt8($0)) })
+        let keys = (0..<50).map { CacheKey(name: DomainName("n\($0).upstream.test.")!, type: .a, dnssecOK: false) }
+        for key in keys {
+            #expect(cache.store(big, for: key) == 60)
+            #expect(cache.bytes <= 64 << 10)
+        }
+        let kept = keys.filter { cache.lookup($0) != nil }
+        #expect((10...20).contains(kept.count), "\(kept.count) of 50 kept")
+        #expect(kept == Array(keys.suffix(kept.count)), "the most recent ones")
+        #expect(cache.count == kept.count)
+
+        let huge = Self.message(answer: (0..<255).flatMap { high in (0..<10).map { _ in Self.a(60, UInt8(high)) } })
+        #expect(cache.store(huge, for: Self.key) == 0, "over the whole bound: not kept")
+        #expect(cache.lookup(Self.key) == nil)
+        #expect(cache.lookup(keys[49]) != nil, "and nothing else was pushed out for it")
+    }
 }

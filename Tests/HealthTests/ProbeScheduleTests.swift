@@ -15,6 +15,16 @@ struct ProbeScheduleTests {
         #expect(Set(delays).count > 100, "spread, not one fixed delay")
     }
 
+    /// The reported crash: a 999999999h interval (3.6e21 ns, clamped by NIO to Int64.max) times 1.1 in `Double`
+    /// trapped converting back to `Int64`. Validation now refuses it; the schedule must not trap on it either.
+    @Test(arguments: [Duration.seconds(3_599_999_996_400), .seconds(Int64.max), .nanoseconds(Int64.max), .zero, .seconds(-5)])
+    func jitterNeverTrapsWhateverTheInterval(interval: Duration) {
+        for _ in 0..<100 {
+            let delay = ProbeScheduler.jittered(interval).nanoseconds
+            #expect((0...ProbeScheduler.maxInterval.nanoseconds * 11 / 10).contains(delay))
+        }
+    }
+
     @Test func probesRepeatAtTheJitteredInterval() async throws {
         let prober = ScriptedProber()
         let defaults = HealthDefaults(interval: .milliseconds(100), timeout: .seconds(1), fall: 1, rise: 1)

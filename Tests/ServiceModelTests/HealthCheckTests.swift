@@ -64,4 +64,54 @@ import Testing
             ]
         )
     }
+
+    /// Each range the annotations are held to, at and just past both ends: the reported crash was
+    /// `svcdns.io/health-interval: 999999999h`, accepted and then trapped on in the probe schedule.
+    @Test(arguments: [
+        ("svcdns.io/health-interval", "100ms", nil),
+        ("svcdns.io/health-interval", "1h", nil),
+        ("svcdns.io/health-interval", "99ms", "\"99ms\" is out of range (100ms to 1h)"),
+        ("svcdns.io/health-interval", "61m", "\"61m\" is out of range (100ms to 1h)"),
+        ("svcdns.io/health-interval", "3601s", "\"3601s\" is out of range (100ms to 1h)"),
+        ("svcdns.io/health-interval", "999999999h", "\"999999999h\" is out of range (100ms to 1h)"),
+        ("svcdns.io/health-timeout", "10ms", nil),
+        ("svcdns.io/health-timeout", "1h", nil),
+        ("svcdns.io/health-timeout", "9ms", "\"9ms\" is out of range (10ms to 1h)"),
+        ("svcdns.io/health-timeout", "2h", "\"2h\" is out of range (10ms to 1h)"),
+        ("svcdns.io/health-timeout", "999999999h", "\"999999999h\" is out of range (10ms to 1h)"),
+        ("svcdns.io/health-fall", "1", nil),
+        ("svcdns.io/health-fall", "100", nil),
+        ("svcdns.io/health-fall", "0", "\"0\" is not a count from 1 to 100"),
+        ("svcdns.io/health-fall", "101", "\"101\" is not a count from 1 to 100"),
+        ("svcdns.io/health-fall", "99999999999999999999", "\"99999999999999999999\" is not a count from 1 to 100"),
+        ("svcdns.io/health-rise", "1", nil),
+        ("svcdns.io/health-rise", "100", nil),
+        ("svcdns.io/health-rise", "-1", "\"-1\" is not a count from 1 to 100"),
+        ("svcdns.io/health-port", "1", nil),
+        ("svcdns.io/health-port", "65535", nil),
+        ("svcdns.io/health-port", "0", "\"0\" is not a port (1-65535)"),
+        ("svcdns.io/health-port", "65536", "\"65536\" is not a port (1-65535)"),
+        ("svcdns.io/health-port", "-80", "\"-80\" is not a port (1-65535)"),
+    ] as [(String, String, String?)])
+    func rangesAtTheirEnds(key: String, value: String, reason: String?) {
+        let (overrides, problems) = HealthCheckOverrides.parse([key: value])
+        #expect(problems.map(\.reason) == (reason.map { [$0] } ?? []))
+        #expect(problems.allSatisfy { $0.key == key })
+        #expect((overrides == HealthCheckOverrides()) == (reason != nil), "a bad value is left unset, a good one is kept")
+    }
+
+    @Test(arguments: [
+        ("2s", "2s", nil),
+        ("1s", "500ms", nil),
+        ("500ms", "1s", "\"1s\" is longer than svcdns.io/health-interval \"500ms\""),
+    ] as [(String, String, String?)])
+    func aTimeoutIsAtMostTheInterval(interval: String, timeout: String, reason: String?) {
+        let (overrides, problems) = HealthCheckOverrides.parse([
+            HealthCheckOverrides.intervalKey: interval, HealthCheckOverrides.timeoutKey: timeout,
+        ])
+        #expect(problems.map(\.key) == (reason == nil ? [] : [HealthCheckOverrides.timeoutKey]))
+        #expect(problems.map(\.reason) == (reason.map { [$0] } ?? []))
+        #expect(overrides.interval == HealthCheckOverrides.parseDuration(interval))
+        #expect(overrides.timeout == (reason == nil ? HealthCheckOverrides.parseDuration(timeout) : nil))
+    }
 }
