@@ -1,0 +1,94 @@
+import Foundation
+import SvcDNSTesting
+import Testing
+
+/// A DNS-over-TCP client that pipelines queries and never reads its answers, against the real binary
+/// (RFC 7766 §6.2.3): svcdns stops reading the connection instead of queuing answers without bound, keeps
+/// answering everyone else, and closes the connection once it has stayed stuck for the idle timeout.
+@Suite(.serialized) struct TCPBackpressureTests {
+    static let endpoints = 24
+
+    /// A headless Service whose SRV answer (24 targets and their addresses) is over a kilobyte.
+    static var manifests: String {
+        let addresses = (1...endpoints).map { "  - {addresses: [127.0.3.\($0)], hostname: member-\($0)}" }
+        return """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: wide, namespace: default}
+            spec:
+              clusterIP: None
+              ports: [{name: pg, port: 5432}]
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata: {name: wide-1, namespace: default, labels: {kubernetes.io/service-name: wide}}
+            addressType: IPv4
+            endpoints:
+            \(addresses.joined(separator: "\n"))
+            ports: [{name: pg, port: 5432}]
+            """
+    }
+
+    static let srvName = "_pg._tcp.wide.default.svc.cluster.local"
+
+    /// The 24 addresses over UDP, as a client that is not misbehaving gets them.
+    static func checkUDP(_ server: SvcDNSProcess, id: UInt16) throws {
+        let reply = try #require(
+            try TestClient.udp(try LDNS.query("wide.default.svc.cluster.local", "A", id: id, udpSize: 1232), port: server.dnsPort),
+            "UDP unanswered while a TCP client does not read"
+        )
+        let decoded = try LDNS.decode(reply)
+        #expect(decoded.id == id)
+        #expect(decoded.answer.count == endpoints)
+    }
+
+    @Test func aClientThatNeverReadsCannotGrowTheServer() throws {
+        let folder = try TemporaryFolder(files: ["wide.yaml": Self.manifests])
+        let idleTimeout = 2.0
+        let server = try SvcDNSProcess(zones: folder.path, arguments: ["--tcp-idle-timeout", "\(Int(idleTimeout))s"])
+        defer { server.stop() }
+        let sample = try #require(try TestClient.tcp(try LDNS.query(Self.srvName, "SRV", id: 1), port: server.dnsPort))
+        let srv = try LDNS.decode(sample)
+        #expect(srv.answer.count == Self.endpoints)
+        #expect(sample.count > 1000, "the answers are big: \(sample.count) bytes")
+        let before = try ProcessResources.memory(pid: server.processIdentifier)
+
+        // 300,000 queries in chunks of 1,000; a send blocked for half a second means svcdns stopped reading.
+        let chunk = try (0..<1000).flatMap { try TestClient.frame(LDNS.query(Self.srvName, "SRV", id: UInt16($0))) }
+        let greedy = try TestClient.TCPConnection(port: server.dnsPort, timeout: 0.5)
+        var sent = 0
+        var stalled = false
+        let deadline = Date().addingTimeInterval(60)
+        while sent < 300_000 && Date() < deadline {
+            do {
+                try greedy.send(chunk)
+            } catch {
+                stalled = true
+                break
+            }
+            sent += 1000
+            if sent % 25_000 == 0 { try Self.checkUDP(server, id: UInt16(sent / 1000)) }
+        }
+        // While the greedy connection is stuck: UDP and a new TCP connection are answered at once.
+        try Self.checkUDP(server, id: 0xAAAA)
+        let other = try #require(try TestClient.tcp(try LDNS.query(Self.srvName, "SRV", id: 0xBBBB), port: server.dnsPort))
+        #expect(try LDNS.decode(other).answer.count == Self.endpoints)
+
+        let after = try ProcessResources.memory(pid: server.processIdentifier)
+        let growth = after.peak - before.resident
+        print("slow reader: \(sent) queries sent, stalled: \(stalled); RSS \(before.resident >> 20) MB before, peak \(after.peak >> 20) MB, growth \(growth >> 20) MB")
+        #expect(growth < 64 << 20, "RSS grew by \(growth >> 20) MB for \(sent) queries not read")
+
+        // Stuck (nothing moving either way) for the idle timeout: svcdns closes it.
+        let stuckSince = Date()
+        var closed = false
+        for _ in 0..<Int((idleTimeout + 3) * 20) where !closed {
+            closed = greedy.isClosedByServer
+            if !closed { usleep(50_000) }
+        }
+        let waited = Date().timeIntervalSince(stuckSince)
+        #expect(closed, "the connection that does not read is still open after \(waited) s")
+        #expect(server.isRunning)
+        try Self.checkUDP(server, id: 0xCCCC)
+    }
+}
