@@ -2,6 +2,10 @@ import Foundation
 import SvcDNSTesting
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A DNS-over-TCP client that pipelines queries and never reads its answers, against the real binary
 /// (RFC 7766 §6.2.3): svcdns stops reading the connection instead of queuing answers without bound, keeps
 /// answering everyone else, and closes the connection once it has stayed stuck for the idle timeout.
@@ -100,5 +104,76 @@ import Testing
         #expect(closed, "the connection that does not read is still open after \(waited) s")
         #expect(server.isRunning)
         try Self.checkUDP(server, id: 0xCCCC)
+    }
+
+    @Test func atMost64QueriesOfOneConnectionAreInFlight() throws {
+        // An upstream that never answers: every forwarded question stays in flight until its timeout.
+        let upstream = try SilentUpstream()
+        let server = try SvcDNSProcess(
+            zones: ExampleTests.zones, arguments: ["--upstream", "127.0.0.1:\(upstream.port)", "--upstream-timeout", "5s"]
+        )
+        defer { server.stop() }
+        let connection = try TestClient.TCPConnection(port: server.dnsPort, timeout: 2)
+        let frames = try (0..<200).flatMap { try TestClient.frame(LDNS.query("q\($0).outside.example", "A", id: UInt16($0))) }
+        try connection.send(frames)
+        let asked = upstream.countQuestions(for: 1.5)
+        #expect(asked == 64, "\(asked) questions of one connection forwarded at once")
+        // That connection is not read until a slot frees; other clients are answered at once.
+        let reply = try #require(try TestClient.tcp(try LDNS.query("web.default.svc.cluster.local", "A", id: 9), port: server.dnsPort))
+        #expect(try LDNS.decode(reply).answer == ["web.default.svc.cluster.local. 5 IN A 10.96.0.10"])
+    }
+}
+
+/// An upstream on loopback that takes questions over TCP (svcdns asks over TCP for a client that used
+/// TCP) and answers none, so each stays in flight until svcdns's upstream timeout.
+private final class SilentUpstream {
+    let fd: Int32
+    let port: Int
+    private var accepted: [Int32] = []
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 && listen(fd, 1024) == 0
+            }
+        }
+        guard bound else {
+            close(fd)
+            throw TestFailure(description: "cannot listen on 127.0.0.1")
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        var timeout = timeval(tv_sec: 0, tv_usec: 50_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit {
+        for connection in accepted { close(connection) }
+        close(fd)
+    }
+
+    /// The framed questions that arrived within `seconds`, over every connection svcdns opened.
+    func countQuestions(for seconds: Double) -> Int {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            let connection = accept(fd, nil, nil)
+            if connection >= 0 { accepted.append(connection) }
+        }
+        var questions = 0
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        for connection in accepted {
+            let received = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            var offset = 0
+            while received > 0 && offset + 2 <= received {
+                offset += 2 + (Int(buffer[offset]) << 8 | Int(buffer[offset + 1]))
+                questions += 1
+            }
+        }
+        return questions
     }
 }
