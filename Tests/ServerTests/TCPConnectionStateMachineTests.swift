@@ -10,36 +10,36 @@ struct TCPConnectionStateMachineTests {
     @Test func aFreshConnectionTakesQueriesAndReads() {
         var state = TCPConnectionStateMachine()
         #expect(state.mayTakeQuery)
-        let readRequestedResult = state.readRequested(queryWaiting: false)
-        #expect(readRequestedResult == .read)
+        let read = state.readRequested(queryWaiting: false)
+        #expect(read == .read)
     }
 
     @Test func aBufferedQueryIsTakenBeforeMoreIsRead() {
         var state = TCPConnectionStateMachine()
-        let readRequestedResult = state.readRequested(queryWaiting: true)
-        #expect(readRequestedResult == .hold)
-        let releaseHeldReadResult = state.releaseHeldRead(queryWaiting: true)
-        #expect(!releaseHeldReadResult)
-        let releaseHeldRead2Result = state.releaseHeldRead(queryWaiting: false)
-        #expect(releaseHeldRead2Result)
-        let releaseHeldRead3Result = state.releaseHeldRead(queryWaiting: false)
-        #expect(!releaseHeldRead3Result, "a held read is released once")
+        let read = state.readRequested(queryWaiting: true)
+        #expect(read == .hold)
+        let released = state.releaseHeldRead(queryWaiting: true)
+        #expect(!released)
+        let released2 = state.releaseHeldRead(queryWaiting: false)
+        #expect(released2)
+        let released3 = state.releaseHeldRead(queryWaiting: false)
+        #expect(!released3, "a held read is released once")
     }
 
     @Test func anUnwritableConnectionTakesNothingAndReadsNothingUntilWritable() {
         var state = TCPConnectionStateMachine()
-        let writabilityChangedResult = state.writabilityChanged(isWritable: false)
-        #expect(writabilityChangedResult == .startUnwritableTimer)
+        let writability = state.writabilityChanged(isWritable: false)
+        #expect(writability == .startUnwritableTimer)
         #expect(!state.mayTakeQuery)
-        let readRequestedResult = state.readRequested(queryWaiting: false)
-        #expect(readRequestedResult == .hold)
-        let releaseHeldReadResult = state.releaseHeldRead(queryWaiting: false)
-        #expect(!releaseHeldReadResult)
-        let writabilityChanged2Result = state.writabilityChanged(isWritable: true)
-        #expect(writabilityChanged2Result == .cancelUnwritableTimerAndResume)
+        let read = state.readRequested(queryWaiting: false)
+        #expect(read == .hold)
+        let released = state.releaseHeldRead(queryWaiting: false)
+        #expect(!released)
+        let writability2 = state.writabilityChanged(isWritable: true)
+        #expect(writability2 == .cancelUnwritableTimerAndResume)
         #expect(state.mayTakeQuery)
-        let releaseHeldRead2Result = state.releaseHeldRead(queryWaiting: false)
-        #expect(releaseHeldRead2Result)
+        let released2 = state.releaseHeldRead(queryWaiting: false)
+        #expect(released2)
     }
 
     @Test func atMostMaxQueriesInFlight() {
@@ -50,13 +50,13 @@ struct TCPConnectionStateMachineTests {
             taken += 1
         }
         #expect(taken == 64)
-        let readRequestedResult = state.readRequested(queryWaiting: false)
-        #expect(readRequestedResult == .hold)
-        let answerReadyResult = state.answerReady(bytes: 100)
-        #expect(answerReadyResult == .write)
+        let read = state.readRequested(queryWaiting: false)
+        #expect(read == .hold)
+        let answer = state.answerReady(bytes: 100)
+        #expect(answer == .write)
         #expect(state.mayTakeQuery, "an answer frees a slot")
-        let releaseHeldReadResult = state.releaseHeldRead(queryWaiting: false)
-        #expect(releaseHeldReadResult)
+        let released = state.releaseHeldRead(queryWaiting: false)
+        #expect(released)
         state.queryTaken()
         #expect(!state.mayTakeQuery)
         state.queryDropped()
@@ -69,8 +69,8 @@ struct TCPConnectionStateMachineTests {
         var queued = 0
         while state.mayTakeQuery && queued < 100 {
             state.queryTaken()
-            let answerReadyResult = state.answerReady(bytes: TCPConnectionStateMachine.largestAnswer)
-            #expect(answerReadyResult == .write)
+            let answer = state.answerReady(bytes: TCPConnectionStateMachine.largestAnswer)
+            #expect(answer == .write)
             queued += 1
         }
         #expect(queued == 3, "192 KiB may be queued before taking stops, so a fourth 64 KiB answer still fits")
@@ -78,15 +78,15 @@ struct TCPConnectionStateMachineTests {
         // Forwarded answers of queries taken earlier arrive: the one that would pass the bound closes.
         state.queryTaken()
         state.queryTaken()
-        let answerReady2Result = state.answerReady(bytes: 60_000)
-        #expect(answerReady2Result == .write)
-        let answerReady3Result = state.answerReady(bytes: 60_000)
-        #expect(answerReady3Result == .close)
+        let answer2 = state.answerReady(bytes: 60_000)
+        #expect(answer2 == .write)
+        let answer3 = state.answerReady(bytes: 60_000)
+        #expect(answer3 == .close)
         #expect(state.queuedAnswerBytes <= 256 * 1024)
         #expect(!state.mayTakeQuery)
         state.queryTaken()
-        let answerReady4Result = state.answerReady(bytes: 10)
-        #expect(answerReady4Result == .discard, "nothing is written once closing")
+        let answer4 = state.answerReady(bytes: 10)
+        #expect(answer4 == .discard, "nothing is written once closing")
     }
 
     @Test func writtenAnswersFreeTheQueue() {
@@ -105,29 +105,29 @@ struct TCPConnectionStateMachineTests {
     @Test func idleClosesOnlyWithNoQueryAwaitingItsAnswer() {
         var state = TCPConnectionStateMachine()
         state.queryTaken()
-        let idleTimeoutFiredResult = state.idleTimeoutFired()
-        #expect(!idleTimeoutFiredResult, "a query waiting on an upstream keeps the connection")
+        let closes = state.idleTimeoutFired()
+        #expect(!closes, "a query waiting on an upstream keeps the connection")
         _ = state.answerReady(bytes: 50)
-        let idleTimeoutFired2Result = state.idleTimeoutFired()
-        #expect(idleTimeoutFired2Result)
+        let closes2 = state.idleTimeoutFired()
+        #expect(closes2)
         #expect(!state.mayTakeQuery)
     }
 
     @Test func unwritableTimeoutClosesOnlyAnUnwritableConnection() {
         var state = TCPConnectionStateMachine()
-        let unwritableTimeoutFiredResult = state.unwritableTimeoutFired()
-        #expect(!unwritableTimeoutFiredResult)
+        let closes = state.unwritableTimeoutFired()
+        #expect(!closes)
         _ = state.writabilityChanged(isWritable: false)
-        let unwritableTimeoutFired2Result = state.unwritableTimeoutFired()
-        #expect(unwritableTimeoutFired2Result)
+        let closes2 = state.unwritableTimeoutFired()
+        #expect(closes2)
     }
 
     @Test func aHalfClosedConnectionFinishesOnceEverythingIsAnsweredAndWritten() {
         var state = TCPConnectionStateMachine()
         state.queryTaken()
         state.inputEnded()
-        let readRequestedResult = state.readRequested(queryWaiting: false)
-        #expect(readRequestedResult == .hold, "nothing more to read")
+        let read = state.readRequested(queryWaiting: false)
+        #expect(read == .hold, "nothing more to read")
         #expect(!state.isFinished(queryWaiting: false))
         _ = state.answerReady(bytes: 40)
         #expect(!state.isFinished(queryWaiting: false), "its answer is not written yet")
