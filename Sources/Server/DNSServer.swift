@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
@@ -73,6 +74,11 @@ public struct DNSServer: Service {
         self.logger = logger
         self.readiness = readiness
     }
+
+    /// TCP connections svcdns closed for a bound, by `reason`: `cap` (`--tcp-max-connections`), `idle`
+    /// (nothing moved either way), `unwritable` (the client did not read its answers), `queue` (answers
+    /// past `--tcp-max-queued-bytes`).
+    public static let closedConnectionsLabel = "svcdns_dns_tcp_connections_closed_total"
 
     /// Binds every listener, then serves until graceful shutdown, then closes them.
     public func run() async throws {
@@ -178,6 +184,7 @@ public struct DNSServer: Service {
             .childChannelOption(.socketOption(.so_sndbuf), value: 64 * 1024)
             .childChannelInitializer { channel in
                 guard limiter.acquire() else {
+                    Counter(label: Self.closedConnectionsLabel, dimensions: [("server", server), ("reason", "cap")]).increment()
                     return channel.close()
                 }
                 channel.closeFuture.whenComplete { _ in limiter.release() }

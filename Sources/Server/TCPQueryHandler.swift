@@ -1,3 +1,4 @@
+import CoreMetrics
 import DNSMessage
 import NIOCore
 
@@ -16,6 +17,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
     private var encoder = ResponseEncoder()
     private var output: [UInt8] = []
     private let metrics: DNSMetrics
+    private let server: String
     private var state: TCPConnectionStateMachine
     private let idleTimeout: TimeAmount
     /// Bytes read and not yet taken as queries: at most one read cycle's worth, since nothing more is
@@ -36,6 +38,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
     ) {
         self.pipeline = pipeline
         self.metrics = DNSMetrics(server: server, proto: "tcp")
+        self.server = server
         self.idleTimeout = idleTimeout
         self.state = TCPConnectionStateMachine(limits: limits)
     }
@@ -148,7 +151,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
             context.write(wrapOutboundOut(buffer), promise: written)
             return true
         case .close:
-            context.close(promise: nil)
+            close(context: context, reason: "queue")
             return false
         case .discard:
             return false
@@ -172,7 +175,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
             if unwritableTimer == nil {
                 unwritableTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) {
                     self.unwritableTimer = nil
-                    if self.state.unwritableTimeoutFired() { context.close(promise: nil) }
+                    if self.state.unwritableTimeoutFired() { self.close(context: context, reason: "unwritable") }
                 }
             }
         case .cancelUnwritableTimerAndResume:
@@ -187,13 +190,20 @@ final class TCPQueryHandler: ChannelDuplexHandler {
         switch event {
         case let idle as IdleStateHandler.IdleStateEvent where idle == .all:
             // RFC 7766 §6.2.3: the server may close an idle connection; idle means nothing moved either way.
-            if state.idleTimeoutFired() { context.close(promise: nil) }
+            if state.idleTimeoutFired() { close(context: context, reason: "idle") }
         case let channelEvent as ChannelEvent where channelEvent == .inputClosed:
             state.inputEnded()
             answerWaitingQueries(context: context)
         default:
             context.fireUserInboundEventTriggered(event)
         }
+    }
+
+    /// Closes the connection for one of the bounds of RFC 7766 §6.2.3, counted by `reason` (rare: the
+    /// counter is looked up only then).
+    private func close(context: ChannelHandlerContext, reason: String) {
+        Counter(label: DNSServer.closedConnectionsLabel, dimensions: [("server", server), ("reason", reason)]).increment()
+        context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -47,6 +47,15 @@ import Glibc
         return decoded.id == id && decoded.answer == ["web.default.svc.cluster.local. 5 IN A 10.96.0.10"]
     }
 
+    /// The value of `svcdns_dns_tcp_connections_closed_total` for `reason`, from `/metrics`.
+    static func closedConnections(_ server: SvcDNSProcess, reason: String) throws -> Int? {
+        let metrics = try TestHTTP.request("GET", "/metrics", port: server.httpPort).body
+        let line = metrics.split(separator: "\n").first {
+            $0.hasPrefix("svcdns_dns_tcp_connections_closed_total{") && $0.contains("reason=\"\(reason)\"")
+        }
+        return line.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) }
+    }
+
     /// Starts svcdns with the soft open-file limit many init systems give services (1024), as a child of this
     /// process inherits it; this process's own limit is restored afterwards.
     static func startWithTheCommonSoftLimit(zones: String, arguments: [String]) throws -> SvcDNSProcess {
@@ -143,6 +152,7 @@ import Glibc
         #expect(fourth.isClosedByServer)
         // UDP is not counted against the cap.
         #expect(try TestClient.udp(query, port: server.dnsPort) != nil)
+        #expect(try Self.closedConnections(server, reason: "cap") == 1)
     }
 
     @Test func aTCPCapTheLimitCannotCoverIsRefusedAtStart() throws {

@@ -102,6 +102,8 @@ import Glibc
         }
         let waited = Date().timeIntervalSince(stuckSince)
         #expect(closed, "the connection that does not read is still open after \(waited) s")
+        let counted = try ["idle", "unwritable"].compactMap { try ConnectionLimitTests.closedConnections(server, reason: $0) }.reduce(0, +)
+        #expect(counted == 1, "closed connections counted: \(counted)")
         #expect(server.isRunning)
         try Self.checkUDP(server, id: 0xCCCC)
     }
