@@ -14,7 +14,7 @@ public struct DNSServerConfiguration: Sendable {
     public var tcpIdleTimeout: TimeAmount
     /// Connections beyond this are closed as soon as they are accepted (`--tcp-max-connections`).
     public var maxTCPConnections: Int
-    /// Queries in flight and answers queued per connection (`--tcp-max-in-flight`, `--tcp-max-queued`).
+    /// Queries in flight and answers queued per connection (`--tcp-max-in-flight`, `--tcp-max-queued-bytes`).
     public var tcpLimits: TCPConnectionLimits
     /// Threads answering UDP per address, each with its own socket on the same port (`--udp-workers`).
     public var udpWorkers: Int
