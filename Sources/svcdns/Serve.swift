@@ -193,6 +193,9 @@ struct Serve: AsyncParsableCommand {
             )
             throw ExitCode(1)
         }
+        logger.info(
+            "file descriptors", metadata: ["process.open_files": "\(openFiles)", "dns.tcp_max_connections": "\(maxTCPConnections)"]
+        )
         let metricsRegistry = Self.bootstrapMetrics()
         let readiness = Readiness()
         let domain = try registry.clusterDomain()

@@ -70,6 +70,8 @@ import Glibc
         defer { server.stop() }
         let limits = try ProcessResources.openFileLimits(pid: server.processIdentifier)
         #expect(limits.soft == limits.hard, "soft \(limits.soft), hard \(limits.hard)")
+        // The TCP cap is sized from the raised limit: a quarter of it, at most 4096.
+        #expect(server.output.contains("dns.tcp_max_connections=\(min(limits.hard / 4, 4096))"), "\(server.output)")
     }
 
     @Test func twoThousandIdleConnectionsAndAnHTTPSlowlorisLeaveDNSProbesAndTheAPIWorking() async throws {
