@@ -8,7 +8,8 @@ import Glibc
 
 /// A DNS-over-TCP client that pipelines queries and never reads its answers, against the real binary
 /// (RFC 7766 §6.2.3): svcdns stops reading the connection instead of queuing answers without bound, keeps
-/// answering everyone else, and closes the connection once it has stayed stuck for the idle timeout.
+/// answering everyone else (UDP, forwarding, other TCP clients), and closes the connection once it has
+/// stayed stuck for the idle timeout.
 @Suite(.serialized) struct TCPBackpressureTests {
     static let endpoints = 24
 
@@ -58,8 +59,12 @@ import Glibc
 
     @Test func aClientThatNeverReadsCannotGrowTheServer() throws {
         let folder = try TemporaryFolder(files: ["wide.yaml": Self.manifests, "big.zone": Self.bigZone])
+        let upstream = try TestUpstream(zone: TestUpstream.testZone, origin: TestUpstream.testOrigin)
+        defer { upstream.stop() }
         let idleTimeout = 2.0
-        let server = try SvcDNSProcess(zones: folder.path, arguments: ["--tcp-idle-timeout", "\(Int(idleTimeout))s"])
+        let server = try SvcDNSProcess(
+            zones: folder.path, arguments: ["--tcp-idle-timeout", "\(Int(idleTimeout))s", "--upstream", "127.0.0.1:\(upstream.port)"]
+        )
         defer { server.stop() }
         let sample = try #require(try TestClient.tcp(try LDNS.query("blob.big.example", "TXT", id: 1), port: server.dnsPort))
         #expect(try LDNS.decode(sample).answer.count == 40)
@@ -82,8 +87,12 @@ import Glibc
             sent += 1000
             if sent % 25_000 == 0 { try Self.checkUDP(server, id: UInt16(sent / 1000)) }
         }
-        // While the greedy connection is stuck: UDP and a new TCP connection are answered at once.
+        // While the greedy connection is stuck: UDP, forwarding and a new TCP connection are answered at once.
         try Self.checkUDP(server, id: 0xAAAA)
+        let forwarded = try #require(
+            try TestClient.udp(try LDNS.query("www.upstream.test", "A", id: 0xDDDD), port: server.dnsPort), "forwarding unanswered"
+        )
+        #expect(try LDNS.decode(forwarded).answer == ["www.upstream.test. 300 IN A 127.0.10.1"])
         let other = try TestClient.tcp(try LDNS.query(Self.srvName, "SRV", id: 0xBBBB), port: server.dnsPort)
         #expect(other != nil, "a new TCP connection unanswered while another does not read")
         if let other { #expect(try LDNS.decode(other).answer.count == Self.endpoints) }
