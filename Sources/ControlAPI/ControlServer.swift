@@ -1,6 +1,7 @@
 import Foundation
 import Health
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Registry
@@ -15,6 +16,26 @@ public struct ControlServer: ServiceLifecycle.Service {
     private let endpoints: Endpoints
     private let registry: LiveRegistry?
     private let apiToken: String?
+    private let limits: Limits
+
+    /// What the HTTP server gives its clients: a slow or idle client cannot hold more than a connection
+    /// slot for `timeout`, and connections past the cap wait in the listen backlog until one frees.
+    public struct Limits: Sendable, Equatable {
+        /// Open connections at most (`--http-max-connections`).
+        public var maxConnections: Int
+        /// How long a connection may sit with no request part arriving, and how long one request may take
+        /// to arrive whole (`--http-timeout`).
+        public var timeout: TimeAmount
+        /// Bytes of request headers at most, all fields together (`--http-max-header-bytes`); past it the
+        /// request is refused and the connection closed.
+        public var maxHeaderBytes: Int
+
+        public init(maxConnections: Int = 256, timeout: TimeAmount = .seconds(30), maxHeaderBytes: Int = 16 * 1024) {
+            self.maxConnections = maxConnections
+            self.timeout = timeout
+            self.maxHeaderBytes = maxHeaderBytes
+        }
+    }
 
     /// What the operations endpoints report, supplied by the wiring so this module knows neither the DNS
     /// server nor the metrics backend.
@@ -38,7 +59,7 @@ public struct ControlServer: ServiceLifecycle.Service {
 
     public init(
         host: String, port: Int, logger: Logger, endpoints: Endpoints = Endpoints(), registry: LiveRegistry? = nil,
-        apiToken: String? = nil
+        apiToken: String? = nil, limits: Limits = Limits()
     ) {
         self.host = host
         self.port = port
@@ -46,6 +67,7 @@ public struct ControlServer: ServiceLifecycle.Service {
         self.endpoints = endpoints
         self.registry = registry
         self.apiToken = apiToken
+        self.limits = limits
     }
 
     func makeRouter() -> Router<APIRequestContext> {
@@ -92,8 +114,20 @@ public struct ControlServer: ServiceLifecycle.Service {
     }
 
     public func run() async throws {
+        let limits = self.limits
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestDeadlineHandler(deadline: limits.timeout)], idleTimeout: limits.timeout,
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: 100
+            )
+        )
         let app = Application(
-            router: makeRouter(), configuration: .init(address: .hostname(host, port: port), serverName: "svcdns"), logger: logger
+            router: makeRouter(), server: .http1(configuration: http1),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "svcdns",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)
+            ),
+            logger: logger
         )
         try await app.run()
     }

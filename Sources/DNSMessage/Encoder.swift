@@ -205,7 +205,10 @@ private enum MessageWriter {
     }
 
     static func writeError<Sink: MessageSink>(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS?, into sink: inout Sink) {
-        let flags: UInt16 = 0x8000 | (header.flags & 0x7900) | (rcode.rawValue & 0x000F)
+        // The opcode is echoed. RD (RFC 1035 §4.1.1) and AD, CD (RFC 4035 §3.2) are defined for QUERY only,
+        // so an answer to another opcode has every flag but QR clear (ISC genreport's `opcodeflg`).
+        var flags: UInt16 = 0x8000 | (header.flags & 0x7800) | (rcode.rawValue & 0x000F)
+        if header.opcode == 0 { flags |= header.flags & 0x0100 }
         writeHeader(id: header.id, flags: flags, into: &sink)
         if let edns {
             writeOPT(rcode: rcode, dnssecOK: edns.dnssecOK, into: &sink)

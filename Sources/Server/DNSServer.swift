@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
@@ -8,9 +9,13 @@ public struct DNSServerConfiguration: Sendable {
     /// Each address is served on UDP and TCP, on the same port.
     public var addresses: [ListenAddress]
     /// RFC 7766 §6.2.3 leaves the idle timeout to the server; a few seconds is what resolvers expect.
+    /// A connection is idle when nothing moved in either direction; one whose client does not read its
+    /// answers is closed after as long (`--tcp-idle-timeout`).
     public var tcpIdleTimeout: TimeAmount
-    /// Connections beyond this are closed as soon as they are accepted.
+    /// Connections beyond this are closed as soon as they are accepted (`--tcp-max-connections`).
     public var maxTCPConnections: Int
+    /// Queries in flight and answers queued per connection (`--tcp-max-in-flight`, `--tcp-max-queued-bytes`).
+    public var tcpLimits: TCPConnectionLimits
     /// Threads answering UDP per address, each with its own socket on the same port (`--udp-workers`).
     public var udpWorkers: Int
     /// Response rate limiting of UDP answers (`--rrl-rate`); nil, the default, is off. TCP is never limited.
@@ -18,11 +23,13 @@ public struct DNSServerConfiguration: Sendable {
 
     public init(
         addresses: [ListenAddress], tcpIdleTimeout: TimeAmount = .seconds(10), maxTCPConnections: Int = 1024,
-        udpWorkers: Int = DNSServerConfiguration.defaultUDPWorkers, rateLimit: ResponseRateLimit? = nil
+        tcpLimits: TCPConnectionLimits = .init(), udpWorkers: Int = DNSServerConfiguration.defaultUDPWorkers,
+        rateLimit: ResponseRateLimit? = nil
     ) {
         self.addresses = addresses
         self.tcpIdleTimeout = tcpIdleTimeout
         self.maxTCPConnections = maxTCPConnections
+        self.tcpLimits = tcpLimits
         self.udpWorkers = max(udpWorkers, 1)
         self.rateLimit = rateLimit
     }
@@ -31,6 +38,22 @@ public struct DNSServerConfiguration: Sendable {
     /// gives one, since more threads than CPUs would only take turns on them. A cgroup CPU quota lowers it too.
     public static var defaultUDPWorkers: Int {
         min(LinuxCalls.allowedCPUs() ?? System.coreCount, System.coreCount)
+    }
+}
+
+/// What one TCP connection may hold (RFC 7766 §6.2.3); exceeding it costs that connection only.
+public struct TCPConnectionLimits: Sendable, Equatable {
+    /// Queries taken and not yet answered; past it the connection is not read until one is answered.
+    /// RFC 7766 §6.2.1.2 asks for concurrent processing of pipelined queries; 64 keeps one client's share
+    /// of the forwarder's 1000 questions small.
+    public var maxQueriesInFlight: Int
+    /// Bytes of answers not yet taken by the client; a connection whose forwarded answers would go past
+    /// it is closed.
+    public var maxQueuedAnswerBytes: Int
+
+    public init(maxQueriesInFlight: Int = 64, maxQueuedAnswerBytes: Int = 256 * 1024) {
+        self.maxQueriesInFlight = maxQueriesInFlight
+        self.maxQueuedAnswerBytes = maxQueuedAnswerBytes
     }
 }
 
@@ -55,6 +78,11 @@ public struct DNSServer: Service {
         self.logger = logger
         self.readiness = readiness
     }
+
+    /// TCP connections svcdns closed for a bound, by `reason`: `cap` (`--tcp-max-connections`), `idle`
+    /// (nothing moved either way), `unwritable` (the client did not read its answers), `queue` (answers
+    /// past `--tcp-max-queued-bytes`).
+    public static let closedConnectionsLabel = "svcdns_dns_tcp_connections_closed_total"
 
     /// Binds every listener, then serves until graceful shutdown, then closes them.
     public func run() async throws {
@@ -150,21 +178,29 @@ public struct DNSServer: Service {
     private func bindTCP(host: String, port: Int, limiter: ConnectionLimiter, server: String) async throws -> any Channel {
         let pipeline = self.pipeline
         let idleTimeout = configuration.tcpIdleTimeout
+        let limits = configuration.tcpLimits
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            // Unwritable past 64 KiB of unsent answers: from then on the connection takes no more queries.
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 64 * 1024))
+            // The kernel's queue of answers is bounded too: left to autotuning it grows to `tcp_wmem`'s
+            // maximum (megabytes) for a client that does not read. Linux doubles the value for its bookkeeping.
+            .childChannelOption(.socketOption(.so_sndbuf), value: 64 * 1024)
             .childChannelInitializer { channel in
                 guard limiter.acquire() else {
+                    Counter(label: Self.closedConnectionsLabel, dimensions: [("server", server), ("reason", "cap")]).increment()
                     return channel.close()
                 }
                 channel.closeFuture.whenComplete { _ in limiter.release() }
                 return channel.eventLoop.makeCompletedFuture {
                     let handlers = channel.pipeline.syncOperations
-                    try handlers.addHandler(IdleStateHandler(readTimeout: idleTimeout))
-                    try handlers.addHandler(ByteToMessageHandler(TCPFrameDecoder()))
-                    try handlers.addHandler(TCPQueryHandler(pipeline: pipeline, server: server))
+                    try handlers.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                    try handlers.addHandler(
+                        TCPQueryHandler(pipeline: pipeline, server: server, idleTimeout: idleTimeout, limits: limits)
+                    )
                 }
             }
             .bind(host: host, port: port)

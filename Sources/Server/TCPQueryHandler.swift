@@ -1,25 +1,106 @@
+import CoreMetrics
 import DNSMessage
 import NIOCore
 
-/// Answers each framed query on a connection, in order (RFC 7766 §6.2.1: several queries may arrive
-/// before the first answer; answering synchronously keeps them in order). Closes an idle connection
-/// and one whose client has finished sending, once its answers are written.
-final class TCPQueryHandler: ChannelInboundHandler {
+/// One DNS-over-TCP connection: frames the bytes read into queries and answers each, in order
+/// (RFC 7766 §6.2.1: several queries may arrive before the first answer; answering synchronously keeps
+/// them in order), with backpressure (RFC 7766 §6.2.3, rules in `TCPConnectionStateMachine`): while the
+/// client does not read its answers, no more queries are taken and no more bytes are read. Closes a
+/// connection idle in both directions, one unwritable for the idle timeout, and one whose client has
+/// finished sending, once its answers are written.
+final class TCPQueryHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let pipeline: QueryPipeline
     private var encoder = ResponseEncoder()
     private var output: [UInt8] = []
     private let metrics: DNSMetrics
+    private let server: String
+    private var state: TCPConnectionStateMachine
+    private let idleTimeout: TimeAmount
+    /// Bytes read and not yet taken as queries: at most one read cycle's worth, since nothing more is
+    /// read while a whole query waits here.
+    private var input = ByteBuffer()
+    private var unwritableTimer: Scheduled<Void>?
+    /// Set while `answerWaitingQueries` runs: a write that completes inside its flush does not recurse.
+    private var answering = false
+    /// A pass is queued on the event loop, behind the other channels' work.
+    private var passScheduled = false
+    /// Queries answered in one go before the event loop is given back to the other channels.
+    static let queriesPerPass = 32
+    static let passDelay = TimeAmount.microseconds(50)
 
-    init(pipeline: QueryPipeline, server: String) {
+    init(
+        pipeline: QueryPipeline, server: String, idleTimeout: TimeAmount = .seconds(10),
+        limits: TCPConnectionLimits = .init()
+    ) {
         self.pipeline = pipeline
         self.metrics = DNSMetrics(server: server, proto: "tcp")
+        self.server = server
+        self.idleTimeout = idleTimeout
+        self.state = TCPConnectionStateMachine(limits: limits)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let request = unwrapInboundIn(data)
+        var bytes = unwrapInboundIn(data)
+        if input.readableBytes == 0 {
+            input = bytes
+        } else {
+            input.writeBuffer(&bytes)
+        }
+        answerWaitingQueries(context: context)
+    }
+
+    /// Takes and answers buffered queries while the connection may, at most `queriesPerPass` at a time,
+    /// then passes on a held read or closes a finished connection.
+    private func answerWaitingQueries(context: ChannelHandlerContext) {
+        // A write completing inside the flush below, or a forwarded answer ready at once, calls back in
+        // here: the pass under way looks at the state again after its flush.
+        guard !answering else { return }
+        answering = true
+        var budget = Self.queriesPerPass
+        var wrote = false
+        while budget > 0, state.mayTakeQuery, context.channel.isActive, let frame = TCPFrameDecoder.nextFrame(in: &input) {
+            budget -= 1
+            state.queryTaken()
+            wrote = answer(frame, context: context) || wrote
+        }
+        if wrote { context.flush() }
+        answering = false
+        // Consumed bytes are given back once they are the larger part of the buffer: one copy of what
+        // is left (less than a read cycle) instead of keeping every byte a long connection ever sent.
+        if input.readerIndex > 16 * 1024 && input.readerIndex > input.readableBytes {
+            input.discardReadBytes()
+        }
+        let waiting = TCPFrameDecoder.hasFrame(in: input)
+        if waiting && state.mayTakeQuery && context.channel.isActive {
+            // More to do, but later: one client's queries must not hold the event loop its neighbours share
+            // (a loopback peer's kernel buffers take megabytes of answers before the channel turns unwritable).
+            schedulePass(context: context)
+        } else if state.isFinished(queryWaiting: waiting) {
+            state.closed()
+            context.close(promise: nil)
+        } else if state.releaseHeldRead(queryWaiting: waiting) {
+            context.read()
+        }
+    }
+
+    /// Queues the next pass a moment from now. NIO runs every task that is due before it polls for I/O
+    /// again, so a pass queued for now would run the whole buffer through before any other channel of the
+    /// loop is read; one queued for later lets their reads in first.
+    private func schedulePass(context: ChannelHandlerContext) {
+        guard !passScheduled else { return }
+        passScheduled = true
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.passDelay) {
+            self.passScheduled = false
+            self.answerWaitingQueries(context: context)
+        }
+    }
+
+    /// Answers one query; true when an answer was written now (to be flushed).
+    private func answer(_ request: ByteBuffer, context: ChannelHandlerContext) -> Bool {
         let started = NIODeadline.now()
         let client = context.channel.remoteAddress
         let isIPv6 = client?.protocol == .inet6
@@ -30,47 +111,110 @@ final class TCPQueryHandler: ChannelInboundHandler {
         }
         switch outcome {
         case .answered(let type):
-            send(context: context)
+            let wrote = send(context: context)
             metrics.record(type: type, isIPv6: isIPv6, response: output, started: started)
+            return wrote
         case .dropped:
-            return
+            state.queryDropped()
+            return false
         case .forward(let query, let request):
             // RFC 7766 §6.2.1.1: answers may go out of order; the client matches them by ID, so later
             // queries on this connection are not held up behind this one.
-            pipeline.forward(request, overTCP: true, on: context.eventLoop).assumeIsolated().whenSuccess { response in
-                self.pipeline.encode(response, to: query, overTCP: true, encoder: &self.encoder, into: &self.output)
-                self.send(context: context)
-                context.flush()
-                self.metrics.record(type: query.type, isIPv6: isIPv6, response: self.output, started: started)
+            pipeline.forward(request, overTCP: true, on: context.eventLoop).assumeIsolated().whenComplete { result in
+                switch result {
+                case .success(let response):
+                    self.pipeline.encode(response, to: query, overTCP: true, encoder: &self.encoder, into: &self.output)
+                    if self.send(context: context) { context.flush() }
+                    self.metrics.record(type: query.type, isIPv6: isIPv6, response: self.output, started: started)
+                case .failure:
+                    self.state.queryDropped()
+                }
+                self.answerWaitingQueries(context: context)
             }
+            return false
         }
     }
 
-    private func send(context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: output.count + 2)
-        buffer.writeInteger(UInt16(output.count))
-        buffer.writeBytes(output)
-        context.write(wrapOutboundOut(buffer), promise: nil)
+    /// Writes `output` framed, within the bound on queued answers; true when written.
+    private func send(context: ChannelHandlerContext) -> Bool {
+        let size = output.count + 2
+        switch state.answerReady(bytes: size) {
+        case .write:
+            var buffer = context.channel.allocator.buffer(capacity: size)
+            buffer.writeInteger(UInt16(output.count))
+            buffer.writeBytes(output)
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.assumeIsolated().whenComplete { _ in
+                self.state.answerWritten(bytes: size)
+                self.answerWaitingQueries(context: context)
+            }
+            context.write(wrapOutboundOut(buffer), promise: written)
+            return true
+        case .close:
+            close(context: context, reason: "queue")
+            return false
+        case .discard:
+            return false
+        }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) {
-        context.flush()
+    // RFC 7766 §6.2.3: the read the channel asks for after each read cycle goes on only while queries
+    // may be taken; held, it is what stops the socket being read.
+    func read(context: ChannelHandlerContext) {
+        switch state.readRequested(queryWaiting: TCPFrameDecoder.hasFrame(in: input)) {
+        case .read:
+            context.read()
+        case .hold:
+            break
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        switch state.writabilityChanged(isWritable: context.channel.isWritable) {
+        case .startUnwritableTimer:
+            if unwritableTimer == nil {
+                unwritableTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) {
+                    self.unwritableTimer = nil
+                    if self.state.unwritableTimeoutFired() { self.close(context: context, reason: "unwritable") }
+                }
+            }
+        case .cancelUnwritableTimerAndResume:
+            unwritableTimer?.cancel()
+            unwritableTimer = nil
+            answerWaitingQueries(context: context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
-        case let idle as IdleStateHandler.IdleStateEvent where idle == .read:
-            // RFC 7766 §6.2.3: the server may close an idle connection.
-            context.close(promise: nil)
+        case let idle as IdleStateHandler.IdleStateEvent where idle == .all:
+            // RFC 7766 §6.2.3: the server may close an idle connection; idle means nothing moved either way.
+            if state.idleTimeoutFired() { close(context: context, reason: "idle") }
         case let channelEvent as ChannelEvent where channelEvent == .inputClosed:
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)))
-                .whenComplete { _ in context.close(promise: nil) }
+            state.inputEnded()
+            answerWaitingQueries(context: context)
         default:
             context.fireUserInboundEventTriggered(event)
         }
     }
 
+    /// Closes the connection for one of the bounds of RFC 7766 §6.2.3, counted by `reason` (rare: the
+    /// counter is looked up only then).
+    private func close(context: ChannelHandlerContext, reason: String) {
+        Counter(label: DNSServer.closedConnectionsLabel, dimensions: [("server", server), ("reason", reason)]).increment()
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state.closed()
+        unwritableTimer?.cancel()
+        unwritableTimer = nil
+        context.fireChannelInactive()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        state.closed()
         context.close(promise: nil)
     }
 }

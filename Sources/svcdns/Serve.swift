@@ -92,6 +92,27 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Consecutive good probes that bring it back; svcdns.io/health-rise overrides it.")
     var healthRise: Int = 2
 
+    @Option(help: "Open DNS-over-TCP connections at most; more are closed at once. (default: a quarter of the open-file limit, at most 4096)")
+    var tcpMaxConnections: Int?
+
+    @Option(help: "A DNS-over-TCP connection with nothing moving either way, or whose client does not read its answers, is closed after this.")
+    var tcpIdleTimeout: String = "10s"
+
+    @Option(help: "Queries of one TCP connection answered concurrently; past it the connection is not read until one is answered.")
+    var tcpMaxInFlight: Int = 64
+
+    @Option(help: "Bytes of answers queued for one TCP connection whose client does not read; past it the connection is closed.")
+    var tcpMaxQueuedBytes: Int = 256 * 1024
+
+    @Option(help: "Open HTTP connections at most; more wait in the listen backlog.")
+    var httpMaxConnections: Int = 256
+
+    @Option(help: "An HTTP connection idle this long, or a request not received whole within it, is closed.")
+    var httpTimeout: String = "30s"
+
+    @Option(help: "Bytes of HTTP request headers at most; a larger request is refused.")
+    var httpMaxHeaderBytes: Int = 16 * 1024
+
     @Flag(help: "When every endpoint of a Service is down, answer with none of them instead of all of them.")
     var noFailOpen = false
 
@@ -171,6 +192,20 @@ struct Serve: AsyncParsableCommand {
         for cidr in allowRecursion + serviceCidr where IPNetwork(cidr) == nil {
             throw ValidationError("\(cidr) is not an address range like 10.0.0.0/8 or fc00::/7")
         }
+        for (flag, text) in [("--tcp-idle-timeout", tcpIdleTimeout), ("--http-timeout", httpTimeout)] {
+            guard let duration = HealthCheckOverrides.parseDuration(text), duration >= .milliseconds(100), duration <= .seconds(3600) else {
+                throw ValidationError("\(flag) \(text) is not a duration from 100ms to 1h")
+            }
+        }
+        if let tcpMaxConnections, tcpMaxConnections < 1 {
+            throw ValidationError("--tcp-max-connections \(tcpMaxConnections) must be at least 1")
+        }
+        for (flag, value, range) in [
+            ("--tcp-max-in-flight", tcpMaxInFlight, 1...1000), ("--tcp-max-queued-bytes", tcpMaxQueuedBytes, 65537...(64 << 20)),
+            ("--http-max-connections", httpMaxConnections, 1...65536), ("--http-max-header-bytes", httpMaxHeaderBytes, 1024...(1 << 20)),
+        ] where !range.contains(value) {
+            throw ValidationError("\(flag) \(value) is not from \(range.lowerBound) to \(range.upperBound)")
+        }
     }
 
     /// The largest TTL a flag may give (`--ttl`, `--cache-max-ttl`): a day, as most resolvers cap TTLs lower still.
@@ -207,6 +242,20 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "svcdns")
+        // Before any socket is opened: every descriptor the TCP cap leaves is the others' (probes, forwarding,
+        // etcd, the store, HTTP), so the cap is sized from the limit actually in force.
+        let openFiles = FileDescriptorBudget.raiseOpenFileLimit()
+        let maxTCPConnections = tcpMaxConnections ?? FileDescriptorBudget.defaultTCPConnections(openFileLimit: openFiles)
+        guard maxTCPConnections <= FileDescriptorBudget.maxTCPConnections(openFileLimit: openFiles) else {
+            print(
+                "--tcp-max-connections \(maxTCPConnections) leaves too few file descriptors: the open-file limit is "
+                    + "\(openFiles), and TCP may take at most half of it (\(FileDescriptorBudget.maxTCPConnections(openFileLimit: openFiles)))"
+            )
+            throw ExitCode(1)
+        }
+        logger.info(
+            "file descriptors", metadata: ["process.open_files": "\(openFiles)", "dns.tcp_max_connections": "\(maxTCPConnections)"]
+        )
         let metricsRegistry = Self.bootstrapMetrics()
         let readiness = Readiness()
         let domain = try registry.clusterDomain()
@@ -295,8 +344,10 @@ struct Serve: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup.singleton
         let dnsServer = DNSServer(
             configuration: DNSServerConfiguration(
-                addresses: listen, udpWorkers: udpWorkers ?? DNSServerConfiguration.defaultUDPWorkers,
-                rateLimit: rateLimit
+                addresses: listen, tcpIdleTimeout: TimeAmount(HealthCheckOverrides.parseDuration(tcpIdleTimeout)!),
+                maxTCPConnections: maxTCPConnections,
+                tcpLimits: TCPConnectionLimits(maxQueriesInFlight: tcpMaxInFlight, maxQueuedAnswerBytes: tcpMaxQueuedBytes),
+                udpWorkers: udpWorkers ?? DNSServerConfiguration.defaultUDPWorkers, rateLimit: rateLimit
             ),
             pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots, forwarding: forwarding)),
             group: group,
@@ -317,7 +368,11 @@ struct Serve: AsyncParsableCommand {
         }
         let controlServer = ControlServer(
             host: http.host, port: http.port, logger: Logger(label: "svcdns.http"), endpoints: endpoints,
-            registry: liveRegistry, apiToken: try resolvedAPIToken()
+            registry: liveRegistry, apiToken: try resolvedAPIToken(),
+            limits: ControlServer.Limits(
+                maxConnections: httpMaxConnections, timeout: TimeAmount(HealthCheckOverrides.parseDuration(httpTimeout)!),
+                maxHeaderBytes: httpMaxHeaderBytes
+            )
         )
         var serviceList: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: snapshotBuilder), .init(service: folderWatcher), .init(service: healthChecker),

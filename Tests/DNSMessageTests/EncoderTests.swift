@@ -375,18 +375,33 @@ struct EncoderTests {
     }
 
     @Test(arguments: [(ResponseCode.formatError, "FORMERR"), (.notImplemented, "NOTIMP")])
-    func errorResponseIsAHeaderEchoingIDOpcodeAndRD(rcode: ResponseCode, name: String) throws {
-        let header = QueryHeader(id: 0x4242, flags: 5 << 11 | 0x0100)
+    func errorResponseToAQueryIsAHeaderEchoingIDAndRD(rcode: ResponseCode, name: String) throws {
+        let header = QueryHeader(id: 0x4242, flags: 0x0100 | 0x0010)
         var buffer: [UInt8] = [9, 9, 9]
         ResponseEncoder.encodeError(rcode, header: header, into: &buffer)
         #expect(buffer.count == 12)
         let decoded = try LDNS.decode(buffer)
         #expect(decoded.id == 0x4242)
         #expect(decoded.isResponse)
-        #expect(decoded.opcode == 5)
+        #expect(decoded.opcode == 0)
         #expect(decoded.recursionDesired)
         #expect(decoded.rcodeName == name)
         #expect(decoded.question.isEmpty && decoded.answer.isEmpty)
+    }
+
+    @Test(arguments: [UInt16(1), 2, 4, 5, 15])
+    func errorResponseToAnotherOpcodeEchoesTheOpcodeWithEveryFlagClear(opcode: UInt16) throws {
+        // RD, AD and CD (and AA, TC, Z) set in the request: RFC 1035 and RFC 4035 define them for QUERY only.
+        let header = QueryHeader(id: 0x4343, flags: opcode << 11 | 0x0400 | 0x0200 | 0x0100 | 0x0040 | 0x0020 | 0x0010)
+        var buffer: [UInt8] = []
+        ResponseEncoder.encodeError(.notImplemented, header: header, into: &buffer)
+        #expect(buffer.count == 12)
+        #expect(buffer[2] == 0x80 | UInt8(opcode << 3), "QR and the opcode; AA, TC, RD clear")
+        #expect(buffer[3] == 0x04, "RA, Z, AD, CD clear; NOTIMP")
+        let decoded = try LDNS.decode(buffer)
+        #expect(decoded.id == 0x4343)
+        #expect(decoded.opcode == Int(opcode))
+        #expect(decoded.rcodeName == "NOTIMP")
     }
 
     @Test func encoderIsReusableAcrossResponses() throws {

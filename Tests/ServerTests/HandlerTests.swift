@@ -46,11 +46,9 @@ struct TCPFrameDecoderTests {
 
 @Suite("TCPQueryHandler in an EmbeddedChannel")
 struct TCPQueryHandlerTests {
-    /// The TCP child pipeline minus the idle timer: framing, then the query handler.
+    /// The TCP child pipeline minus the idle timer: the query handler, which frames as it takes queries.
     private func connectedChannel() throws -> EmbeddedChannel {
-        let channel = EmbeddedChannel(handlers: [
-            ByteToMessageHandler(TCPFrameDecoder()), TCPQueryHandler(pipeline: try pipeline(), server: "dns://test"),
-        ])
+        let channel = EmbeddedChannel(handlers: [TCPQueryHandler(pipeline: try pipeline(), server: "dns://test")])
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 40005)).wait()
         return channel
     }
@@ -104,10 +102,121 @@ struct TCPQueryHandlerTests {
         #expect(!channel.isActive, "the server closes once the client has finished and its answers are out")
     }
 
-    @Test func readIdleEventCloses() throws {
+    @Test func idleInBothDirectionsCloses() throws {
         let channel = try connectedChannel()
+        channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.all)
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive)
+    }
+
+    @Test func readIdleAloneDoesNotClose() throws {
+        // A client that only receives (a long answer, or many) is not idle: only nothing moving either way is.
+        let channel = try connectedChannel()
+        defer { _ = try? channel.finish() }
         channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
         channel.embeddedEventLoop.run()
+        #expect(channel.isActive)
+    }
+}
+
+/// Counts the reads that get past the query handler to the socket.
+private final class ReadCounter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var reads = 0
+
+    func read(context: ChannelHandlerContext) {
+        reads += 1
+        context.read()
+    }
+}
+
+@Suite("TCPQueryHandler backpressure (RFC 7766 §6.2.3)")
+struct TCPBackpressureHandlerTests {
+    private func connectedChannel(idleTimeout: TimeAmount = .seconds(10)) throws -> (EmbeddedChannel, ReadCounter) {
+        let counter = ReadCounter()
+        let channel = EmbeddedChannel(handlers: [
+            counter, TCPQueryHandler(pipeline: try pipeline(), server: "dns://test", idleTimeout: idleTimeout),
+        ])
+        try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 40006)).wait()
+        return (channel, counter)
+    }
+
+    private func replyIDs(_ channel: EmbeddedChannel) throws -> [UInt16] {
+        var ids: [UInt16] = []
+        while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            _ = buffer.readInteger(as: UInt16.self)
+            ids.append(try LDNS.decode(Array(buffer.readableBytesView)).id)
+        }
+        return ids
+    }
+
+    private func setWritable(_ channel: EmbeddedChannel, _ writable: Bool) {
+        channel.isWritable = writable
+        channel.pipeline.fireChannelWritabilityChanged()
+    }
+
+    @Test func anUnwritableConnectionIsNeitherAnsweredNorReadUntilWritable() throws {
+        let (channel, counter) = try connectedChannel()
+        defer { _ = try? channel.finish() }
+        setWritable(channel, false)
+        let frames = try (1...3).flatMap { try TestClient.frame(LDNS.query(ServerFixture.web, "A", id: UInt16($0))) }
+        try channel.writeInbound(ByteBuffer(bytes: frames))
+        #expect(try replyIDs(channel) == [], "no answer is queued while the client does not read")
+        let before = counter.reads
+        channel.read()
+        #expect(counter.reads == before, "the socket is not read while queries wait")
+
+        setWritable(channel, true)
+        #expect(try replyIDs(channel) == [1, 2, 3], "the waiting queries are answered in order")
+        #expect(counter.reads == before + 1, "the held read goes on once they are")
+        channel.read()
+        #expect(counter.reads == before + 2)
+    }
+
+    @Test func aPartialQueryDoesNotHoldReads() throws {
+        let (channel, counter) = try connectedChannel()
+        defer { _ = try? channel.finish() }
+        let whole = TestClient.frame(try LDNS.query(ServerFixture.web, "A", id: 9))
+        try channel.writeInbound(ByteBuffer(bytes: Array(whole.prefix(5))))
+        let before = counter.reads
+        channel.read()
+        #expect(counter.reads == before + 1, "half a query: read on")
+        try channel.writeInbound(ByteBuffer(bytes: Array(whole.dropFirst(5))))
+        #expect(try replyIDs(channel) == [9])
+    }
+
+    @Test func unwritableForTheIdleTimeoutCloses() throws {
+        let (channel, _) = try connectedChannel(idleTimeout: .seconds(2))
+        setWritable(channel, false)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1900))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        #expect(!channel.isActive, "a client that does not read for the idle timeout is closed")
+    }
+
+    @Test func writableAgainBeforeTheTimeoutKeepsTheConnection() throws {
+        let (channel, _) = try connectedChannel(idleTimeout: .seconds(2))
+        defer { _ = try? channel.finish() }
+        setWritable(channel, false)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(1500))
+        setWritable(channel, true)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(3))
+        #expect(channel.isActive)
+        try channel.writeInbound(ByteBuffer(bytes: TestClient.frame(try LDNS.query(ServerFixture.web, "A", id: 11))))
+        #expect(try replyIDs(channel) == [11])
+    }
+
+    @Test func halfCloseWithQueriesWaitingAnswersThemThenCloses() throws {
+        let (channel, _) = try connectedChannel()
+        setWritable(channel, false)
+        let frames = try (1...2).flatMap { try TestClient.frame(LDNS.query(ServerFixture.web, "A", id: UInt16(20 + $0))) }
+        try channel.writeInbound(ByteBuffer(bytes: frames))
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        channel.embeddedEventLoop.run()
+        #expect(channel.isActive, "its queries are still to be answered")
+        setWritable(channel, true)
+        channel.embeddedEventLoop.run()
+        #expect(try replyIDs(channel) == [21, 22])
         #expect(!channel.isActive)
     }
 }

@@ -86,6 +86,27 @@ struct TCPConnectionTests {
         }
     }
 
+    @Test func aClientThatReadsSlowlyIsNotIdle() async throws {
+        // RFC 7766 §6.2.3: idle means nothing moved either way. A client that has sent all its queries and
+        // reads their answers slowly, for four times the idle timeout, still gets every one of them.
+        try await withTestServer(try ServerFixture.snapshot(), tcpIdleTimeout: .milliseconds(300)) { server in
+            let connection = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            let count = 400
+            let frames = try (0..<count).flatMap { try TestClient.frame(LDNS.query(ServerFixture.bigSRV, "SRV", id: UInt16($0))) }
+            try connection.send(frames)
+            var received = 0
+            for index in 0..<count {
+                guard let reply = connection.receiveMessage() else { break }
+                let response = try LDNS.decode(reply)
+                #expect(response.id == UInt16(index))
+                #expect(response.answer.count == ServerFixture.headlessCount)
+                received += 1
+                if index % 20 == 0 { usleep(60_000) }  // bounded: 20 pauses, 1.2 s in all
+            }
+            #expect(received == count, "the connection was closed after \(received) answers")
+        }
+    }
+
     @Test func silentConnectionIsClosedByTheServer() async throws {
         try await withTestServer(try ServerFixture.snapshot(), tcpIdleTimeout: .milliseconds(300)) { server in
             let connection = try TestClient.TCPConnection(port: server.port, timeout: 2)
