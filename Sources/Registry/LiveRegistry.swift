@@ -32,11 +32,20 @@ public final class LiveRegistry: Sendable {
         var api: [String: APIObject] = [:]  // by "Kind ns/name"
         /// The folder's objects with the API's: kept in step by each write, re-merged on a folder reading.
         var merged = Catalog()
+        /// The number of the last change handed on (0: none yet).
+        var sequence: UInt64 = 0
+
+        /// The next change: numbered here, under the lock, so that its number orders it among all others
+        /// whatever order the writers hand their changes on in after releasing the lock.
+        mutating func nextChange(_ changedServices: Set<ObjectKey>?) -> RegistryChange {
+            sequence += 1
+            return RegistryChange(sequence: sequence, catalog: merged, zones: folder.zones, changedServices: changedServices)
+        }
     }
 
-    /// What the registry hands on after each change: the merged catalog and zone files, and the Services
-    /// the change may have touched (nil: any of them, as after a new reading of the folder).
-    public typealias ChangeHandler = @Sendable (Catalog, [ZoneFileContents], Set<ObjectKey>?) -> Void
+    /// What the registry hands on after each change, outside its lock: changes of concurrent writers may
+    /// arrive in any order, and the receiver keeps the newest by `RegistryChange.sequence`.
+    public typealias ChangeHandler = @Sendable (RegistryChange) -> Void
 
     private let state: Mutex<State>
     private let store: ObjectStore?
@@ -74,21 +83,23 @@ public final class LiveRegistry: Sendable {
 
     static func identity(_ kind: String, _ key: ObjectKey) -> String { "\(kind) \(key)" }
 
-    /// The merged catalog and zones now.
-    public var current: (catalog: Catalog, zones: [ZoneFileContents]) {
-        state.withLock { ($0.merged, $0.folder.zones) }
+    /// The merged catalog and zones now, numbered as the last change handed on (nil `changedServices`).
+    public var current: RegistryChange {
+        state.withLock {
+            RegistryChange(sequence: $0.sequence, catalog: $0.merged, zones: $0.folder.zones, changedServices: nil)
+        }
     }
 
     /// Takes a new reading of the folder and hands the merged registry on.
     /// When the reading says which objects changed, only those are merged again, and the change names
     /// the Services they touch.
     public func replaceFolder(_ contents: FolderContents) {
-        let (merged, affected) = state.withLock { state -> (Catalog, Set<ObjectKey>?) in
+        let change = state.withLock { state -> RegistryChange in
             let zonesChanged = state.folder.zones != contents.zones
             state.folder = contents
             guard let changedObjects = contents.changedObjects, !zonesChanged else {
                 state.merged = Self.merge(state).0
-                return (state.merged, nil)
+                return state.nextChange(nil)
             }
             var affected: Set<ObjectKey> = []
             for identity in changedObjects {
@@ -103,9 +114,9 @@ public final class LiveRegistry: Sendable {
                     state.merged.insert(winner)
                 }
             }
-            return (state.merged, affected)
+            return state.nextChange(affected)
         }
-        onChange(merged, contents.zones, affected)
+        onChange(change)
     }
 
     /// Creates or replaces an API object, durably, then hands the registry on. Returns what was stored
@@ -116,7 +127,7 @@ public final class LiveRegistry: Sendable {
         _ object: ManifestObject, json: String, ifRevision: Int64? = nil
     ) throws(WriteError) -> (stored: StoredObject, created: Bool) {
         let identity = Self.identity(object.kind, object.key)
-        let result = try state.withLock { state throws(WriteError) -> (StoredObject, Bool, (Catalog, [ZoneFileContents], Set<ObjectKey>)) in
+        let result = try state.withLock { state throws(WriteError) -> (StoredObject, Bool, RegistryChange) in
             guard !Self.folderDefines(object.kind, object.key, state.folder.catalog) else {
                 throw .ownedByFile(kind: object.kind, key: object.key)
             }
@@ -135,9 +146,9 @@ public final class LiveRegistry: Sendable {
             state.api[identity] = APIObject(object: object, stored: stored)
             let affected = state.merged.servicesAffected(by: object)
             state.merged.insert(object)
-            return (stored, created, (state.merged, state.folder.zones, affected))
+            return (stored, created, state.nextChange(affected))
         }
-        onChange(result.2.0, result.2.1, result.2.2)
+        onChange(result.2)
         return (result.0, result.1)
     }
 
@@ -145,7 +156,7 @@ public final class LiveRegistry: Sendable {
     @discardableResult
     public func delete(kind: String, key: ObjectKey, ifRevision: Int64? = nil) throws(WriteError) -> StoredObject {
         let identity = Self.identity(kind, key)
-        let result = try state.withLock { state throws(WriteError) -> (StoredObject, (Catalog, [ZoneFileContents], Set<ObjectKey>)) in
+        let result = try state.withLock { state throws(WriteError) -> (StoredObject, RegistryChange) in
             guard let existing = state.api[identity] else {
                 if Self.folderDefines(kind, key, state.folder.catalog) { throw .ownedByFile(kind: kind, key: key) }
                 throw .notFound(kind: kind, key: key)
@@ -165,9 +176,9 @@ public final class LiveRegistry: Sendable {
                 affected = state.merged.servicesAffected(by: existing.object)
                 state.merged.remove(existing.object)
             }
-            return (existing.stored, (state.merged, state.folder.zones, affected))
+            return (existing.stored, state.nextChange(affected))
         }
-        onChange(result.1.0, result.1.1, result.1.2)
+        onChange(result.1)
         return result.0
     }
 
@@ -177,7 +188,7 @@ public final class LiveRegistry: Sendable {
     @discardableResult
     public func replaceAPIObjects(_ listing: [StoredObject]) -> [StoredObject] {
         var invalid: [StoredObject] = []
-        let merged = state.withLock { state -> Catalog in
+        let change = state.withLock { state -> RegistryChange in
             state.api = [:]
             for item in listing {
                 guard let object = Self.decode(item) else {
@@ -187,9 +198,9 @@ public final class LiveRegistry: Sendable {
                 state.api[Self.identity(item.kind, object.key)] = APIObject(object: object, stored: item)
             }
             state.merged = Self.merge(state).0
-            return state.merged
+            return state.nextChange(nil)
         }
-        onChange(merged, state.withLock { $0.folder.zones }, nil)
+        onChange(change)
         return invalid
     }
 
@@ -205,7 +216,7 @@ public final class LiveRegistry: Sendable {
             guard let object = Self.decode(stored) else { return false }
             decoded = object
         }
-        let change = state.withLock { state -> (Catalog, [ZoneFileContents], Set<ObjectKey>)? in
+        let change = state.withLock { state -> RegistryChange? in
             if let held = state.api[identity], held.stored.revision >= revision { return nil }
             if stored == nil && state.api[identity] == nil { return nil }
             var affected: Set<ObjectKey> = []
@@ -223,9 +234,9 @@ public final class LiveRegistry: Sendable {
             } else {
                 state.api[identity] = nil
             }
-            return (state.merged, state.folder.zones, affected)
+            return state.nextChange(affected)
         }
-        if let change { onChange(change.0, change.1, change.2) }
+        if let change { onChange(change) }
         return true
     }
 

@@ -181,9 +181,11 @@ struct Serve: AsyncParsableCommand {
             onChange: { verdicts, _ in snapshotBuilder.update(health: verdicts) }
         )
         let liveRegistry: LiveRegistry
-        let onChange: LiveRegistry.ChangeHandler = { catalog, zones, changed in
-            snapshotBuilder.update(catalog: catalog, zones: zones, changedServices: changed)
-            healthChecker.update(catalog: catalog, changedServices: changed)
+        let onChange: LiveRegistry.ChangeHandler = { change in
+            snapshotBuilder.update(
+                catalog: change.catalog, zones: change.zones, changedServices: change.changedServices, sequence: change.sequence
+            )
+            healthChecker.update(catalog: change.catalog, changedServices: change.changedServices, sequence: change.sequence)
         }
         let shared = EtcdStore(url: store)
         if store.hasPrefix("etcd://") && shared == nil {
@@ -215,8 +217,8 @@ struct Serve: AsyncParsableCommand {
             follower?.listedAt = await listing.listFirst(within: .seconds(5))
         }
         let registryNow = liveRegistry.current
-        snapshotBuilder.update(catalog: registryNow.catalog, zones: registryNow.zones)
-        healthChecker.update(catalog: registryNow.catalog)
+        snapshotBuilder.update(catalog: registryNow.catalog, zones: registryNow.zones, sequence: registryNow.sequence)
+        healthChecker.update(catalog: registryNow.catalog, sequence: registryNow.sequence)
         let snapshot = snapshotBuilder.rebuildNow()
         logger.info(
             "registry loaded",

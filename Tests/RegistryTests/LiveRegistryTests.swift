@@ -34,8 +34,8 @@ import Testing
         let directory = Self.storeFolder()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let changes = Changes()
-        let registry = try LiveRegistry(store: try ObjectStore(directory: directory), folder: Self.folder([])) { catalog, _, _ in
-            changes.catalogs.withLock { $0.append(catalog) }
+        let registry = try LiveRegistry(store: try ObjectStore(directory: directory), folder: Self.folder([])) { change in
+            changes.catalogs.withLock { $0.append(change.catalog) }
         }
         let (api, json) = Self.service("api", clusterIP: "10.96.0.11")
         let first = try registry.put(api, json: json)
@@ -49,7 +49,7 @@ import Testing
         #expect(registry.list(kind: "Service", namespace: "other").isEmpty)
 
         // A restart finds what was written.
-        let restarted = try LiveRegistry(store: try ObjectStore(directory: directory), folder: Self.folder([])) { _, _, _ in }
+        let restarted = try LiveRegistry(store: try ObjectStore(directory: directory), folder: Self.folder([])) { _ in }
         #expect(restarted.current.catalog.services[ObjectKey(namespace: "default", name: "api")]?.clusterIPs == [IPAddress("10.96.0.12")!])
         try restarted.delete(kind: "Service", key: ObjectKey(namespace: "default", name: "api"))
         #expect(throws: LiveRegistry.WriteError.notFound(kind: "Service", key: ObjectKey(namespace: "default", name: "api"))) {
@@ -60,7 +60,7 @@ import Testing
 
     @Test func filesOwnTheirNames() throws {
         let web = Self.service("web", clusterIP: "10.96.0.10")
-        let registry = try LiveRegistry(store: nil, folder: Self.folder([web])) { _, _, _ in }
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([web])) { _ in }
         let (attempt, json) = Self.service("web", clusterIP: "10.96.0.99")
         let key = ObjectKey(namespace: "default", name: "web")
         #expect(throws: LiveRegistry.WriteError.ownedByFile(kind: "Service", key: key)) { try registry.put(attempt, json: json) }
@@ -70,8 +70,8 @@ import Testing
 
     @Test func aFileThatComesToDefineANameTakesItOver() throws {
         let changes = Changes()
-        let registry = try LiveRegistry(store: nil, folder: Self.folder([])) { catalog, _, _ in
-            changes.catalogs.withLock { $0.append(catalog) }
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([])) { change in
+            changes.catalogs.withLock { $0.append(change.catalog) }
         }
         let (api, json) = Self.service("web", clusterIP: "10.96.0.50")
         _ = try registry.put(api, json: json)
@@ -89,8 +89,8 @@ import Testing
         }
         let handed = Handed()
         let db = Self.service("db", clusterIP: "10.96.0.5")
-        let registry = try LiveRegistry(store: nil, folder: Self.folder([db])) { catalog, _, services in
-            handed.changes.withLock { $0.append((catalog, services)) }
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([db])) { change in
+            handed.changes.withLock { $0.append((change.catalog, change.changedServices)) }
         }
         let (api, json) = Self.service("web", clusterIP: "10.96.0.50")
         _ = try registry.put(api, json: json)
@@ -119,6 +119,6 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try ObjectStore(directory: directory)
         try store.put(kind: "Service", namespace: "default", name: "web", json: #"{"kind":"Service","metadata":{"name":"Not_Valid"}}"#)
-        #expect(throws: StoreError.self) { _ = try LiveRegistry(store: store, folder: Self.folder([])) { _, _, _ in } }
+        #expect(throws: StoreError.self) { _ = try LiveRegistry(store: store, folder: Self.folder([])) { _ in } }
     }
 }
