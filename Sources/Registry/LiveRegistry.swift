@@ -13,6 +13,9 @@ public final class LiveRegistry: Sendable {
     public enum WriteError: Error, Hashable, Sendable {
         /// The object is defined in a file of `zones/`.
         case ownedByFile(kind: String, key: ObjectKey)
+        /// The object (an EndpointSlice or Endpoints) would add endpoints to a Service defined in a file of
+        /// `zones/`: files own their Services' endpoints too.
+        case serviceOwnedByFile(kind: String, key: ObjectKey, service: ObjectKey)
         case notFound(kind: String, key: ObjectKey)
         /// The store could not make the write durable; nothing changed.
         case store(String)
@@ -102,9 +105,23 @@ public final class LiveRegistry: Sendable {
                 return state.nextChange(nil)
             }
             var affected: Set<ObjectKey> = []
-            for identity in changedObjects {
+            // A Service a file comes to define takes its endpoints from the files alone; one it stops defining
+            // gets the API's again: those API objects change with it.
+            var identities = changedObjects
+            let fileServices = Set(changedObjects.filter { $0.kind == "Service" }.map(\.key))
+            if !fileServices.isEmpty {
+                for item in state.api.values {
+                    if let service = Self.serviceKey(of: item.object), fileServices.contains(service) {
+                        identities.insert(ObjectIdentity(item.object))
+                    }
+                }
+            }
+            for identity in identities {
                 // A file's object wins over the API's; an API object a file stops defining is served again.
-                let winner = contents.catalog.object(identity) ?? state.api[Self.identity(identity.kind, identity.key)]?.object
+                let apiObject = (state.api[Self.identity(identity.kind, identity.key)]?.object).flatMap { object in
+                    Self.fileService(of: object, contents.catalog) == nil ? object : nil
+                }
+                let winner = contents.catalog.object(identity) ?? apiObject
                 if let old = state.merged.object(identity) {
                     affected.formUnion(state.merged.servicesAffected(by: old))
                     state.merged.remove(old)
@@ -130,6 +147,9 @@ public final class LiveRegistry: Sendable {
         let result = try state.withLock { state throws(WriteError) -> (StoredObject, Bool, RegistryChange) in
             guard !Self.folderDefines(object.kind, object.key, state.folder.catalog) else {
                 throw .ownedByFile(kind: object.kind, key: object.key)
+            }
+            if let service = Self.fileService(of: object, state.folder.catalog) {
+                throw .serviceOwnedByFile(kind: object.kind, key: object.key, service: service)
             }
             if let ifRevision, (state.api[identity]?.stored.revision ?? 0) != ifRevision {
                 throw .conflict(kind: object.kind, key: object.key)
@@ -227,7 +247,8 @@ public final class LiveRegistry: Sendable {
             }
             if let decoded, let stored {
                 state.api[identity] = APIObject(object: decoded, stored: stored)
-                if !fileDefines {
+                // Another replica's files may differ: here, a Service of a file keeps its own endpoints only.
+                if !fileDefines && Self.fileService(of: decoded, state.folder.catalog) == nil {
                     affected.formUnion(state.merged.servicesAffected(by: decoded))
                     state.merged.insert(decoded)
                 }
@@ -259,6 +280,9 @@ public final class LiveRegistry: Sendable {
             return try put(object, json: json, ifRevision: ifRevision)
         }
         if isOwnedByFile(kind: object.kind, key: object.key) { throw .ownedByFile(kind: object.kind, key: object.key) }
+        if let service = state.withLock({ Self.fileService(of: object, $0.folder.catalog) }) {
+            throw .serviceOwnedByFile(kind: object.kind, key: object.key, service: service)
+        }
         let created = get(kind: object.kind, key: object.key) == nil
         let revision: Int64?
         do {
@@ -317,6 +341,22 @@ public final class LiveRegistry: Sendable {
         state.withLock { Self.folderDefines(kind, key, $0.folder.catalog) }
     }
 
+    /// The Service of `catalog` (the folder's) that `object` would add endpoints to, if there is one.
+    private static func fileService(of object: ManifestObject, _ catalog: Catalog) -> ObjectKey? {
+        guard let service = serviceKey(of: object), catalog.services[service] != nil else { return nil }
+        return service
+    }
+
+    /// The Service an EndpointSlice (by its `kubernetes.io/service-name` label) or Endpoints (by its name)
+    /// belongs to; nil for a Service, or a slice that names none.
+    private static func serviceKey(of object: ManifestObject) -> ObjectKey? {
+        switch object {
+        case .service: nil
+        case .endpointSlice(let slice): slice.serviceName.map { ObjectKey(namespace: slice.key.namespace, name: $0) }
+        case .endpoints(let endpoints): endpoints.key
+        }
+    }
+
     private static func folderDefines(_ kind: String, _ key: ObjectKey, _ catalog: Catalog) -> Bool {
         switch kind {
         case "Service": catalog.services[key] != nil
@@ -330,7 +370,9 @@ public final class LiveRegistry: Sendable {
     private static func merge(_ state: State) -> (Catalog, [ZoneFileContents]) {
         var catalog = state.folder.catalog
         for (_, item) in state.api.sorted(by: { $0.key < $1.key })
-        where !folderDefines(item.object.kind, item.object.key, state.folder.catalog) {
+        where !folderDefines(item.object.kind, item.object.key, state.folder.catalog)
+            && fileService(of: item.object, state.folder.catalog) == nil
+        {
             catalog.insert(item.object)
         }
         return (catalog, state.folder.zones)

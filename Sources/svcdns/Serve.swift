@@ -57,7 +57,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "TTL in seconds of every record made from Kubernetes objects, and the SOA minimum.")
     var ttl: UInt32 = 5
 
-    @Option(help: "A token every API write must carry as 'Authorization: Bearer TOKEN'. Without one, only loopback clients may write.")
+    @Option(
+        help: "A token every API write, object read and /status request must carry as 'Authorization: Bearer TOKEN'. Without one, only loopback clients may write."
+    )
     var apiToken: String?
 
     @Option(help: "A file holding the API token (its first line), so the token stays out of the process list.")
@@ -134,12 +136,21 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--upstream-timeout \(upstreamTimeout) is not a duration (like 500ms, 2s)")
         }
         guard cacheSize >= 1 else { throw ValidationError("--cache-size must be at least 1") }
+        // An empty token would turn authentication off without saying so.
+        if let apiToken, apiToken.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--api-token is empty: give a token, or leave the option out to accept writes from loopback only")
+        }
+        if apiToken != nil && apiTokenFile != nil {
+            throw ValidationError("--api-token and --api-token-file cannot be combined")
+        }
         guard HealthCheckOverrides.parseDuration(reloadInterval) != nil else {
             throw ValidationError("--reload-interval \(reloadInterval) is not a duration (like 500ms, 1s)")
         }
     }
 
     func run() async throws {
+        // Before anything starts: a token file that yields no token is a startup error, not an open API.
+        let token = try resolvedAPIToken()
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -258,7 +269,7 @@ struct Serve: AsyncParsableCommand {
         }
         let controlServer = ControlServer(
             host: http.host, port: http.port, logger: Logger(label: "svcdns.http"), endpoints: endpoints,
-            registry: liveRegistry, apiToken: try resolvedAPIToken()
+            registry: liveRegistry, apiToken: token
         )
         var serviceList: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: snapshotBuilder), .init(service: folderWatcher), .init(service: healthChecker),
@@ -284,7 +295,7 @@ struct Serve: AsyncParsableCommand {
         guard let text = try? String(contentsOfFile: apiTokenFile, encoding: .utf8),
             let line = text.split(separator: "\n").first.map({ $0.trimmingCharacters(in: .whitespaces) }), !line.isEmpty
         else {
-            throw ValidationError("--api-token-file \(apiTokenFile) cannot be read or is empty")
+            throw ValidationError("--api-token-file \(apiTokenFile) cannot be read or is empty: an empty token would turn authentication off")
         }
         return line
     }

@@ -114,6 +114,55 @@ import Testing
         #expect(last?.0.counts.services == 2)
     }
 
+    static func object(_ json: String) -> (ManifestObject, String) {
+        (ManifestDecoder.decode(json, file: "request").objects[0], json)
+    }
+
+    static let webSlice = object(
+        #"{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"web-1","namespace":"default","labels":{"kubernetes.io/service-name":"web"}},"addressType":"IPv4","endpoints":[{"addresses":["10.1.0.1"]}]}"#
+    )
+    static let webEndpoints = object(
+        #"{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"web","namespace":"default"},"subsets":[{"addresses":[{"ip":"10.1.0.2"}]}]}"#
+    )
+
+    /// Files own their Services' endpoints too: the API may not add an EndpointSlice or Endpoints to a Service
+    /// a file defines, and those it added before a file came to define the Service leave with the takeover and
+    /// come back when the file gives the Service up.
+    @Test func filesOwnTheirServicesEndpoints() throws {
+        let web = ObjectKey(namespace: "default", name: "web")
+        let fileOwned = try LiveRegistry(store: nil, folder: Self.folder([Self.service("web", clusterIP: "None")])) { _ in }
+        #expect(throws: LiveRegistry.WriteError.serviceOwnedByFile(kind: "EndpointSlice", key: ObjectKey(namespace: "default", name: "web-1"), service: web)) {
+            try fileOwned.put(Self.webSlice.0, json: Self.webSlice.1)
+        }
+        #expect(throws: LiveRegistry.WriteError.serviceOwnedByFile(kind: "Endpoints", key: web, service: web)) {
+            try fileOwned.put(Self.webEndpoints.0, json: Self.webEndpoints.1)
+        }
+        #expect(fileOwned.current.catalog.counts.endpointSlices == 0)
+        #expect(fileOwned.current.catalog.counts.endpoints == 0)
+
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([])) { _ in }
+        let (service, json) = Self.service("web", clusterIP: "None")
+        _ = try registry.put(service, json: json)
+        _ = try registry.put(Self.webSlice.0, json: Self.webSlice.1)
+        _ = try registry.put(Self.webEndpoints.0, json: Self.webEndpoints.1)
+        #expect(registry.current.catalog.endpointSlices(of: web).count == 1)
+
+        var takeOver = Self.folder([Self.service("web", clusterIP: "None")])
+        takeOver.changedObjects = [ObjectIdentity(kind: "Service", key: web)]
+        registry.replaceFolder(takeOver)
+        #expect(registry.current.catalog.endpointSlices(of: web).isEmpty, "the file's Service has no endpoints of the API")
+        #expect(registry.current.catalog.counts.endpoints == 0)
+
+        var giveBack = Self.folder([])
+        giveBack.changedObjects = [ObjectIdentity(kind: "Service", key: web)]
+        registry.replaceFolder(giveBack)
+        #expect(registry.current.catalog.endpointSlices(of: web).count == 1)
+        #expect(registry.current.catalog.counts.endpoints == 1)
+        // A whole reading agrees.
+        registry.replaceFolder(Self.folder([Self.service("web", clusterIP: "None")]))
+        #expect(registry.current.catalog.counts.endpointSlices == 0)
+    }
+
     @Test func aStoredObjectThatNoLongerReadsStopsStartup() throws {
         let directory = Self.storeFolder()
         defer { try? FileManager.default.removeItem(atPath: directory) }
