@@ -74,6 +74,18 @@ public final class TestEtcdCluster: @unchecked Sendable {
         members[index] = nil
     }
 
+    /// Freezes member `index` (SIGSTOP), as a hung host would: its connections stay open and it says nothing.
+    public func pause(member index: Int) {
+        guard let member = members[index] else { return }
+        Glibc.kill(member.pid, SIGSTOP)
+    }
+
+    /// Lets a frozen member run again (SIGCONT).
+    public func resume(member index: Int) {
+        guard let member = members[index] else { return }
+        Glibc.kill(member.pid, SIGCONT)
+    }
+
     /// Stops member `index` as an operator would (SIGTERM): a leader hands its leadership over first. Waits
     /// at most 10 s, then kills it.
     public func stop(member index: Int) {
@@ -99,6 +111,8 @@ public final class TestEtcdCluster: @unchecked Sendable {
     public func stop() {
         for index in members.indices {
             guard let member = members[index], member.exitStatus() == nil else { continue }
+            // A frozen member handles SIGTERM only once it runs again.
+            Glibc.kill(member.pid, SIGCONT)
             Glibc.kill(member.pid, SIGTERM)
         }
         let deadline = Date().addingTimeInterval(5)
