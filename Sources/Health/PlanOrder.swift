@@ -8,14 +8,20 @@ import ServiceModel
 /// from, and the number of the last plan that covered every Service.
 struct PlanOrder {
     private var whole: UInt64 = 0
-    /// Only Services set after `whole`: a whole plan drops the rest, so this stays within the catalog's size.
+    /// Services set by a plan newer than `whole`. Entries at or below `arrived.complete` can no longer be
+    /// overtaken (every plan still on its way is numbered above) and are dropped now and then, so this stays
+    /// within the changes in flight rather than growing with every Service ever written.
     private var byService: [ObjectKey: UInt64] = [:]
+    private var arrived = ChangeWindow()
+    private var pruneAt = 1024
 
     /// Admits a plan of change `sequence` for `services` (nil: every Service). Returns the Services of the plan
     /// to leave as they are, because a newer change already set them; nil when nothing of the plan is newer
     /// than what was applied. Unnumbered plans (tests) are applied whole.
     mutating func admit(_ sequence: UInt64?, services: Set<ObjectKey>?) -> Set<ObjectKey>? {
         guard let sequence else { return [] }
+        _ = arrived.receive(sequence, isWhole: services == nil)
+        defer { prune() }
         guard let services else {
             guard sequence >= whole else { return nil }
             whole = sequence
@@ -31,5 +37,15 @@ struct PlanOrder {
             }
         }
         return older.count == services.count && !services.isEmpty ? nil : older
+    }
+
+    /// How many Services it holds a number for (for tests of the bound).
+    var trackedServices: Int { byService.count }
+
+    private mutating func prune() {
+        guard byService.count >= pruneAt else { return }
+        let complete = arrived.complete
+        byService = byService.filter { $0.value > complete }
+        pruneAt = max(1024, 2 * byService.count)
     }
 }

@@ -103,6 +103,21 @@ struct CheckerUpdateTests {
         }
     }
 
+    /// The numbers kept per Service are only needed while an older plan may still arrive: with every change
+    /// in, they are dropped, so 10,000 Services written one after another leave a bounded table behind.
+    @Test func planNumbersStayBoundedAsServicesComeAndGo() {
+        var order = PlanOrder()
+        for index in 0..<10_000 {
+            let key = ObjectKey(namespace: "churn", name: "svc-\(index)")
+            #expect(order.admit(UInt64(index + 1), services: [key]) == [])
+        }
+        #expect(order.trackedServices <= 2048, "\(order.trackedServices) Services tracked")
+        // Out of order still works after pruning: change 10,002 then 10,001 for the same Service.
+        let key = ObjectKey(namespace: "churn", name: "late")
+        #expect(order.admit(10_002, services: [key]) == [])
+        #expect(order.admit(10_001, services: [key]) == nil)
+    }
+
     @Test func changesInOneTickAreOneCall() async throws {
         let prober = ScriptedProber()
         try await withChecker(defaults: Self.slow, prober: prober) { harness in
