@@ -74,6 +74,14 @@ public final class TestEtcdCluster: @unchecked Sendable {
         members[index] = nil
     }
 
+    /// How many watchers member `index` serves now (its `etcd_debugging_mvcc_watcher_total`); nil when it does
+    /// not say.
+    public func watchers(member index: Int) -> Int? {
+        guard let reply = try? TestHTTP.request("GET", "/metrics", port: clientPorts[index], timeout: 2) else { return nil }
+        let line = reply.body.split(separator: "\n").first { $0.hasPrefix("etcd_debugging_mvcc_watcher_total ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) }
+    }
+
     /// Freezes member `index` (SIGSTOP), as a hung host would: its connections stay open and it says nothing.
     public func pause(member index: Int) {
         guard let member = members[index] else { return }

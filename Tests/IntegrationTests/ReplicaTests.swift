@@ -286,15 +286,16 @@ import Glibc
     @Test func aSilentMemberIsNoticedAndTheWatchMovesOn() throws {
         let cluster = try TestEtcdCluster()
         defer { cluster.stop() }
-        // The replica lists and watches through the first member it is given.
         let replica = try Self.replica("etcd://\(cluster.hosts)")
         defer { _ = replica.stop() }
-        let writer = EtcdWriter(port: cluster.clientPorts[1])
-        try writer.put("/svcdns/services/default/early", Self.service("early", "10.96.16.1"))
+        try EtcdWriter(port: cluster.clientPorts[0]).put("/svcdns/services/default/early", Self.service("early", "10.96.16.1"))
         #expect(try APITests.answers("early.default.svc.cluster.local", ["10.96.16.1"], replica))
 
-        cluster.pause(member: 0)
-        defer { cluster.resume(member: 0) }
+        // The member the replica's watch is on: the only one serving a watcher.
+        let watched = try #require(cluster.clientPorts.indices.first { (cluster.watchers(member: $0) ?? 0) > 0 }, "a member serves the watch")
+        let writer = EtcdWriter(port: cluster.clientPorts[(watched + 1) % cluster.clientPorts.count])
+        cluster.pause(member: watched)
+        defer { cluster.resume(member: watched) }
         let frozen = Date()
         // The other two elect a leader if the frozen member led; the writer retries meanwhile.
         try writer.put("/svcdns/services/default/late", Self.service("late", "10.96.16.2"))
