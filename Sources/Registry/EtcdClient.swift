@@ -33,8 +33,11 @@ public struct EtcdClient: Sendable {
     }
 
     /// Keys asked for in one page of a listing: a page of Services is well under a MiB. A page whose reply
-    /// would pass `maxReplyBytes` (large EndpointSlices) is asked again at half the size.
+    /// would pass `maxReplyBytes` (large EndpointSlices) is asked again at half the size, and the pages after
+    /// one over `targetPageBytes` ask for half as many keys.
     public static let defaultPageSize = 1000
+    /// What a page of a listing should stay under: a few MiB, so that decoding one never holds much.
+    public static let targetPageBytes = 8 << 20
     /// The most one reply may hold, and the longest message of a watch stream.
     public static let maxReplyBytes = 64 << 20
     /// Watch batches held for the follower at most: one that falls this far behind the stream ends the watch
@@ -116,6 +119,8 @@ public struct EtcdClient: Sendable {
             let page = reply.kvs ?? []
             if revision == nil { revision = reply.header.revisionNumber }
             kvs += page.map(\.decoded)
+            let bytes = page.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.utf8.count ?? 0) }
+            if bytes > Self.targetPageBytes { limit = max(1, limit / 2) }
             // The next key after the last one: the same bytes with a zero byte appended.
             guard reply.more == true, let last = page.last, let key = Data(base64Encoded: last.key) else { break }
             start = (key + [0]).base64EncodedString()
