@@ -161,6 +161,13 @@ import Testing
         // A whole reading agrees.
         registry.replaceFolder(Self.folder([Self.service("web", clusterIP: "None")]))
         #expect(registry.current.catalog.counts.endpointSlices == 0)
+
+        // From etcd (another replica, whose files differ): kept in the store's view, not attached here.
+        let replica = try LiveRegistry(store: nil, folder: Self.folder([Self.service("web", clusterIP: "None")])) { _ in }
+        let stored = StoredObject(kind: "EndpointSlice", namespace: "default", name: "web-1", json: Self.webSlice.1, revision: 5)
+        #expect(replica.applyShared(kind: "EndpointSlice", key: ObjectKey(namespace: "default", name: "web-1"), stored: stored, revision: 5))
+        #expect(replica.get(kind: "EndpointSlice", key: ObjectKey(namespace: "default", name: "web-1")) != nil)
+        #expect(replica.current.catalog.endpointSlices(of: web).isEmpty)
     }
 
     @Test func aStoredObjectThatNoLongerReadsStopsStartup() throws {
