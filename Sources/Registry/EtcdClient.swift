@@ -100,7 +100,9 @@ public struct EtcdClient: Sendable {
     /// and read at the revision of the first, so that a prefix of any size lists as one consistent view and
     /// no reply passes `maxReplyBytes`. When that revision is compacted away between pages, etcd refuses the
     /// next page and the listing fails; the caller lists again.
-    public func range(prefix: String, pageSize: Int = EtcdClient.defaultPageSize) async throws(Failure) -> (kvs: [KeyValue], revision: Int64) {
+    public func range(
+        prefix: String, pageSize: Int = EtcdClient.defaultPageSize
+    ) async throws(Failure) -> (kvs: [KeyValue], revision: Int64) {
         let end = Self.base64(Self.prefixEnd(prefix))
         var start = Self.base64(prefix)
         var limit = max(1, pageSize)

@@ -58,7 +58,10 @@ struct Serve: AsyncParsableCommand {
     var ttl: UInt32 = 5
 
     @Option(
-        help: "A token every API write, object read and /status request must carry as 'Authorization: Bearer TOKEN'. Without one, only loopback clients may write."
+        help: """
+            A token every API write, object read and /status request must carry as 'Authorization: Bearer TOKEN'. \
+            Without one, only loopback clients may write.
+            """
     )
     var apiToken: String?
 
@@ -295,7 +298,9 @@ struct Serve: AsyncParsableCommand {
         guard let text = try? String(contentsOfFile: apiTokenFile, encoding: .utf8),
             let line = text.split(separator: "\n").first.map({ $0.trimmingCharacters(in: .whitespaces) }), !line.isEmpty
         else {
-            throw ValidationError("--api-token-file \(apiTokenFile) cannot be read or is empty: an empty token would turn authentication off")
+            throw ValidationError(
+                "--api-token-file \(apiTokenFile) cannot be read or is empty: an empty token would turn authentication off"
+            )
         }
         return line
     }
