@@ -50,6 +50,8 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
         var failingOpen: Set<ObjectKey> = []
         var pending = Pending.everything
         var built: Built? = nil
+        /// Which registry changes arrived: the catalog is the newest one's.
+        var arrived = ChangeWindow()
     }
 
     public let builder: ZoneBuilder
@@ -78,11 +80,21 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
     /// New objects and zone files; the rebuild follows shortly on the builder's task. `changedServices`
     /// names the Services whose records may differ (a Service, its EndpointSlices or Endpoints changed);
     /// nil when that is not known, which rebuilds everything.
-    public func update(catalog: Catalog, zones: [ZoneFileContents], changedServices: Set<ObjectKey>? = nil) {
-        inputs.withLock {
-            $0.catalog = catalog
-            $0.zones = zones
-            $0.pending.merge(changedServices)
+    ///
+    /// `sequence` is the registry's number of the change. Writers hand their changes on after releasing the
+    /// registry's lock, so they may arrive out of order: the catalog of the newest number is kept, whatever
+    /// arrives after it, and no build starts while a change older than the kept one is still on its way
+    /// (its Services would be built from a catalog that already holds it, as if they had not changed).
+    /// Without a number, changes are taken in the order they arrive.
+    public func update(
+        catalog: Catalog, zones: [ZoneFileContents], changedServices: Set<ObjectKey>? = nil, sequence: UInt64? = nil
+    ) {
+        inputs.withLock { inputs in
+            if inputs.arrived.receive(sequence, isWhole: changedServices == nil) {
+                inputs.catalog = catalog
+                inputs.zones = zones
+            }
+            inputs.pending.merge(changedServices)
         }
         signal.yield()
     }
@@ -110,6 +122,8 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
     private func rebuildIfChanged() {
         building.withLock { _ in
             let idle = inputs.withLock { inputs in
+                // The change that fills the gap signals again when it arrives.
+                if inputs.arrived.isWaiting { return true }
                 if case .nothing = inputs.pending, inputs.built != nil { return true }
                 return false
             }

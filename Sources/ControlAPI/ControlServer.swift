@@ -86,7 +86,9 @@ public struct ControlServer: ServiceLifecycle.Service {
                 body: .init(byteBuffer: ByteBuffer(bytes: endpoints.metrics()))
             )
         }
-        router.get("status/endpoints") { _, _ -> Response in
+        let access = WriteAccess(token: apiToken)
+        router.get("status/endpoints") { request, _ -> Response in
+            if let denied = access.checkRead(request) { return denied }
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
             let items: [[String: Any]] = await endpoints.endpointStatuses().map { status in
@@ -102,7 +104,6 @@ public struct ControlServer: ServiceLifecycle.Service {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         if let registry {
-            let access = WriteAccess(token: apiToken)
             ObjectRoutes(kind: "Service", apiVersion: "v1", base: "/api/v1", plural: "services", registry: registry, writeAccess: access)
                 .add(to: router)
             ObjectRoutes(

@@ -20,9 +20,9 @@ struct ObjectRoutes: Sendable {
     func add(to router: Router<APIRequestContext>) {
         let item = "\(base)/namespaces/:namespace/\(plural)/:name"
         router.put(RouterPath(item)) { request, context in try await self.put(request, context) }
-        router.get(RouterPath(item)) { _, context in self.get(context) }
+        router.get(RouterPath(item)) { request, context in writeAccess.checkRead(request) ?? self.get(context) }
         router.delete(RouterPath(item)) { request, context in await self.delete(request, context) }
-        router.get(RouterPath("\(base)/\(plural)")) { request, _ in self.list(request) }
+        router.get(RouterPath("\(base)/\(plural)")) { request, _ in writeAccess.checkRead(request) ?? self.list(request) }
     }
 
     private func key(_ context: APIRequestContext) -> ObjectKey {
@@ -147,6 +147,10 @@ struct ObjectRoutes: Sendable {
         switch error {
         case .ownedByFile(let kind, let key):
             return StatusError.conflict("\(kind) \(key) is defined in a file in zones/; change it there").response
+        case .serviceOwnedByFile(let kind, let key, let service):
+            return StatusError.conflict(
+                "\(kind) \(key) belongs to Service \(service), which is defined in a file in zones/; its endpoints are set there"
+            ).response
         case .notFound(let kind, let key):
             return StatusError.notFound("\(kind) \(key) not found").response
         case .store(let reason):

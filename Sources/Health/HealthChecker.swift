@@ -76,11 +76,14 @@ public final class HealthChecker: ServiceLifecycle.Service, Sendable {
     ///
     /// `changedServices` limits the work to the Services a change touched (nil: all of them); the plan of a
     /// large catalog takes long enough to matter on every API write.
-    public func update(catalog: Catalog, changedServices: Set<ObjectKey>? = nil) {
+    ///
+    /// `sequence` is the registry's number of the change: calls from several threads reach the loop in any
+    /// order, and a Service keeps the targets of the newest change that set it, not of the last call.
+    public func update(catalog: Catalog, changedServices: Set<ObjectKey>? = nil, sequence: UInt64? = nil) {
         let plan = ProbePlan.targets(for: catalog, defaults: defaults, services: changedServices)
         let scheduler = self.scheduler
         eventLoop.execute {
-            scheduler.value.update(plan.targets, unprobeable: plan.unprobeable, services: changedServices)
+            scheduler.value.update(plan.targets, unprobeable: plan.unprobeable, services: changedServices, sequence: sequence)
         }
     }
 

@@ -68,6 +68,7 @@ final class ProbeScheduler {
     private var transitions: [HealthTransition] = []
     private var flushScheduled = false
     private var unprobeable: Set<EndpointID> = []
+    private var planOrder = PlanOrder()
 
     /// The most probes ever in flight at once (for tests of the cap).
     private(set) var highWaterMark = 0
@@ -118,15 +119,22 @@ final class ProbeScheduler {
     /// Replaces the targets (of `services` only, when given: the targets of other Services stay as they are).
     /// New ones enter the verdicts as pending and are probed at once (once started); removed ones stop and leave
     /// the verdicts; unchanged ones keep their state and schedule.
+    ///
+    /// `sequence` is the number of the registry change the plan was computed from: a Service whose targets came
+    /// from a newer change keeps them (plans arrive in the order their writers got here, not the registry's).
     func update(
-        _ targets: [ProbeTarget], unprobeable newUnprobeable: [(EndpointID, String)], services: Set<ObjectKey>? = nil
+        _ targets: [ProbeTarget], unprobeable newUnprobeable: [(EndpointID, String)], services: Set<ObjectKey>? = nil,
+        sequence: UInt64? = nil
     ) {
         guard lifecycle != .stopped else { return }
-        logUnprobeable(newUnprobeable, services: services)
+        guard let newer = planOrder.admit(sequence, services: services) else { return }
+        let inScope = { (service: ObjectKey) in (services?.contains(service) ?? true) && !newer.contains(service) }
+        let targets = newer.isEmpty ? targets : targets.filter { inScope($0.endpoint.service) }
+        logUnprobeable(newUnprobeable.filter { inScope($0.0.service) }, inScope: inScope)
         let incoming = Dictionary(targets.map { ($0.endpoint, $0) }, uniquingKeysWith: { _, last in last })
 
         let removed = entries.keys.filter { id in
-            incoming[id] == nil && (services?.contains(id.service) ?? true)
+            incoming[id] == nil && inScope(id.service)
         }
         for id in removed {
             switch entries[id]!.phase {
@@ -374,8 +382,9 @@ final class ProbeScheduler {
     }
 
     /// Logs each endpoint that cannot be probed once, when it first appears so, not at every catalog change.
-    private func logUnprobeable(_ list: [(EndpointID, String)], services: Set<ObjectKey>?) {
-        var now: Set<EndpointID> = services.map { services in unprobeable.filter { !services.contains($0.service) } } ?? []
+    /// `list` is complete for the Services `inScope` accepts; the others keep what was known of them.
+    private func logUnprobeable(_ list: [(EndpointID, String)], inScope: (ObjectKey) -> Bool) {
+        var now: Set<EndpointID> = unprobeable.filter { !inScope($0.service) }
         for (id, reason) in list {
             now.insert(id)
             if !unprobeable.contains(id) {

@@ -12,16 +12,37 @@ public struct EtcdClient: Sendable {
     /// The members to try, in order (`http://host:port`).
     public let endpoints: [String]
     public let timeout: TimeAmount
+    /// A watch that shows neither an event nor progress for this long has its member asked whether it is
+    /// alive; one that does not answer within 2 s is given up on and the watch ends (`disconnected`), so the
+    /// follower resumes it through the next member. A member stopped dead (SIGSTOP, a hung host) holds its
+    /// TCP connections open and says nothing, so only this notices it.
+    public let watchSilence: Duration
     private let http: HTTPClient
     /// The member that answered last: requests start there, so a dead member costs one timeout, not one
     /// per request.
     private let preferred = PreferredMember()
 
-    public init(endpoints: [String], timeout: TimeAmount = .seconds(5), http: HTTPClient = EtcdClient.defaultHTTP) {
+    public init(
+        endpoints: [String], timeout: TimeAmount = .seconds(5), watchSilence: Duration = .seconds(10),
+        http: HTTPClient = EtcdClient.defaultHTTP
+    ) {
         self.endpoints = endpoints
         self.timeout = timeout
+        self.watchSilence = watchSilence
         self.http = http
     }
+
+    /// Keys asked for in one page of a listing: a page of Services is well under a MiB. A page whose reply
+    /// would pass `maxReplyBytes` (large EndpointSlices) is asked again at half the size, and the pages after
+    /// one over `targetPageBytes` ask for half as many keys.
+    public static let defaultPageSize = 1000
+    /// What a page of a listing should stay under: a few MiB, so that decoding one never holds much.
+    public static let targetPageBytes = 8 << 20
+    /// The most one reply may hold, and the longest message of a watch stream.
+    public static let maxReplyBytes = 64 << 20
+    /// Watch batches held for the follower at most: one that falls this far behind the stream ends the watch
+    /// (`fellBehind`) and resumes it from the last revision it applied, rather than letting the buffer grow.
+    public static let watchBufferBatches = 256
 
     /// The HTTP client for etcd: a refused or slow connect fails the member at once (within 1 s), so the
     /// next member is tried; async-http-client's default would retry that one member until the request's
@@ -69,14 +90,44 @@ public struct EtcdClient: Sendable {
         case unreachable(String)
         /// A member answered with something other than success.
         case rejected(status: Int, message: String)
+        /// The reply was larger than `maxReplyBytes`.
+        case tooLarge(String)
     }
 
     /// Every key under `prefix`, and the store's revision they were read at.
-    public func range(prefix: String) async throws(Failure) -> (kvs: [KeyValue], revision: Int64) {
-        let reply: RangeReply = try await call(
-            "/v3/kv/range", RangeRequest(key: Self.base64(prefix), range_end: Self.base64(Self.prefixEnd(prefix)))
-        )
-        return ((reply.kvs ?? []).map(\.decoded), reply.header.revisionNumber)
+    ///
+    /// Read in pages of at most `pageSize` keys, each page continuing after the last key of the one before
+    /// and read at the revision of the first, so that a prefix of any size lists as one consistent view and
+    /// no reply passes `maxReplyBytes`. When that revision is compacted away between pages, etcd refuses the
+    /// next page and the listing fails; the caller lists again.
+    public func range(
+        prefix: String, pageSize: Int = EtcdClient.defaultPageSize
+    ) async throws(Failure) -> (kvs: [KeyValue], revision: Int64) {
+        let end = Self.base64(Self.prefixEnd(prefix))
+        var start = Self.base64(prefix)
+        var limit = max(1, pageSize)
+        var revision: Int64? = nil
+        var kvs: [KeyValue] = []
+        while true {
+            let request = RangeRequest(key: start, range_end: end, limit: String(limit), revision: revision.map { String($0) })
+            let reply: RangeReply
+            do throws(Failure) {
+                reply = try await call("/v3/kv/range", request)
+            } catch .tooLarge(let reason) {
+                guard limit > 1 else { throw .tooLarge(reason) }
+                limit = max(1, limit / 2)
+                continue
+            }
+            let page = reply.kvs ?? []
+            if revision == nil { revision = reply.header.revisionNumber }
+            kvs += page.map(\.decoded)
+            let bytes = page.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.utf8.count ?? 0) }
+            if bytes > Self.targetPageBytes { limit = max(1, limit / 2) }
+            // The next key after the last one: the same bytes with a zero byte appended.
+            guard reply.more == true, let last = page.last, let key = Data(base64Encoded: last.key) else { break }
+            start = (key + [0]).base64EncodedString()
+        }
+        return (kvs, revision ?? 0)
     }
 
     /// Writes `value` at `key`. With `ifModRevision`, only while the key's last change is that revision
@@ -122,13 +173,20 @@ public struct EtcdClient: Sendable {
     public enum WatchEnd: Error, Hashable, Sendable {
         /// The revisions asked for are compacted away: read the prefix again, and watch from there.
         case compacted(Int64)
-        /// The connection ended or failed: watch again from the last revision applied.
+        /// The connection ended or failed, or the member went silent: watch again from the last revision
+        /// applied, through the next member.
         case disconnected(String)
+        /// The consumer fell `watchBufferBatches` behind the stream: watch again from the last revision
+        /// applied (everything before that was delivered).
+        case fellBehind
+        /// One message of the stream was over `maxReplyBytes`: resuming would meet it again, so list again.
+        case tooLarge(String)
     }
 
     /// Every change under `prefix` from `revision` on, in revision order, a batch per revision (or a few
     /// revisions), after one empty batch when the watch is set up: what a replica applies to stay in step
-    /// without polling. Ends by throwing `WatchEnd`.
+    /// without polling. Ends by throwing `WatchEnd`. At most `watchBufferBatches` batches wait for the
+    /// consumer; past that the watch ends with `fellBehind`.
     public func watch(prefix: String, from revision: Int64) -> AsyncThrowingStream<[WatchEvent], any Error> {
         let body = WatchRequest(
             create_request: WatchCreate(
@@ -139,7 +197,7 @@ public struct EtcdClient: Sendable {
         let http = self.http
         let timeout = self.timeout
         let client = self
-        return AsyncThrowingStream { continuation in
+        return AsyncThrowingStream(bufferingPolicy: .bufferingOldest(Self.watchBufferBatches)) { continuation in
             let task = Task {
                 var lastError = "no etcd endpoint given"
                 for endpoint in endpoints {
@@ -157,37 +215,80 @@ public struct EtcdClient: Sendable {
                         lastError = "\(endpoint): \(error)"
                         continue
                     }
-                    do {
-                        var pending: [UInt8] = []
-                        for try await chunk in response.body {
-                            pending += chunk.readableBytesView
-                            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                                let line = Array(pending[..<newline])
-                                pending.removeSubrange(...newline)
-                                if let end = try Self.deliver(line, to: continuation) {
-                                    if case .disconnected = end { client.passOver(endpoint) }
-                                    continuation.finish(throwing: end)
-                                    return
-                                }
-                            }
-                        }
-                        if !pending.isEmpty, let end = try Self.deliver(pending, to: continuation) {
-                            if case .disconnected = end { client.passOver(endpoint) }
-                            continuation.finish(throwing: end)
-                            return
-                        }
-                        client.passOver(endpoint)
-                        continuation.finish(throwing: WatchEnd.disconnected("\(endpoint): the watch stream ended"))
-                    } catch {
-                        client.passOver(endpoint)
-                        continuation.finish(throwing: WatchEnd.disconnected("\(endpoint): \(error)"))
+                    let activity = WatchActivity()
+                    // Whichever ends first: the stream, or the watchdog finding the member silent and dead.
+                    let end = await withTaskGroup(of: WatchEnd?.self) { group in
+                        group.addTask { await Self.read(response.body, from: endpoint, into: continuation, activity: activity) }
+                        group.addTask { await client.watchdog(endpoint, activity: activity) }
+                        let first = await group.next() ?? nil
+                        group.cancelAll()
+                        return first ?? .disconnected("\(endpoint): the watch was cancelled")
                     }
+                    if case .disconnected = end { client.passOver(endpoint) }
+                    continuation.finish(throwing: end)
                     return
                 }
                 continuation.finish(throwing: WatchEnd.disconnected(lastError))
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+
+    /// Reads one member's watch stream into `continuation` until it ends; returns why it ended.
+    private static func read(
+        _ body: HTTPClientResponse.Body, from endpoint: String,
+        into continuation: AsyncThrowingStream<[WatchEvent], any Error>.Continuation, activity: WatchActivity
+    ) async -> WatchEnd {
+        var pending: [UInt8] = []
+        do {
+            for try await chunk in body {
+                activity.touch()
+                pending += chunk.readableBytesView
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = Array(pending[..<newline])
+                    pending.removeSubrange(...newline)
+                    if let end = try deliver(line, to: continuation) { return end }
+                }
+                guard pending.count <= maxReplyBytes else {
+                    return .tooLarge("\(endpoint): a watch message over \(maxReplyBytes >> 20) MiB")
+                }
+            }
+            if !pending.isEmpty, let end = try deliver(pending, to: continuation) { return end }
+            return .disconnected("\(endpoint): the watch stream ended")
+        } catch {
+            return .disconnected("\(endpoint): \(error)")
+        }
+    }
+
+    /// Returns once the watch on `endpoint` has shown nothing for `watchSilence` and the member does not
+    /// answer a status request either; nil when cancelled first (the stream ended on its own).
+    private func watchdog(_ endpoint: String, activity: WatchActivity) async -> WatchEnd? {
+        while !Task.isCancelled {
+            let quiet = activity.quiet
+            guard quiet >= watchSilence else {
+                try? await Task.sleep(for: watchSilence - quiet)
+                continue
+            }
+            // A quiet store is no dead member: etcd sends progress notifications only every few minutes.
+            if await isAlive(endpoint) {
+                activity.touch()
+                continue
+            }
+            if Task.isCancelled { return nil }
+            return .disconnected("\(endpoint): no event or progress for \(watchSilence), and the member does not answer")
+        }
+        return nil
+    }
+
+    /// Whether the member answers a status request within 2 s.
+    private func isAlive(_ endpoint: String) async -> Bool {
+        var request = HTTPClientRequest(url: endpoint + "/v3/maintenance/status")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: "{}"))
+        guard let response = try? await http.execute(request, deadline: .now() + .seconds(2)) else { return false }
+        _ = try? await response.body.collect(upTo: 1 << 20)
+        return response.status.code == 200
     }
 
     /// Decodes one message of a watch stream and yields its events; returns why the watch ended, if it did.
@@ -211,7 +312,10 @@ public struct EtcdClient: Sendable {
             return event.type == "DELETE" ? .delete(key: kv.key, revision: kv.modRevision) : .put(kv)
         }
         // The first message only says the watch is set up: an empty batch, so the follower knows etcd is back.
-        if !events.isEmpty || result.created == true { continuation.yield(events) }
+        // Progress notifications (no events) only keep the watchdog quiet.
+        if !events.isEmpty || result.created == true {
+            if case .dropped = continuation.yield(events) { return .fellBehind }
+        }
         return nil
     }
 
@@ -253,7 +357,9 @@ public struct EtcdClient: Sendable {
                     // write until its own timeout (7 s), while an election takes a second or two.
                     let response = try await http.execute(request, deadline: min(deadline, .now() + .seconds(2)))
                     status = Int(response.status.code)
-                    bytes = try await response.body.collect(upTo: 64 << 20)
+                    bytes = try await response.body.collect(upTo: Self.maxReplyBytes)
+                } catch is NIOTooManyBytesError {
+                    throw .tooLarge("\(endpoint): a reply over \(Self.maxReplyBytes >> 20) MiB")
                 } catch {
                     lastError = "\(endpoint): \(error)"
                     if let error = error as? HTTPClientError, error == .deadlineExceeded { sawUnavailable = true }
@@ -321,6 +427,9 @@ extension EtcdClient {
     struct RangeRequest: Encodable {
         var key: String
         var range_end: String
+        var limit: String?
+        /// The revision to read at; nil: the newest.
+        var revision: String?
     }
 
     struct WireKeyValue: Decodable {
@@ -340,6 +449,8 @@ extension EtcdClient {
     struct RangeReply: Decodable {
         var header: ResponseHeader
         var kvs: [WireKeyValue]?
+        /// More keys lie in the range past this page's `limit`.
+        var more: Bool?
     }
 
     struct PutRequest: Encodable {
@@ -377,6 +488,9 @@ extension EtcdClient {
         var key: String
         var range_end: String
         var start_revision: String
+        /// etcd then sends an empty message now and then (every 10 minutes unless configured otherwise) on a
+        /// quiet watch: activity that keeps the watchdog from asking the member.
+        var progress_notify = true
     }
 
     struct WatchRequest: Encodable {
@@ -425,6 +539,22 @@ extension EtcdClient {
     struct TxnReply: Decodable {
         var header: ResponseHeader
         var succeeded: Bool?
+    }
+}
+
+/// When a watch stream last showed anything (an event, a progress notification, a chunk of either).
+final class WatchActivity: Sendable {
+    private let last = Atomic<UInt64>(NIODeadline.now().uptimeNanoseconds)
+
+    func touch() {
+        last.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+    }
+
+    /// How long since then.
+    var quiet: Duration {
+        let now = NIODeadline.now().uptimeNanoseconds
+        let then = last.load(ordering: .relaxed)
+        return .nanoseconds(Int64(clamping: now >= then ? now - then : 0))
     }
 }
 

@@ -22,6 +22,8 @@ public struct EtcdFollower: ServiceLifecycle.Service {
     private let logger: Logger
     /// The revision of a listing made before `run()` (by `listFirst`): the watch starts after it.
     public var listedAt: Int64? = nil
+    /// Keys per page of a listing (`EtcdClient.range`).
+    public var pageSize = EtcdClient.defaultPageSize
     /// Waits between attempts while etcd cannot be reached, doubling up to the last.
     private let backoff: [Duration] = [.milliseconds(100), .milliseconds(200), .milliseconds(500), .seconds(1), .seconds(2)]
 
@@ -115,6 +117,16 @@ public struct EtcdFollower: ServiceLifecycle.Service {
                 logger.info("etcd compacted past this replica's revision: listing again", metadata: ["etcd.revision": "\(revision)"])
                 applied = nil
                 continue
+            } catch EtcdClient.WatchEnd.fellBehind {
+                // Everything buffered was applied before the end came through: resume right after it.
+                logger.info("etcd watch fell behind its buffer: resuming it", metadata: ["etcd.revision": "\(applied ?? 0)"])
+                watchingSince = nil
+                continue
+            } catch EtcdClient.WatchEnd.tooLarge(let reason) {
+                logger.warning("etcd watch message too large: listing again", metadata: ["error": "\(reason)"])
+                applied = nil
+                watchingSince = nil
+                continue
             } catch {
                 if let since = watchingSince {
                     watchingSince = nil
@@ -135,7 +147,7 @@ public struct EtcdFollower: ServiceLifecycle.Service {
 
     /// Reads every object under the prefix and replaces the registry's API objects with them.
     private func list() async throws -> Int64 {
-        let (kvs, revision) = try await client.range(prefix: prefix + "/")
+        let (kvs, revision) = try await client.range(prefix: prefix + "/", pageSize: pageSize)
         var objects: [StoredObject] = []
         for kv in kvs {
             guard let (kind, namespace, name) = Self.object(at: kv.key, prefix: prefix) else { continue }

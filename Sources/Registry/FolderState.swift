@@ -10,16 +10,28 @@ import Glibc
 ///
 /// A file that changes and has a problem keeps its last good data: one bad edit must not take a
 /// Service out of DNS. A file that is removed takes its objects with it. Only files whose size,
-/// modification time or inode changed are read again.
+/// modification time or inode changed are read again, and only once they have settled: a file modified
+/// within the last `settleTime` is left for a later pass, so one still being written (`kubectl get … >
+/// zones/x.yaml`) is never read half-way. Writing the file elsewhere and renaming it into place is atomic
+/// and is read at the next pass.
 public struct FolderState: Sendable {
+    /// How long a changed file must have stood still before it is read.
+    public let settleTime: Duration
     private var signatures: [String: FileSignature] = [:]
+    /// Changed files left for a later pass: the signature seen, and when it was first seen.
+    private var unsettled: [String: (signature: FileSignature, since: ContinuousClock.Instant)] = [:]
     private var good: [String: FileData] = [:]
     /// The merge of `good` as it stands, with the problems the merge itself found; nil until the first merge.
     private var merged: FolderContents?
     /// Which file defines each object in `merged`.
     private var owners: [ObjectIdentity: String] = [:]
 
-    public init() {}
+    public init(settleTime: Duration = .milliseconds(500)) {
+        self.settleTime = settleTime
+    }
+
+    /// True when the last pass left a changed file for later because it had not settled: look again soon.
+    public var isSettling: Bool { !unsettled.isEmpty }
 
     /// Reads what changed since the last call (everything, the first time) and merges the last good data
     /// of every file. `changed` is false when no file changed; `problems` are this pass's only (a pass that
@@ -33,6 +45,10 @@ public struct FolderState: Sendable {
             return (FolderContents(catalog: Catalog(), zones: [], problems: problems, warnings: [], files: []), true)
         }
         let current = Dictionary(uniqueKeysWithValues: source.listFiles().map { ($0, FileSignature(path: $0)) })
+        let now = ContinuousClock.now
+        let wallClock = FileSignature.wallClock()
+        var recorded = current
+        var stillUnsettled: [String: (signature: FileSignature, since: ContinuousClock.Instant)] = [:]
         var changed = false
         // The files whose data changed, with their data before (nil: the file is new).
         var replaced: [String: FileData?] = [:]
@@ -42,8 +58,20 @@ public struct FolderState: Sendable {
             changed = true
         }
         for (path, signature) in current.sorted(by: { $0.key < $1.key }) where signatures[path] != signature {
+            var read: (data: FileData?, problems: [LoadProblem], warnings: [LoadProblem])? = nil
+            if isSettled(path, signature, now: now, wallClock: wallClock) {
+                read = source.read(path)
+            }
+            // Changed while it was read: read half-way, so it waits like a file still being written.
+            let after = read == nil ? signature : FileSignature(path: path)
+            guard let read, after == signature else {
+                let seen = unsettled[path]
+                stillUnsettled[path] = (after, seen?.signature == after ? seen!.since : now)
+                // Not taken: it stays changed for the next pass (a new file stays unknown).
+                recorded[path] = signatures[path]
+                continue
+            }
             changed = true
-            let read = source.read(path)
             warnings += read.warnings
             if read.problems.isEmpty {
                 replaced[path] = good[path]
@@ -52,7 +80,8 @@ public struct FolderState: Sendable {
                 problems += read.problems
             }
         }
-        signatures = current
+        signatures = recorded
+        unsettled = stillUnsettled
         // Nothing changed: the last merge stands. Merging again would give the same catalog, and at 100k
         // objects it cost a fifth of a core every reload interval, taken from the queries.
         if !changed, var contents = merged {
@@ -77,6 +106,18 @@ public struct FolderState: Sendable {
         contents.files = current.keys.sorted()
         merged?.files = contents.files
         return (contents, changed)
+    }
+
+    /// Whether a changed file may be read: last modified at least `settleTime` ago by the wall clock, or,
+    /// when its time lies ahead of the clock (a clock set back, a file from elsewhere), seen unchanged for
+    /// `settleTime` by this process's own clock.
+    private func isSettled(
+        _ path: String, _ signature: FileSignature, now: ContinuousClock.Instant, wallClock: timespec
+    ) -> Bool {
+        guard settleTime > .zero else { return true }
+        if let age = signature.age(at: wallClock), age >= settleTime { return true }
+        guard let seen = unsettled[path], seen.signature == signature else { return false }
+        return seen.since.duration(to: now) >= settleTime
     }
 }
 
@@ -136,18 +177,38 @@ extension FolderState {
 /// What identifies one version of a file without reading it.
 struct FileSignature: Hashable, Sendable {
     var size: Int64
-    var modified: Int64
+    /// The modification time as the file system gives it. Kept in its two parts: in nanoseconds it would
+    /// not fit 64 bits past the year 2262, and any file may carry any time (`touch -d 2300-01-01`).
+    var modifiedSeconds: Int64
+    var modifiedNanoseconds: Int64
     var inode: UInt64
 
     init(path: String) {
         var info = stat()
         if stat(path, &info) == 0 {
             size = Int64(info.st_size)
-            modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            modifiedSeconds = Int64(info.st_mtim.tv_sec)
+            modifiedNanoseconds = Int64(info.st_mtim.tv_nsec)
             inode = UInt64(info.st_ino)
         } else {
-            (size, modified, inode) = (-1, -1, 0)
+            (size, modifiedSeconds, modifiedNanoseconds, inode) = (-1, -1, 0, 0)
         }
+    }
+
+    /// The wall clock now, as modification times are counted.
+    static func wallClock() -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return now
+    }
+
+    /// How long ago the file was modified, by the wall clock `now`; nil when that time lies ahead of `now`.
+    func age(at now: timespec) -> Duration? {
+        let (seconds, overflow) = Int64(now.tv_sec).subtractingReportingOverflow(modifiedSeconds)
+        guard !overflow, seconds >= 0 else { return nil }
+        // Duration counts in 128 bits: any Int64 of seconds fits.
+        let age = Duration.seconds(seconds) + .nanoseconds(Int64(now.tv_nsec) - modifiedNanoseconds)
+        return age >= .zero ? age : nil
     }
 }
 

@@ -14,6 +14,8 @@ public final class FolderWatcher: ServiceLifecycle.Service, Sendable {
     private let logger: Logger
     private let onChange: @Sendable (FolderContents) -> Void
     private let reloadErrors = Counter(label: "svcdns_reload_errors_total")
+    /// How often a folder with a file still being written is looked at.
+    static let settlingCheck: Duration = .milliseconds(100)
 
     /// `state` is what startup read, so the first pass only sees what changed after it.
     public init(
@@ -53,9 +55,17 @@ public final class FolderWatcher: ServiceLifecycle.Service, Sendable {
                 }
             }
             group.addTask {
+                var waited = Duration.zero
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: self.interval)
-                    self.reload(reason: "changed files")
+                    // A file left for later because it was still being written (by a pass of either kind) is
+                    // looked at again within 100 ms of settling, whatever the interval.
+                    let step = min(self.interval, Self.settlingCheck)
+                    try? await Task.sleep(for: step)
+                    waited += step
+                    if waited >= self.interval || self.state.withLock({ $0.isSettling }) {
+                        waited = .zero
+                        self.reload(reason: "changed files")
+                    }
                 }
             }
             await withGracefulShutdownHandler {

@@ -14,6 +14,9 @@ public final class LiveRegistry: Sendable {
     public enum WriteError: Error, Hashable, Sendable {
         /// The object is defined in a file of `zones/`.
         case ownedByFile(kind: String, key: ObjectKey)
+        /// The object (an EndpointSlice or Endpoints) would add endpoints to a Service defined in a file of
+        /// `zones/`: files own their Services' endpoints too.
+        case serviceOwnedByFile(kind: String, key: ObjectKey, service: ObjectKey)
         case notFound(kind: String, key: ObjectKey)
         /// The store could not make the write durable; nothing changed.
         case store(String)
@@ -33,11 +36,20 @@ public final class LiveRegistry: Sendable {
         var api: [String: APIObject] = [:]  // by "Kind ns/name"
         /// The folder's objects with the API's: kept in step by each write, re-merged on a folder reading.
         var merged = Catalog()
+        /// The number of the last change handed on (0: none yet).
+        var sequence: UInt64 = 0
+
+        /// The next change: numbered here, under the lock, so that its number orders it among all others
+        /// whatever order the writers hand their changes on in after releasing the lock.
+        mutating func nextChange(_ changedServices: Set<ObjectKey>?) -> RegistryChange {
+            sequence += 1
+            return RegistryChange(sequence: sequence, catalog: merged, zones: folder.zones, changedServices: changedServices)
+        }
     }
 
-    /// What the registry hands on after each change: the merged catalog and zone files, and the Services
-    /// the change may have touched (nil: any of them, as after a new reading of the folder).
-    public typealias ChangeHandler = @Sendable (Catalog, [ZoneFileContents], Set<ObjectKey>?) -> Void
+    /// What the registry hands on after each change, outside its lock: changes of concurrent writers may
+    /// arrive in any order, and the receiver keeps the newest by `RegistryChange.sequence`.
+    public typealias ChangeHandler = @Sendable (RegistryChange) -> Void
 
     private let state: Mutex<State>
     private let store: ObjectStore?
@@ -85,26 +97,42 @@ public final class LiveRegistry: Sendable {
 
     static func identity(_ kind: String, _ key: ObjectKey) -> String { "\(kind) \(key)" }
 
-    /// The merged catalog and zones now.
-    public var current: (catalog: Catalog, zones: [ZoneFileContents]) {
-        state.withLock { ($0.merged, $0.folder.zones) }
+    /// The merged catalog and zones now, numbered as the last change handed on (nil `changedServices`).
+    public var current: RegistryChange {
+        state.withLock {
+            RegistryChange(sequence: $0.sequence, catalog: $0.merged, zones: $0.folder.zones, changedServices: nil)
+        }
     }
 
     /// Takes a new reading of the folder and hands the merged registry on.
     /// When the reading says which objects changed, only those are merged again, and the change names
     /// the Services they touch.
     public func replaceFolder(_ contents: FolderContents) {
-        let (merged, affected) = state.withLock { state -> (Catalog, Set<ObjectKey>?) in
+        let change = state.withLock { state -> RegistryChange in
             let zonesChanged = state.folder.zones != contents.zones
             state.folder = contents
             guard let changedObjects = contents.changedObjects, !zonesChanged else {
                 state.merged = Self.merge(state).0
-                return (state.merged, nil)
+                return state.nextChange(nil)
             }
             var affected: Set<ObjectKey> = []
-            for identity in changedObjects {
+            // A Service a file comes to define takes its endpoints from the files alone; one it stops defining
+            // gets the API's again: those API objects change with it.
+            var identities = changedObjects
+            let fileServices = Set(changedObjects.filter { $0.kind == "Service" }.map(\.key))
+            if !fileServices.isEmpty {
+                for item in state.api.values {
+                    if let service = Self.serviceKey(of: item.object), fileServices.contains(service) {
+                        identities.insert(ObjectIdentity(item.object))
+                    }
+                }
+            }
+            for identity in identities {
                 // A file's object wins over the API's; an API object a file stops defining is served again.
-                let winner = contents.catalog.object(identity) ?? state.api[Self.identity(identity.kind, identity.key)]?.object
+                let apiObject = (state.api[Self.identity(identity.kind, identity.key)]?.object).flatMap { object in
+                    Self.fileService(of: object, contents.catalog) == nil ? object : nil
+                }
+                let winner = contents.catalog.object(identity) ?? apiObject
                 if let old = state.merged.object(identity) {
                     affected.formUnion(state.merged.servicesAffected(by: old))
                     state.merged.remove(old)
@@ -114,9 +142,9 @@ public final class LiveRegistry: Sendable {
                     state.merged.insert(winner)
                 }
             }
-            return (state.merged, affected)
+            return state.nextChange(affected)
         }
-        onChange(merged, contents.zones, affected)
+        onChange(change)
     }
 
     /// Creates or replaces an API object, durably, then hands the registry on. Returns what was stored
@@ -127,9 +155,12 @@ public final class LiveRegistry: Sendable {
         _ object: ManifestObject, json: String, ifRevision: Int64? = nil
     ) throws(WriteError) -> (stored: StoredObject, created: Bool) {
         let identity = Self.identity(object.kind, object.key)
-        let result = try state.withLock { state throws(WriteError) -> (StoredObject, Bool, (Catalog, [ZoneFileContents], Set<ObjectKey>)) in
+        let result = try state.withLock { state throws(WriteError) -> (StoredObject, Bool, RegistryChange) in
             guard !Self.folderDefines(object.kind, object.key, state.folder.catalog) else {
                 throw .ownedByFile(kind: object.kind, key: object.key)
+            }
+            if let service = Self.fileService(of: object, state.folder.catalog) {
+                throw .serviceOwnedByFile(kind: object.kind, key: object.key, service: service)
             }
             if let ifRevision, (state.api[identity]?.stored.revision ?? 0) != ifRevision {
                 throw .conflict(kind: object.kind, key: object.key)
@@ -146,9 +177,9 @@ public final class LiveRegistry: Sendable {
             state.api[identity] = APIObject(object: object, stored: stored)
             let affected = state.merged.servicesAffected(by: object)
             state.merged.insert(object)
-            return (stored, created, (state.merged, state.folder.zones, affected))
+            return (stored, created, state.nextChange(affected))
         }
-        onChange(result.2.0, result.2.1, result.2.2)
+        onChange(result.2)
         return (result.0, result.1)
     }
 
@@ -156,7 +187,7 @@ public final class LiveRegistry: Sendable {
     @discardableResult
     public func delete(kind: String, key: ObjectKey, ifRevision: Int64? = nil) throws(WriteError) -> StoredObject {
         let identity = Self.identity(kind, key)
-        let result = try state.withLock { state throws(WriteError) -> (StoredObject, (Catalog, [ZoneFileContents], Set<ObjectKey>)) in
+        let result = try state.withLock { state throws(WriteError) -> (StoredObject, RegistryChange) in
             guard let existing = state.api[identity] else {
                 if Self.folderDefines(kind, key, state.folder.catalog) { throw .ownedByFile(kind: kind, key: key) }
                 throw .notFound(kind: kind, key: key)
@@ -176,9 +207,9 @@ public final class LiveRegistry: Sendable {
                 affected = state.merged.servicesAffected(by: existing.object)
                 state.merged.remove(existing.object)
             }
-            return (existing.stored, (state.merged, state.folder.zones, affected))
+            return (existing.stored, state.nextChange(affected))
         }
-        onChange(result.1.0, result.1.1, result.1.2)
+        onChange(result.1)
         return result.0
     }
 
@@ -188,7 +219,7 @@ public final class LiveRegistry: Sendable {
     @discardableResult
     public func replaceAPIObjects(_ listing: [StoredObject]) -> [StoredObject] {
         var invalid: [StoredObject] = []
-        let merged = state.withLock { state -> Catalog in
+        let change = state.withLock { state -> RegistryChange in
             state.api = [:]
             for item in listing {
                 guard let object = Self.decode(item) else {
@@ -198,9 +229,9 @@ public final class LiveRegistry: Sendable {
                 state.api[Self.identity(item.kind, object.key)] = APIObject(object: object, stored: item)
             }
             state.merged = Self.merge(state).0
-            return state.merged
+            return state.nextChange(nil)
         }
-        onChange(merged, state.withLock { $0.folder.zones }, nil)
+        onChange(change)
         return invalid
     }
 
@@ -216,7 +247,7 @@ public final class LiveRegistry: Sendable {
             guard let object = Self.decode(stored) else { return false }
             decoded = object
         }
-        let change = state.withLock { state -> (Catalog, [ZoneFileContents], Set<ObjectKey>)? in
+        let change = state.withLock { state -> RegistryChange? in
             if let held = state.api[identity], held.stored.revision >= revision { return nil }
             if stored == nil && state.api[identity] == nil { return nil }
             var affected: Set<ObjectKey> = []
@@ -227,16 +258,17 @@ public final class LiveRegistry: Sendable {
             }
             if let decoded, let stored {
                 state.api[identity] = APIObject(object: decoded, stored: stored)
-                if !fileDefines {
+                // Another replica's files may differ: here, a Service of a file keeps its own endpoints only.
+                if !fileDefines && Self.fileService(of: decoded, state.folder.catalog) == nil {
                     affected.formUnion(state.merged.servicesAffected(by: decoded))
                     state.merged.insert(decoded)
                 }
             } else {
                 state.api[identity] = nil
             }
-            return (state.merged, state.folder.zones, affected)
+            return state.nextChange(affected)
         }
-        if let change { onChange(change.0, change.1, change.2) }
+        if let change { onChange(change) }
         return true
     }
 
@@ -268,6 +300,9 @@ public final class LiveRegistry: Sendable {
             return try put(object, json: json, ifRevision: ifRevision)
         }
         if isOwnedByFile(kind: object.kind, key: object.key) { throw .ownedByFile(kind: object.kind, key: object.key) }
+        if let service = state.withLock({ Self.fileService(of: object, $0.folder.catalog) }) {
+            throw .serviceOwnedByFile(kind: object.kind, key: object.key, service: service)
+        }
         let created = get(kind: object.kind, key: object.key) == nil
         let revision: Int64?
         do {
@@ -326,6 +361,22 @@ public final class LiveRegistry: Sendable {
         state.withLock { Self.folderDefines(kind, key, $0.folder.catalog) }
     }
 
+    /// The Service of `catalog` (the folder's) that `object` would add endpoints to, if there is one.
+    private static func fileService(of object: ManifestObject, _ catalog: Catalog) -> ObjectKey? {
+        guard let service = serviceKey(of: object), catalog.services[service] != nil else { return nil }
+        return service
+    }
+
+    /// The Service an EndpointSlice (by its `kubernetes.io/service-name` label) or Endpoints (by its name)
+    /// belongs to; nil for a Service, or a slice that names none.
+    private static func serviceKey(of object: ManifestObject) -> ObjectKey? {
+        switch object {
+        case .service: nil
+        case .endpointSlice(let slice): slice.serviceName.map { ObjectKey(namespace: slice.key.namespace, name: $0) }
+        case .endpoints(let endpoints): endpoints.key
+        }
+    }
+
     private static func folderDefines(_ kind: String, _ key: ObjectKey, _ catalog: Catalog) -> Bool {
         switch kind {
         case "Service": catalog.services[key] != nil
@@ -339,7 +390,9 @@ public final class LiveRegistry: Sendable {
     private static func merge(_ state: State) -> (Catalog, [ZoneFileContents]) {
         var catalog = state.folder.catalog
         for (_, item) in state.api.sorted(by: { $0.key < $1.key })
-        where !folderDefines(item.object.kind, item.object.key, state.folder.catalog) {
+        where !folderDefines(item.object.kind, item.object.key, state.folder.catalog)
+            && fileService(of: item.object, state.folder.catalog) == nil
+        {
             catalog.insert(item.object)
         }
         return (catalog, state.folder.zones)

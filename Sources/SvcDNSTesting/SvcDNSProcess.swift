@@ -122,8 +122,11 @@ public final class SvcDNSProcess: @unchecked Sendable {
 public final class TemporaryFolder: @unchecked Sendable {
     public let path: String
 
-    public init(files: [String: String] = [:]) throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("svcdns-test-\(UUID().uuidString)").path
+    /// In `base` when given (e.g. `/dev/shm`, for a store whose writes should take microseconds), else in the
+    /// temporary directory.
+    public init(files: [String: String] = [:], base: String? = nil) throws {
+        let parent = base.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory
+        path = parent.appendingPathComponent("svcdns-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         for (name, text) in files {
             try write(name, text)

@@ -17,14 +17,15 @@ public final class TestEtcd: @unchecked Sendable {
     /// `http://127.0.0.1:PORT`, as `EtcdClient` and `--store etcd://` take it.
     public var endpoint: String { "http://127.0.0.1:\(clientPort)" }
 
-    /// Starts `etcd` and waits (at most 20 s) until `/health` says it is up.
-    public init() throws {
+    /// Starts `etcd` and waits (at most 20 s) until `/health` says it is up. Its data lives in `base` when
+    /// given (`/dev/shm` makes its writes take microseconds, so that concurrent writes overlap).
+    public init(base: String? = nil) throws {
         let clientPort = try SvcDNSProcess.freePort()
         var peer = try SvcDNSProcess.freePort()
         while peer == clientPort { peer = try SvcDNSProcess.freePort() }
         self.clientPort = clientPort
         peerPort = peer
-        folder = try TemporaryFolder()
+        folder = try TemporaryFolder(base: base)
         logFile = folder.path + "/etcd.log"
         FileManager.default.createFile(atPath: logFile, contents: nil)
         let peerURL = "http://127.0.0.1:\(peer)"

@@ -74,6 +74,26 @@ public final class TestEtcdCluster: @unchecked Sendable {
         members[index] = nil
     }
 
+    /// How many watchers member `index` serves now (its `etcd_debugging_mvcc_watcher_total`); nil when it does
+    /// not say.
+    public func watchers(member index: Int) -> Int? {
+        guard let reply = try? TestHTTP.request("GET", "/metrics", port: clientPorts[index], timeout: 2) else { return nil }
+        let line = reply.body.split(separator: "\n").first { $0.hasPrefix("etcd_debugging_mvcc_watcher_total ") }
+        return line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) }
+    }
+
+    /// Freezes member `index` (SIGSTOP), as a hung host would: its connections stay open and it says nothing.
+    public func pause(member index: Int) {
+        guard let member = members[index] else { return }
+        Glibc.kill(member.pid, SIGSTOP)
+    }
+
+    /// Lets a frozen member run again (SIGCONT).
+    public func resume(member index: Int) {
+        guard let member = members[index] else { return }
+        Glibc.kill(member.pid, SIGCONT)
+    }
+
     /// Stops member `index` as an operator would (SIGTERM): a leader hands its leadership over first. Waits
     /// at most 10 s, then kills it.
     public func stop(member index: Int) {
@@ -99,6 +119,8 @@ public final class TestEtcdCluster: @unchecked Sendable {
     public func stop() {
         for index in members.indices {
             guard let member = members[index], member.exitStatus() == nil else { continue }
+            // A frozen member handles SIGTERM only once it runs again.
+            Glibc.kill(member.pid, SIGCONT)
             Glibc.kill(member.pid, SIGTERM)
         }
         let deadline = Date().addingTimeInterval(5)

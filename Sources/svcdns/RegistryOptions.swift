@@ -32,9 +32,24 @@ struct RegistryOptions: ParsableArguments {
         return try loadOrReport(into: &state)
     }
 
-    /// As `loadOrReport()`, keeping what was read in `state` for later reloads.
+    /// As `loadOrReport()`, keeping what was read in `state` for later reloads. A file still being written
+    /// is waited for (at most 10 s), so the first answers already have it.
     func loadOrReport(into state: inout FolderState) throws -> FolderContents? {
-        let contents = state.refresh(FolderSource(directory: zones, domain: try clusterDomain())).contents
+        let source = FolderSource(directory: zones, domain: try clusterDomain())
+        var contents = state.refresh(source).contents
+        var problems = contents.problems
+        var warnings = contents.warnings
+        let deadline = ContinuousClock.now + .seconds(10)
+        while state.isSettling && ContinuousClock.now < deadline {
+            usleep(100_000)
+            contents = state.refresh(source).contents
+            problems += contents.problems
+            warnings += contents.warnings
+        }
+        // A whole merge reports the names two files define again: once each is enough.
+        var seen: Set<LoadProblem> = []
+        contents.problems = problems.filter { seen.insert($0).inserted }
+        contents.warnings = warnings.filter { seen.insert($0).inserted }
         for warning in contents.warnings {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }

@@ -60,7 +60,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "TTL in seconds of every record made from Kubernetes objects, and the SOA minimum.")
     var ttl: UInt32 = 5
 
-    @Option(help: "A token every API write must carry as 'Authorization: Bearer TOKEN'. Without one, only loopback clients may write.")
+    @Option(
+        help: """
+            A token every API write, object read and /status request must carry as 'Authorization: Bearer TOKEN'. \
+            Without one, only loopback clients may write.
+            """
+    )
     var apiToken: String?
 
     @Option(help: "A file holding the API token (its first line), so the token stays out of the process list.")
@@ -206,6 +211,13 @@ struct Serve: AsyncParsableCommand {
         ] where !range.contains(value) {
             throw ValidationError("\(flag) \(value) is not from \(range.lowerBound) to \(range.upperBound)")
         }
+        // An empty token would turn authentication off without saying so.
+        if let apiToken, apiToken.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--api-token is empty: give a token, or leave the option out to accept writes from loopback only")
+        }
+        if apiToken != nil && apiTokenFile != nil {
+            throw ValidationError("--api-token and --api-token-file cannot be combined")
+        }
     }
 
     /// The largest TTL a flag may give (`--ttl`, `--cache-max-ttl`): a day, as most resolvers cap TTLs lower still.
@@ -235,6 +247,8 @@ struct Serve: AsyncParsableCommand {
     static let reloadIntervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
 
     func run() async throws {
+        // Before anything starts: a token file that yields no token is a startup error, not an open API.
+        let token = try resolvedAPIToken()
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -290,9 +304,11 @@ struct Serve: AsyncParsableCommand {
             onChange: { verdicts, _ in snapshotBuilder.update(health: verdicts) }
         )
         let liveRegistry: LiveRegistry
-        let onChange: LiveRegistry.ChangeHandler = { catalog, zones, changed in
-            snapshotBuilder.update(catalog: catalog, zones: zones, changedServices: changed)
-            healthChecker.update(catalog: catalog, changedServices: changed)
+        let onChange: LiveRegistry.ChangeHandler = { change in
+            snapshotBuilder.update(
+                catalog: change.catalog, zones: change.zones, changedServices: change.changedServices, sequence: change.sequence
+            )
+            healthChecker.update(catalog: change.catalog, changedServices: change.changedServices, sequence: change.sequence)
         }
         let shared = EtcdStore(url: store)
         if store.hasPrefix("etcd://") && shared == nil {
@@ -324,8 +340,8 @@ struct Serve: AsyncParsableCommand {
             follower?.listedAt = await listing.listFirst(within: .seconds(5))
         }
         let registryNow = liveRegistry.current
-        snapshotBuilder.update(catalog: registryNow.catalog, zones: registryNow.zones)
-        healthChecker.update(catalog: registryNow.catalog)
+        snapshotBuilder.update(catalog: registryNow.catalog, zones: registryNow.zones, sequence: registryNow.sequence)
+        healthChecker.update(catalog: registryNow.catalog, sequence: registryNow.sequence)
         let snapshot = snapshotBuilder.rebuildNow()
         logger.info(
             "registry loaded",
@@ -368,7 +384,7 @@ struct Serve: AsyncParsableCommand {
         }
         let controlServer = ControlServer(
             host: http.host, port: http.port, logger: Logger(label: "svcdns.http"), endpoints: endpoints,
-            registry: liveRegistry, apiToken: try resolvedAPIToken(),
+            registry: liveRegistry, apiToken: token,
             limits: ControlServer.Limits(
                 maxConnections: httpMaxConnections, timeout: TimeAmount(HealthCheckOverrides.parseDuration(httpTimeout)!),
                 maxHeaderBytes: httpMaxHeaderBytes
@@ -417,7 +433,9 @@ struct Serve: AsyncParsableCommand {
         guard let text = try? String(contentsOfFile: apiTokenFile, encoding: .utf8),
             let line = text.split(separator: "\n").first.map({ $0.trimmingCharacters(in: .whitespaces) }), !line.isEmpty
         else {
-            throw ValidationError("--api-token-file \(apiTokenFile) cannot be read or is empty")
+            throw ValidationError(
+                "--api-token-file \(apiTokenFile) cannot be read or is empty: an empty token would turn authentication off"
+            )
         }
         return line
     }

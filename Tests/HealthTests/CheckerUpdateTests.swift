@@ -78,6 +78,46 @@ struct CheckerUpdateTests {
         }
     }
 
+    /// Plans are computed on the writers' threads and reach the loop in their own order: a Service keeps the
+    /// targets of the newest registry change, whatever comes after it.
+    @Test func aPlanOfAnOlderChangeArrivingLastIsIgnored() async throws {
+        let prober = ScriptedProber()
+        try await withChecker(defaults: Self.slow, prober: prober) { harness in
+            let moved = Fixture.catalog([Fixture.service("a", slices: [Fixture.slice(["10.1.0.9"], ports: [("app", 80)])])])
+            let key = Fixture.id("a", "10.1.0.9").service
+            // Change 2 moved "a" to 10.1.0.9; change 1 (which had it on 10.1.0.1) arrives after it, scoped and whole.
+            harness.checker.update(catalog: moved, changedServices: [key], sequence: 2)
+            harness.checker.update(catalog: Self.catalog(["a"]), changedServices: [key], sequence: 1)
+            harness.checker.update(catalog: Self.catalog(["a"]), sequence: 1)
+            let settled = await eventually(within: .seconds(2)) {
+                harness.checker.verdicts.states == [Fixture.id("a", "10.1.0.9"): .up]
+            }
+            #expect(settled != nil, "\(harness.checker.verdicts.states)")
+            #expect(prober.probeCount(Fixture.id("a", "10.1.0.1")) == 0)
+
+            // A whole plan of a newer change applies to every Service again.
+            harness.checker.update(catalog: Self.catalog(["a", "b"]), sequence: 3)
+            let expected = Dictionary(uniqueKeysWithValues: Self.ids(["a", "b"]).map { ($0, EndpointHealth.up) })
+            let whole = await eventually(within: .seconds(2)) { harness.checker.verdicts.states == expected }
+            #expect(whole != nil, "\(harness.checker.verdicts.states)")
+        }
+    }
+
+    /// The numbers kept per Service are only needed while an older plan may still arrive: with every change
+    /// in, they are dropped, so 10,000 Services written one after another leave a bounded table behind.
+    @Test func planNumbersStayBoundedAsServicesComeAndGo() {
+        var order = PlanOrder()
+        for index in 0..<10_000 {
+            let key = ObjectKey(namespace: "churn", name: "svc-\(index)")
+            #expect(order.admit(UInt64(index + 1), services: [key]) == [])
+        }
+        #expect(order.trackedServices <= 2048, "\(order.trackedServices) Services tracked")
+        // Out of order still works after pruning: change 10,002 then 10,001 for the same Service.
+        let key = ObjectKey(namespace: "churn", name: "late")
+        #expect(order.admit(10_002, services: [key]) == [])
+        #expect(order.admit(10_001, services: [key]) == nil)
+    }
+
     @Test func changesInOneTickAreOneCall() async throws {
         let prober = ScriptedProber()
         try await withChecker(defaults: Self.slow, prober: prober) { harness in

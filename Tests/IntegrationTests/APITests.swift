@@ -159,7 +159,87 @@ import Glibc
         let right = ["Authorization": "Bearer s3cret"]
         #expect(try TestHTTP.request("PUT", Self.servicePath, port: server.httpPort, body: body, headers: right).status == 201)
         #expect(try TestHTTP.request("DELETE", Self.servicePath, port: server.httpPort).status == 401)
-        #expect(try TestHTTP.request("GET", Self.servicePath, port: server.httpPort).status == 200, "reads need no token")
+    }
+
+    /// With a token, object reads and `/status` need it as writes do (the objects name every address and port
+    /// behind the Services); the operations endpoints stay open for probes and scrapers.
+    @Test func aTokenGuardsReadsAndStatusButNotOperations() throws {
+        let server = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--api-token", "s3cret"])
+        defer { server.stop() }
+        let right = ["Authorization": "Bearer s3cret"]
+        let wrong = ["Authorization": "Bearer s3cre"]
+        #expect(try TestHTTP.request("PUT", Self.servicePath, port: server.httpPort, body: Self.service(clusterIP: "10.96.1.1"), headers: right).status == 201)
+        for path in [Self.servicePath, "/api/v1/services", "/apis/discovery.k8s.io/v1/endpointslices", "/status/endpoints"] {
+            let bare = try TestHTTP.request("GET", path, port: server.httpPort)
+            #expect(bare.status == 401, "\(path) without the token: \(bare.body)")
+            #expect(Self.json(bare.body)["message"] as? String == "reads need Authorization: Bearer <token>", "\(path)")
+            #expect(try TestHTTP.request("GET", path, port: server.httpPort, headers: wrong).status == 401, "\(path) with a wrong token")
+            let allowed = try TestHTTP.request("GET", path, port: server.httpPort, headers: right)
+            #expect(allowed.status == 200, "\(path) with the token: \(allowed.body)")
+        }
+        let fetched = try TestHTTP.request("GET", Self.servicePath, port: server.httpPort, headers: right)
+        #expect((Self.json(fetched.body)["spec"] as? [String: Any])?["clusterIP"] as? String == "10.96.1.1")
+        for path in ["/healthz", "/readyz", "/metrics"] {
+            #expect(try TestHTTP.request("GET", path, port: server.httpPort).status == 200, "\(path) stays open")
+        }
+    }
+
+    /// An empty token, given on the command line or in a file, would turn authentication off: svcdns refuses
+    /// to start and says why.
+    @Test func anEmptyTokenIsAStartupError() throws {
+        let tokens = try TemporaryFolder(files: ["empty": "", "blank": "  \n\n"])
+        let store = try TemporaryFolder()
+        let cases: [(String, [String], String)] = [
+            ("--api-token \"\"", ["--api-token", ""], "--api-token is empty"),
+            ("--api-token \" \"", ["--api-token", " "], "--api-token is empty"),
+            ("an empty token file", ["--api-token-file", tokens.path + "/empty"], "cannot be read or is empty"),
+            ("a token file of blank lines", ["--api-token-file", tokens.path + "/blank"], "cannot be read or is empty"),
+        ]
+        for (label, arguments, message) in cases {
+            let dns = try SvcDNSProcess.freePort()
+            let http = try SvcDNSProcess.freePort()
+            let result: Tool.Result
+            do {
+                result = try Tool.run(
+                    try SvcDNSProcess.binaryPath(),
+                    ["serve", "--zones", ExampleTests.zones, "--dns", "127.0.0.1:\(dns)", "--http", "127.0.0.1:\(http)",
+                     "--upstream", "none", "--store", store.path] + arguments,
+                    timeout: 5
+                )
+            } catch {
+                Issue.record("\(label): svcdns did not exit: \(error)")
+                continue
+            }
+            #expect(result.status != 0, "\(label)")
+            #expect((result.stdout + result.stderr).contains(message), "\(label): \(result.stdout)\(result.stderr)")
+        }
+    }
+
+    /// Files own their Services and the Services' endpoints: an EndpointSlice through the API for a Service a
+    /// file defines is refused, as a Service over a file's is, and adds nothing to DNS.
+    @Test func aSliceForAServiceAFileDefinesIsRefused() throws {
+        let server = try SvcDNSProcess(zones: ExampleTests.zones)
+        defer { server.stop() }
+        // Sorted: the answer rotates.
+        let before = try Self.addresses("db.data.svc.cluster.local", server).sorted()
+        let slice = #"""
+            {"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice",
+             "metadata":{"name":"db-extra","labels":{"kubernetes.io/service-name":"db"}},
+             "addressType":"IPv4","endpoints":[{"addresses":["127.0.2.9"],"hostname":"db-9"}],"ports":[{"name":"postgres","port":5432}]}
+            """#
+        let reply = try TestHTTP.request(
+            "PUT", "/apis/discovery.k8s.io/v1/namespaces/data/endpointslices/db-extra", port: server.httpPort, body: slice
+        )
+        #expect(reply.status == 409, "\(reply.body)")
+        #expect(
+            Self.json(reply.body)["message"] as? String
+                == "EndpointSlice data/db-extra belongs to Service data/db, which is defined in a file in zones/; its endpoints are set there"
+        )
+        #expect(try TestHTTP.request("GET", "/apis/discovery.k8s.io/v1/namespaces/data/endpointslices/db-extra", port: server.httpPort).status == 404)
+        usleep(200_000)
+        #expect(try Self.addresses("db-9.db.data.svc.cluster.local", server).isEmpty)
+        #expect(try Self.addresses("db.data.svc.cluster.local", server).sorted() == before)
+        #expect(before == ["127.0.2.1", "127.0.2.2"])
     }
 
     @Test func acknowledgedWritesSurviveKillDashNineAndRestarts() throws {

@@ -280,6 +280,54 @@ import Glibc
         #expect(!writer.output.contains("etcd unreachable"), "\(writer.output)")
     }
 
+    /// The member a replica's watch is on freezes (SIGSTOP, as a hung host would): its connection stays open
+    /// and it says nothing. The replica notices the silence within about 10 s and resumes its watch through
+    /// another member, so a write made meanwhile reaches DNS.
+    @Test func aSilentMemberIsNoticedAndTheWatchMovesOn() throws {
+        let cluster = try TestEtcdCluster()
+        defer { cluster.stop() }
+        let replica = try Self.replica("etcd://\(cluster.hosts)")
+        defer { _ = replica.stop() }
+        try EtcdWriter(port: cluster.clientPorts[0]).put("/svcdns/services/default/early", Self.service("early", "10.96.16.1"))
+        #expect(try APITests.answers("early.default.svc.cluster.local", ["10.96.16.1"], replica))
+
+        // The member the replica's watch is on: the only one serving a watcher.
+        let watched = try #require(cluster.clientPorts.indices.first { (cluster.watchers(member: $0) ?? 0) > 0 }, "a member serves the watch")
+        let writer = EtcdWriter(port: cluster.clientPorts[(watched + 1) % cluster.clientPorts.count])
+        cluster.pause(member: watched)
+        defer { cluster.resume(member: watched) }
+        let frozen = Date()
+        // The other two elect a leader if the frozen member led; the writer retries meanwhile.
+        try writer.put("/svcdns/services/default/late", Self.service("late", "10.96.16.2"))
+        let seen = try Self.answers("late.default.svc.cluster.local", ["10.96.16.2"], replica, within: 20)
+        let took = Date().timeIntervalSince(frozen)
+        print("frozen etcd member: the write made after it froze answered after \(String(format: "%.1f", took)) s")
+        #expect(seen, "the watch moved to another member\n\(replica.output)")
+        #expect(took < 16, "noticed within the silence limit (10 s) and a 2 s status check: took \(took) s")
+    }
+
+    /// More objects than one reply of etcd may hold (64 MiB): 2,000 Services of 36 KiB each, listed in pages.
+    @Test func aReplicaListsMoreThanOneReplyHolds() throws {
+        let etcd = try TestEtcd()
+        defer { etcd.stop() }
+        let padding = String(repeating: "x", count: 36 << 10)
+        func service(_ index: Int) -> String {
+            #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"big\#(index)","annotations":{"example.com/padding":"\#(padding)"}},"spec":{"clusterIP":"\#(Self.bigAddress(index))"}}"#
+        }
+        try EtcdWriter(port: etcd.clientPort).putAll((0..<2000).map { ("/svcdns/services/default/big\($0)", service($0)) }, perTransaction: 20)
+        let replica = try Self.replica("etcd://127.0.0.1:\(etcd.clientPort)")
+        defer { _ = replica.stop() }
+        // The listing may take the replica longer than its 5 s at start; it keeps trying after.
+        #expect(try Self.answers("big1999.default.svc.cluster.local", [Self.bigAddress(1999)], replica, within: 60), "\(replica.output)")
+        var missing: [Int] = []
+        for index in 0..<2000 where try APITests.addresses("big\(index).default.svc.cluster.local", replica) != [Self.bigAddress(index)] {
+            missing.append(index)
+        }
+        #expect(missing.isEmpty, "\(missing.count) of 2,000 not served: \(missing.prefix(10))")
+    }
+
+    static func bigAddress(_ index: Int) -> String { "10.98.\(index / 250).\(index % 250 + 1)" }
+
     /// A replica cut off while etcd compacts past its revision lists again when it is back, and ends up
     /// with what its peers have: the write it missed, and without the object deleted meanwhile.
     @Test func aReplicaBehindCompactedHistoryListsAgain() throws {
@@ -317,10 +365,10 @@ struct EtcdWriter {
         return try revision(of: request("/v3/kv/put", body))
     }
 
-    /// Many keys in a few transactions (etcd takes at most 128 operations in one).
-    func putAll(_ pairs: [(key: String, value: String)]) throws {
-        for start in stride(from: 0, to: pairs.count, by: 100) {
-            let puts = pairs[start..<min(start + 100, pairs.count)].map { pair in
+    /// Many keys in a few transactions (etcd takes at most 128 operations, and 1.5 MiB, in one).
+    func putAll(_ pairs: [(key: String, value: String)], perTransaction: Int = 100) throws {
+        for start in stride(from: 0, to: pairs.count, by: perTransaction) {
+            let puts = pairs[start..<min(start + perTransaction, pairs.count)].map { pair in
                 #"{"request_put":{"key":"\#(Data(pair.key.utf8).base64EncodedString())","value":"\#(Data(pair.value.utf8).base64EncodedString())"}}"#
             }
             _ = try request("/v3/kv/txn", #"{"success":[\#(puts.joined(separator: ","))]}"#)

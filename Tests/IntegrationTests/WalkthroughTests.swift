@@ -7,7 +7,10 @@ import Testing
 /// pastes the block sees what the README shows.
 ///
 /// It runs in private network and PID namespaces (`unshare --net --pid`), so its fixed ports cannot meet
-/// anything on the host, and every process it starts dies with it.
+/// anything on the host, and every process it starts dies with it. The namespace gets its own /proc
+/// (`--mount-proc`): libdispatch's worker monitor reads `/proc/<tid>/stat` by the thread ids it sees, and
+/// with the host's /proc those name other threads or none, and it stops the process (`ud2`, "registered
+/// worker exited prematurely").
 @Suite(.serialized) struct WalkthroughTests {
     struct Step: CustomStringConvertible {
         var command: String
@@ -98,7 +101,7 @@ import Testing
         let run = try Tool.run(
             "timeout",
             [
-                "-s", "KILL", "150", "python3", "-c", shim, "unshare", "--net", "--pid", "--fork", "--kill-child",
+                "-s", "KILL", "150", "python3", "-c", shim, "unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc",
                 "bash", folder.path + "/walkthrough.sh",
             ],
             timeout: 160

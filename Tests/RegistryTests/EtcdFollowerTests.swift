@@ -28,7 +28,7 @@ import Testing
         _ = try await client.put("/svcdns/services/shop/web", Self.service("web", "10.96.0.1"))
         _ = try await client.put("/svcdns/services/shop/broken", Data(#"{"kind":"Service","metadata":{"name":"Not_Valid"}}"#.utf8))
 
-        let registry = try LiveRegistry(store: nil, folder: FolderContents()) { _, _, _ in }
+        let registry = try LiveRegistry(store: nil, folder: FolderContents()) { _ in }
         let follower = EtcdFollower(client: client, prefix: "/svcdns", registry: registry, logger: Logger(label: "test"))
         let task = Task { try await follower.run() }
         defer { task.cancel() }

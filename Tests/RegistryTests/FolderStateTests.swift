@@ -18,7 +18,7 @@ import Testing
         try Self.service("web", "10.96.0.1").write(toFile: folder + "/a.yaml", atomically: true, encoding: .utf8)
         try Self.service("web", "10.96.0.2").write(toFile: folder + "/b.yaml", atomically: true, encoding: .utf8)
         let source = FolderSource(directory: folder, domain: DomainName("cluster.local.")!)
-        var state = FolderState()
+        var state = FolderState(settleTime: .zero)
 
         let first = state.refresh(source)
         #expect(first.changed)
@@ -47,7 +47,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let source = FolderSource(directory: folder, domain: DomainName("cluster.local.")!)
-        var state = FolderState()
+        var state = FolderState(settleTime: .zero)
         var random = SystemRandomNumberGenerator()
         var incremental = 0
         var whole = 0
@@ -76,7 +76,7 @@ import Testing
                 try documents.joined(separator: "---\n").write(toFile: file, atomically: true, encoding: .utf8)
             }
             let reloaded = state.refresh(source).contents
-            var fresh = FolderState()
+            var fresh = FolderState(settleTime: .zero)
             let expected = fresh.refresh(source).contents
             #expect(reloaded.catalog == expected.catalog, "step \(step)")
             if reloaded.changedObjects == nil { whole += 1 } else { incremental += 1 }
@@ -94,7 +94,7 @@ import Testing
         try Self.service("web", "10.96.0.1").write(toFile: folder + "/a.yaml", atomically: true, encoding: .utf8)
         try Self.service("api", "10.96.0.2").write(toFile: folder + "/b.yaml", atomically: true, encoding: .utf8)
         let source = FolderSource(directory: folder, domain: DomainName("cluster.local.")!)
-        var state = FolderState()
+        var state = FolderState(settleTime: .zero)
         #expect(state.refresh(source).contents.changedObjects == nil, "the first reading is a whole one")
 
         try Self.service("db", "10.96.0.3").write(toFile: folder + "/b.yaml", atomically: true, encoding: .utf8)
@@ -111,5 +111,25 @@ import Testing
         let clash = state.refresh(source).contents
         #expect(clash.changedObjects == nil)
         #expect(clash.problems.count == 1)
+    }
+
+    /// A file modified within the settle time is left for a later pass (it may still be being written), and
+    /// read once it has stood still for that long.
+    @Test func aFileModifiedJustNowIsReadOnceItHasSettled() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("folder-state-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let source = FolderSource(directory: folder, domain: DomainName("cluster.local.")!)
+        var state = FolderState(settleTime: .milliseconds(300))
+        try Self.service("web", "10.96.0.1").write(toFile: folder + "/a.yaml", atomically: true, encoding: .utf8)
+
+        let early = state.refresh(source)
+        #expect(early.contents.catalog.counts.services == 0)
+        #expect(state.isSettling)
+        usleep(400_000)
+        let later = state.refresh(source)
+        #expect(later.changed)
+        #expect(later.contents.catalog.services[ObjectKey(namespace: "default", name: "web")]?.clusterIPs == [IPAddress("10.96.0.1")!])
+        #expect(!state.isSettling)
     }
 }

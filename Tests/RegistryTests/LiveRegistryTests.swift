@@ -34,8 +34,8 @@ import Testing
         let directory = Self.storeFolder()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let changes = Changes()
-        let registry = try LiveRegistry(store: try ObjectStore(directory: directory), folder: Self.folder([])) { catalog, _, _ in
-            changes.catalogs.withLock { $0.append(catalog) }
+        let registry = try LiveRegistry(store: try ObjectStore(directory: directory), folder: Self.folder([])) { change in
+            changes.catalogs.withLock { $0.append(change.catalog) }
         }
         let (api, json) = Self.service("api", clusterIP: "10.96.0.11")
         let first = try registry.put(api, json: json)
@@ -49,7 +49,7 @@ import Testing
         #expect(registry.list(kind: "Service", namespace: "other").isEmpty)
 
         // A restart finds what was written.
-        let restarted = try LiveRegistry(store: try ObjectStore(directory: directory), folder: Self.folder([])) { _, _, _ in }
+        let restarted = try LiveRegistry(store: try ObjectStore(directory: directory), folder: Self.folder([])) { _ in }
         #expect(restarted.current.catalog.services[ObjectKey(namespace: "default", name: "api")]?.clusterIPs == [IPAddress("10.96.0.12")!])
         try restarted.delete(kind: "Service", key: ObjectKey(namespace: "default", name: "api"))
         #expect(throws: LiveRegistry.WriteError.notFound(kind: "Service", key: ObjectKey(namespace: "default", name: "api"))) {
@@ -60,7 +60,7 @@ import Testing
 
     @Test func filesOwnTheirNames() throws {
         let web = Self.service("web", clusterIP: "10.96.0.10")
-        let registry = try LiveRegistry(store: nil, folder: Self.folder([web])) { _, _, _ in }
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([web])) { _ in }
         let (attempt, json) = Self.service("web", clusterIP: "10.96.0.99")
         let key = ObjectKey(namespace: "default", name: "web")
         #expect(throws: LiveRegistry.WriteError.ownedByFile(kind: "Service", key: key)) { try registry.put(attempt, json: json) }
@@ -70,8 +70,8 @@ import Testing
 
     @Test func aFileThatComesToDefineANameTakesItOver() throws {
         let changes = Changes()
-        let registry = try LiveRegistry(store: nil, folder: Self.folder([])) { catalog, _, _ in
-            changes.catalogs.withLock { $0.append(catalog) }
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([])) { change in
+            changes.catalogs.withLock { $0.append(change.catalog) }
         }
         let (api, json) = Self.service("web", clusterIP: "10.96.0.50")
         _ = try registry.put(api, json: json)
@@ -89,8 +89,8 @@ import Testing
         }
         let handed = Handed()
         let db = Self.service("db", clusterIP: "10.96.0.5")
-        let registry = try LiveRegistry(store: nil, folder: Self.folder([db])) { catalog, _, services in
-            handed.changes.withLock { $0.append((catalog, services)) }
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([db])) { change in
+            handed.changes.withLock { $0.append((change.catalog, change.changedServices)) }
         }
         let (api, json) = Self.service("web", clusterIP: "10.96.0.50")
         _ = try registry.put(api, json: json)
@@ -114,6 +114,62 @@ import Testing
         #expect(last?.0.counts.services == 2)
     }
 
+    static func object(_ json: String) -> (ManifestObject, String) {
+        (ManifestDecoder.decode(json, file: "request").objects[0], json)
+    }
+
+    static let webSlice = object(
+        #"{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"web-1","namespace":"default","labels":{"kubernetes.io/service-name":"web"}},"addressType":"IPv4","endpoints":[{"addresses":["10.1.0.1"]}]}"#
+    )
+    static let webEndpoints = object(
+        #"{"apiVersion":"v1","kind":"Endpoints","metadata":{"name":"web","namespace":"default"},"subsets":[{"addresses":[{"ip":"10.1.0.2"}]}]}"#
+    )
+
+    /// Files own their Services' endpoints too: the API may not add an EndpointSlice or Endpoints to a Service
+    /// a file defines, and those it added before a file came to define the Service leave with the takeover and
+    /// come back when the file gives the Service up.
+    @Test func filesOwnTheirServicesEndpoints() throws {
+        let web = ObjectKey(namespace: "default", name: "web")
+        let fileOwned = try LiveRegistry(store: nil, folder: Self.folder([Self.service("web", clusterIP: "None")])) { _ in }
+        #expect(throws: LiveRegistry.WriteError.serviceOwnedByFile(kind: "EndpointSlice", key: ObjectKey(namespace: "default", name: "web-1"), service: web)) {
+            try fileOwned.put(Self.webSlice.0, json: Self.webSlice.1)
+        }
+        #expect(throws: LiveRegistry.WriteError.serviceOwnedByFile(kind: "Endpoints", key: web, service: web)) {
+            try fileOwned.put(Self.webEndpoints.0, json: Self.webEndpoints.1)
+        }
+        #expect(fileOwned.current.catalog.counts.endpointSlices == 0)
+        #expect(fileOwned.current.catalog.counts.endpoints == 0)
+
+        let registry = try LiveRegistry(store: nil, folder: Self.folder([])) { _ in }
+        let (service, json) = Self.service("web", clusterIP: "None")
+        _ = try registry.put(service, json: json)
+        _ = try registry.put(Self.webSlice.0, json: Self.webSlice.1)
+        _ = try registry.put(Self.webEndpoints.0, json: Self.webEndpoints.1)
+        #expect(registry.current.catalog.endpointSlices(of: web).count == 1)
+
+        var takeOver = Self.folder([Self.service("web", clusterIP: "None")])
+        takeOver.changedObjects = [ObjectIdentity(kind: "Service", key: web)]
+        registry.replaceFolder(takeOver)
+        #expect(registry.current.catalog.endpointSlices(of: web).isEmpty, "the file's Service has no endpoints of the API")
+        #expect(registry.current.catalog.counts.endpoints == 0)
+
+        var giveBack = Self.folder([])
+        giveBack.changedObjects = [ObjectIdentity(kind: "Service", key: web)]
+        registry.replaceFolder(giveBack)
+        #expect(registry.current.catalog.endpointSlices(of: web).count == 1)
+        #expect(registry.current.catalog.counts.endpoints == 1)
+        // A whole reading agrees.
+        registry.replaceFolder(Self.folder([Self.service("web", clusterIP: "None")]))
+        #expect(registry.current.catalog.counts.endpointSlices == 0)
+
+        // From etcd (another replica, whose files differ): kept in the store's view, not attached here.
+        let replica = try LiveRegistry(store: nil, folder: Self.folder([Self.service("web", clusterIP: "None")])) { _ in }
+        let stored = StoredObject(kind: "EndpointSlice", namespace: "default", name: "web-1", json: Self.webSlice.1, revision: 5)
+        #expect(replica.applyShared(kind: "EndpointSlice", key: ObjectKey(namespace: "default", name: "web-1"), stored: stored, revision: 5))
+        #expect(replica.get(kind: "EndpointSlice", key: ObjectKey(namespace: "default", name: "web-1")) != nil)
+        #expect(replica.current.catalog.endpointSlices(of: web).isEmpty)
+    }
+
     /// A stored object that today's rules reject (written by an older version) is left out, not a reason to refuse
     /// to start: the store's other objects are served. (Refusing made one bad write a crash loop.)
     @Test func aStoredObjectThatNoLongerReadsIsLeftOutAndTheRestServed() throws {
@@ -123,7 +179,7 @@ import Testing
         try store.put(kind: "Service", namespace: "default", name: "web", json: #"{"kind":"Service","metadata":{"name":"Not_Valid"}}"#)
         let (db, json) = Self.service("db", clusterIP: "10.96.0.20")
         try store.put(kind: "Service", namespace: "default", name: "db", json: json)
-        let registry = try LiveRegistry(store: store, folder: Self.folder([])) { _, _, _ in }
+        let registry = try LiveRegistry(store: store, folder: Self.folder([])) { _ in }
         #expect(registry.current.catalog.services.keys.sorted() == [db.key])
         #expect(registry.get(kind: "Service", key: ObjectKey(namespace: "default", name: "web")) == nil)
     }
