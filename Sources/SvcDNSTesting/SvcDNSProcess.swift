@@ -91,6 +91,21 @@ public final class SvcDNSProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: logFile)
     }
 
+    /// Runs `svcdns serve` on `zones` until it exits, for tests of what stops startup: on free loopback ports,
+    /// with a store of its own and no upstream, so a server that starts after all touches nothing of the host's
+    /// (and is stopped at `timeout`).
+    public static func serveUntilExit(zones: String, _ arguments: [String] = [], timeout: Double = 10) throws -> Tool.Result {
+        let store = try TemporaryFolder()
+        return try Tool.run(
+            try binaryPath(),
+            [
+                "serve", "--zones", zones, "--upstream", "none", "--dns", "127.0.0.1:\(try freePort())",
+                "--http", "127.0.0.1:\(try freePort())", "--store", store.path,
+            ] + arguments,
+            timeout: timeout
+        )
+    }
+
     /// A port free on 127.0.0.1 for both TCP and UDP at the time of asking.
     public static func freePort() throws -> Int {
         for _ in 0..<20 {

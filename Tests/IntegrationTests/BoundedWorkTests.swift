@@ -118,14 +118,7 @@ import Glibc
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
         #expect(check.stdout == expected + "\n")
-        let serve = try Tool.run(
-            try SvcDNSProcess.binaryPath(),
-            [
-                "serve", "--zones", folder.path, "--upstream", "none", "--dns", "127.0.0.1:\(try SvcDNSProcess.freePort())",
-                "--http", "127.0.0.1:\(try SvcDNSProcess.freePort())", "--store", try TemporaryFolder().path,
-            ],
-            timeout: 20
-        )
+        let serve = try SvcDNSProcess.serveUntilExit(zones: folder.path, timeout: 20)
         #expect(serve.status == 1)
         #expect(serve.stdout.contains(expected), "\(serve.stdout)")
     }

@@ -18,36 +18,16 @@ import Testing
         .path
 
     /// `web`, a ClusterIP Service, and `big`, a headless Service of 100 unprobed endpoints `big-1`…`big-100`.
-    static let manifests: String = {
-        let endpoints = (1...100).map { "  - {addresses: [127.0.11.\($0)], hostname: big-\($0)}" }.joined(
-            separator: "\n")
-        return """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: web, namespace: default}
-            spec:
-              clusterIP: 10.96.0.10
-              ports: [{name: http, port: 80, protocol: TCP}]
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: big
-              namespace: default
-              annotations: {svcdns.io/health-check: none}
-            spec:
-              clusterIP: None
-              ports: [{name: http, port: 8080, protocol: TCP}]
-            ---
-            apiVersion: discovery.k8s.io/v1
-            kind: EndpointSlice
-            metadata: {name: big-1, namespace: default, labels: {kubernetes.io/service-name: big}}
-            addressType: IPv4
-            endpoints:
-            \(endpoints)
-            ports: [{name: http, port: 8080, protocol: TCP}]
-            """
-    }()
+    static let manifests = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web, namespace: default}
+        spec:
+          clusterIP: 10.96.0.10
+          ports: [{name: http, port: 80, protocol: TCP}]
+        ---
+        \(TestManifest.headlessService("big", endpoints: (1...100).map { .init("127.0.11.\($0)", hostname: "big-\($0)") }))
+        """
 
     static let bigAddresses = (1...100).map { "127.0.11.\($0)" }.sorted()
     static let bigSRV = (1...100).map { "0 1 8080 big-\($0).big.default.svc.cluster.local." }.sorted()

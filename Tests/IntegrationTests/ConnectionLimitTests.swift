@@ -12,24 +12,12 @@ import Glibc
 @Suite(.serialized) struct ConnectionLimitTests {
     static let healthFlags = ["--health-interval", "300ms", "--health-timeout", "200ms", "--health-fall", "2", "--health-rise", "1"]
 
+    /// `pool`: a headless Service of two probed loopback endpoints on `port`.
     static func manifests(port: Int) -> String {
-        """
-        apiVersion: v1
-        kind: Service
-        metadata: {name: pool, namespace: default}
-        spec:
-          clusterIP: None
-          ports: [{name: http, port: 80}]
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata: {name: pool-1, namespace: default, labels: {kubernetes.io/service-name: pool}}
-        addressType: IPv4
-        endpoints:
-          - {addresses: [127.0.8.1], hostname: one}
-          - {addresses: [127.0.8.2], hostname: two}
-        ports: [{name: http, port: \(port)}]
-        """
+        TestManifest.headlessService(
+            "pool", port: port, endpoints: [.init("127.0.8.1", hostname: "one"), .init("127.0.8.2", hostname: "two")],
+            probed: true
+        )
     }
 
     static func addresses(_ server: SvcDNSProcess) throws -> [String]? {

@@ -9,23 +9,11 @@ import Testing
 @Suite(.serialized) struct HealthCheckingTests {
     static let flags = ["--health-interval", "500ms", "--health-timeout", "300ms", "--health-fall", "2", "--health-rise", "1"]
 
+    static let pool: [TestManifest.Endpoint] = [.init("127.0.8.1", hostname: "one"), .init("127.0.8.2", hostname: "two")]
+
     static func manifests(port: Int, httpPort: Int) -> String {
         """
-        apiVersion: v1
-        kind: Service
-        metadata: {name: pool, namespace: default}
-        spec:
-          clusterIP: None
-          ports: [{name: http, port: 80}]
-        ---
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata: {name: pool-1, namespace: default, labels: {kubernetes.io/service-name: pool}}
-        addressType: IPv4
-        endpoints:
-          - {addresses: [127.0.8.1], hostname: one}
-          - {addresses: [127.0.8.2], hostname: two}
-        ports: [{name: http, port: \(port)}]
+        \(TestManifest.headlessService("pool", port: port, endpoints: pool, probed: true))
         ---
         apiVersion: v1
         kind: Service

@@ -74,14 +74,7 @@ import Testing
         let check = try Tool.run(try SvcDNSProcess.binaryPath(), ["check", "--zones", folder.path])
         #expect(check.status == 1, "\(check.stdout)\(check.stderr)")
         #expect(check.stdout == expected + "\n")
-        let serve = try Tool.run(
-            try SvcDNSProcess.binaryPath(),
-            [
-                "serve", "--zones", folder.path, "--upstream", "none", "--dns", "127.0.0.1:\(try SvcDNSProcess.freePort())",
-                "--http", "127.0.0.1:\(try SvcDNSProcess.freePort())", "--store", try TemporaryFolder().path,
-            ],
-            timeout: 10
-        )
+        let serve = try SvcDNSProcess.serveUntilExit(zones: folder.path)
         #expect(serve.status == 1, "\(serve.stdout)\(serve.stderr)")
         #expect(serve.stdout.contains(expected), "\(serve.stdout)")
     }
@@ -166,14 +159,7 @@ import Testing
         (["--domain", longDomain], "--domain \(longDomain) is too long: dns-version.\(longDomain) would be over 255 bytes"),
     ])
     func flagsOutOfRangeAreAStartupError(flags: [String], message: String) throws {
-        let result = try Tool.run(
-            try SvcDNSProcess.binaryPath(),
-            [
-                "serve", "--zones", ExampleTests.zones, "--upstream", "none", "--dns", "127.0.0.1:\(try SvcDNSProcess.freePort())",
-                "--http", "127.0.0.1:\(try SvcDNSProcess.freePort())", "--store", try TemporaryFolder().path,
-            ] + flags,
-            timeout: 10
-        )
+        let result = try SvcDNSProcess.serveUntilExit(zones: ExampleTests.zones, flags)
         #expect(result.status != 0)
         #expect(result.stderr.contains(message), "\(result.stdout)\(result.stderr)")
         #expect(!result.stderr.contains("serving DNS"))

@@ -131,8 +131,7 @@ import Glibc
     @Test(arguments: [["--rrl-rate", "-1"], ["--rrl-rate", "1000001"], ["--rrl-slip", "101"], ["--rrl-table-size", "0"]])
     func outOfRangeFlagsAreRefused(arguments: [String]) throws {
         let folder = try TemporaryFolder(files: ["web.yaml": Self.manifests])
-        let result = try Tool.run(
-            try SvcDNSProcess.binaryPath(), ["serve", "--zones", folder.path, "--upstream", "none"] + arguments, timeout: 10)
+        let result = try SvcDNSProcess.serveUntilExit(zones: folder.path, arguments)
         #expect(result.status != 0)
         #expect((result.stdout + result.stderr).contains(arguments[0]), "\(result.stdout)\(result.stderr)")
     }

@@ -12,28 +12,7 @@ import Testing
     static let hundredAddresses = (0..<100).map { "127.0.\(20 + $0 / 50).\(1 + $0 % 50)" }
 
     /// A headless Service of 100 unprobed loopback endpoints.
-    static let manifests: String = {
-        let endpoints = hundredAddresses.map { "  - {addresses: [\($0)]}" }.joined(separator: "\n")
-        return """
-            apiVersion: v1
-            kind: Service
-            metadata:
-              name: hundred
-              namespace: default
-              annotations: {svcdns.io/health-check: none}
-            spec:
-              clusterIP: None
-              ports: [{name: http, port: 8080, protocol: TCP}]
-            ---
-            apiVersion: discovery.k8s.io/v1
-            kind: EndpointSlice
-            metadata: {name: hundred-1, namespace: default, labels: {kubernetes.io/service-name: hundred}}
-            addressType: IPv4
-            endpoints:
-            \(endpoints)
-            ports: [{name: http, port: 8080, protocol: TCP}]
-            """
-    }()
+    static let manifests = TestManifest.headlessService("hundred", endpoints: hundredAddresses.map { .init($0) })
 
     /// How many A records of an owner equal to the question fit in `limit`: 12 header bytes, the question
     /// (name + 4), 11 for OPT when the query had EDNS, then 16 bytes a record (a 2-byte pointer to the
