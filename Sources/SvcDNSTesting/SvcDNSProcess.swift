@@ -28,7 +28,8 @@ public final class SvcDNSProcess: @unchecked Sendable {
         throw Tool.Failure(description: "the svcdns binary is not built: run scripts/test, which builds it before testing")
     }
 
-    /// Starts `svcdns serve --zones <zones>` plus `arguments` on 127.0.0.1 and waits until it answers.
+    /// Starts `svcdns serve --zones <zones>` plus `arguments` on 127.0.0.1 and waits until it answers DNS and
+    /// HTTP (`/healthz`): the two listeners start side by side, and a test's first API call must not race them.
     public init(zones: String, arguments: [String] = [], domain: String = "cluster.local") throws {
         dnsPort = try Self.freePort()
         httpPort = try Self.freePort()
@@ -56,11 +57,15 @@ public final class SvcDNSProcess: @unchecked Sendable {
             guard process.isRunning else {
                 throw Tool.Failure(description: "svcdns exited with \(process.terminationStatus):\n\(output)")
             }
-            if (try? TestClient.udp(probe, port: dnsPort, timeout: 0.2)) ?? nil != nil { return }
+            if (try? TestClient.udp(probe, port: dnsPort, timeout: 0.2)) ?? nil != nil,
+                (try? TestHTTP.request("GET", "/healthz", port: httpPort, timeout: 0.5))?.status == 200
+            {
+                return
+            }
             usleep(50_000)
         }
         stop()
-        throw Tool.Failure(description: "svcdns did not answer within 15 s:\n\(output)")
+        throw Tool.Failure(description: "svcdns did not answer DNS and /healthz within 15 s:\n\(output)")
     }
 
     /// What the process wrote to stdout and stderr so far.
