@@ -149,6 +149,8 @@ struct Serve: AsyncParsableCommand {
             ("--health-timeout", healthTimeout, HealthCheckOverrides.timeoutRange),
             ("--upstream-timeout", upstreamTimeout, Self.upstreamTimeoutRange),
             ("--reload-interval", reloadInterval, Self.reloadIntervalRange),
+            ("--tcp-idle-timeout", tcpIdleTimeout, Self.connectionTimeoutRange),
+            ("--http-timeout", httpTimeout, Self.connectionTimeoutRange),
         ]
         for (flag, text, range) in durations {
             guard let duration = HealthCheckOverrides.parseDuration(text) else {
@@ -197,11 +199,6 @@ struct Serve: AsyncParsableCommand {
         for cidr in allowRecursion + serviceCidr where IPNetwork(cidr) == nil {
             throw ValidationError("\(cidr) is not an address range like 10.0.0.0/8 or fc00::/7")
         }
-        for (flag, text) in [("--tcp-idle-timeout", tcpIdleTimeout), ("--http-timeout", httpTimeout)] {
-            guard let duration = HealthCheckOverrides.parseDuration(text), duration >= .milliseconds(100), duration <= .seconds(3600) else {
-                throw ValidationError("\(flag) \(text) is not a duration from 100ms to 1h")
-            }
-        }
         if let tcpMaxConnections, tcpMaxConnections < 1 {
             throw ValidationError("--tcp-max-connections \(tcpMaxConnections) must be at least 1")
         }
@@ -245,6 +242,8 @@ struct Serve: AsyncParsableCommand {
 
     static let upstreamTimeoutRange: ClosedRange<Duration> = .milliseconds(10) ... .seconds(60)
     static let reloadIntervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
+    /// `--tcp-idle-timeout`, `--http-timeout`.
+    static let connectionTimeoutRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
 
     func run() async throws {
         // Before anything starts: a token file that yields no token is a startup error, not an open API.
