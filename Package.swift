@@ -159,3 +159,35 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["SvcDNSTesting"], exclude: ["Clients"]),
     ]
 )
+
+// The libFuzzer targets (Fuzz/, run by scripts/fuzz) join the package only when SVCDNS_FUZZ is set: they build
+// only with `--sanitize fuzzer` (libFuzzer supplies `main`), which the test build does not use. Being in this
+// package lets them reach the `package` entry points of each stage, as the server itself calls them.
+if Context.environment["SVCDNS_FUZZ"] != nil {
+    let support: Target.Dependency = "FuzzSupport"
+    package.targets += [
+        .target(
+            name: "FuzzSupport",
+            dependencies: ["CLDNS", "DNSMessage", "ServiceModel", "Registry", "Authority"],
+            path: "Fuzz/Support"
+        ),
+        .executableTarget(name: "fuzz-query", dependencies: [support, "Server"], path: "Fuzz/query"),
+        .executableTarget(
+            name: "fuzz-tcp-stream",
+            dependencies: [
+                support, "Server",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Fuzz/tcp-stream"
+        ),
+        .executableTarget(
+            name: "fuzz-upstream-answer",
+            dependencies: [support, "Forwarding", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/upstream-answer"
+        ),
+        .executableTarget(name: "fuzz-manifest", dependencies: [support], path: "Fuzz/manifest"),
+        .executableTarget(name: "fuzz-zone-file", dependencies: [support], path: "Fuzz/zone-file"),
+        .executableTarget(name: "fuzz-api-body", dependencies: [support, "ControlAPI"], path: "Fuzz/api-body"),
+    ]
+}

@@ -39,18 +39,8 @@ struct ObjectRoutes: Sendable {
         }
         let key = key(context)
         do {
-            let precondition = try Self.resourceVersion(in: Data(buffer: body))
-            let json = try Self.normalise(Data(buffer: body), kind: kind, key: key)
-            let decoded = ManifestDecoder.decode(json, file: "request")
-            if let problem = decoded.problems.first {
-                // The file part says nothing for a request: the object, the field and the reason do.
-                let message = [problem.object, problem.field, problem.reason].compactMap { $0 }.joined(separator: ": ")
-                throw StatusError.badRequest(message)
-            }
-            guard decoded.objects.count == 1, let object = decoded.objects.first, object.kind == kind else {
-                throw StatusError.badRequest("the body is not one \(kind)")
-            }
-            let (stored, created) = try await registry.write(object, json: json, ifRevision: precondition)
+            let write = try ObjectBody(Data(buffer: body), kind: kind, key: key)
+            let (stored, created) = try await registry.write(write.object, json: write.json, ifRevision: write.precondition)
             return Self.objectResponse(stored, status: created ? .created : .ok)
         } catch let error as StatusError {
             return error.response
@@ -88,38 +78,6 @@ struct ObjectRoutes: Sendable {
         let list: [String: Any] = ["kind": "\(kind)List", "apiVersion": apiVersion, "metadata": [String: Any](), "items": items]
         let data = (try? JSONSerialization.data(withJSONObject: list, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    /// `metadata.resourceVersion` of a request body: the revision the writer last saw, if it says.
-    static func resourceVersion(in data: Data) throws -> Int64? {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-            let version = (object["metadata"] as? [String: Any])?["resourceVersion"]
-        else { return nil }
-        guard let text = version as? String, let revision = Int64(text), revision >= 0 else {
-            throw StatusError.badRequest("metadata.resourceVersion: \"\(version)\" is not a resourceVersion")
-        }
-        return revision
-    }
-
-    /// The body as JSON with the path's namespace filled in where the body leaves it out (as the API
-    /// server does); a name or namespace that differs from the path is a bad request.
-    static func normalise(_ data: Data, kind: String, key: ObjectKey) throws -> String {
-        guard var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw StatusError.badRequest("the body is not a JSON object")
-        }
-        var metadata = object["metadata"] as? [String: Any] ?? [:]
-        if let name = metadata["name"] as? String, name != key.name {
-            throw StatusError.badRequest("\(kind) \(key): metadata.name: \"\(name)\" differs from the name in the path")
-        }
-        if let namespace = metadata["namespace"] as? String, namespace != key.namespace {
-            throw StatusError.badRequest("\(kind) \(key): metadata.namespace: \"\(namespace)\" differs from the namespace in the path")
-        }
-        metadata["name"] = key.name
-        metadata["namespace"] = key.namespace
-        metadata["resourceVersion"] = nil
-        object["metadata"] = metadata
-        let normalised = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: normalised, as: UTF8.self)
     }
 
     /// The stored JSON with `metadata.resourceVersion` set to the revision of its last write.

@@ -200,7 +200,7 @@ public final class Forwarder: Sendable {
     }
 
     /// What a client gets: the upstream's rcode and records, RA set, AA clear (svcdns is not the authority).
-    static func response(from message: Message, maxTTL: UInt32) -> Response {
+    package static func response(from message: Message, maxTTL: UInt32) -> Response {
         func capped(_ records: [ResourceRecord]) -> [RRSet] {
             RRSet.grouping(records).map { set in
                 var set = set

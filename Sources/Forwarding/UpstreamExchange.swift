@@ -92,12 +92,18 @@ struct UpstreamExchange: Sendable {
 }
 
 /// Accepts only the answer to the question asked: a response, with our ID and the same question.
-struct AnswerMatcher: Sendable {
-    let id: UInt16
-    let name: DomainName
-    let type: RecordType
+package struct AnswerMatcher: Sendable {
+    package let id: UInt16
+    package let name: DomainName
+    package let type: RecordType
 
-    func match(_ bytes: ByteBuffer) -> Message? {
+    package init(id: UInt16, name: DomainName, type: RecordType) {
+        self.id = id
+        self.name = name
+        self.type = type
+    }
+
+    package func match(_ bytes: ByteBuffer) -> Message? {
         let message = bytes.withUnsafeReadableBytes { raw in try? MessageDecoder.decodeMessage(raw) }
         guard let message, message.header.isResponse, message.header.id == id, message.questions.count == 1,
             message.questions[0].name == name, message.questions[0].type == type,

@@ -44,7 +44,7 @@ public struct QueryPipeline: Sendable {
     /// 1232 bytes: what leaves is never larger); `size` is the answer's length. With `limiter`, an answer
     /// known now passes response rate limiting at `now`: `rateLimit` says whether it was sent as it is,
     /// slipped (an empty TC answer is in `datagram`) or dropped (the outcome is `.dropped`).
-    func respond(
+    package func respond(
         toDatagram request: UnsafeRawBufferPointer, client: IPAddress?, snapshot: Snapshot,
         limiter: ResponseRateLimiter?, now: NIODeadline, encoder: inout ResponseEncoder,
         into datagram: UnsafeMutableRawBufferPointer

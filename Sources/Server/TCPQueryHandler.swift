@@ -8,10 +8,10 @@ import NIOCore
 /// client does not read its answers, no more queries are taken and no more bytes are read. Closes a
 /// connection idle in both directions, one unwritable for the idle timeout, and one whose client has
 /// finished sending, once its answers are written.
-final class TCPQueryHandler: ChannelDuplexHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+package final class TCPQueryHandler: ChannelDuplexHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
     private let pipeline: QueryPipeline
     private var encoder = ResponseEncoder()
@@ -32,7 +32,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
     static let queriesPerPass = 32
     static let passDelay = TimeAmount.microseconds(50)
 
-    init(
+    package init(
         pipeline: QueryPipeline, server: String, idleTimeout: TimeAmount = .seconds(10),
         limits: TCPConnectionLimits = .init()
     ) {
@@ -43,7 +43,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
         self.state = TCPConnectionStateMachine(limits: limits)
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         if input.readableBytes == 0 {
             input = bytes
@@ -160,7 +160,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
 
     // RFC 7766 §6.2.3: the read the channel asks for after each read cycle goes on only while queries
     // may be taken; held, it is what stops the socket being read.
-    func read(context: ChannelHandlerContext) {
+    package func read(context: ChannelHandlerContext) {
         switch state.readRequested(queryWaiting: TCPFrameDecoder.hasFrame(in: input)) {
         case .read:
             context.read()
@@ -169,7 +169,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
         }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
         switch state.writabilityChanged(isWritable: context.channel.isWritable) {
         case .startUnwritableTimer:
             if unwritableTimer == nil {
@@ -186,7 +186,7 @@ final class TCPQueryHandler: ChannelDuplexHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let idle as IdleStateHandler.IdleStateEvent where idle == .all:
             // RFC 7766 §6.2.3: the server may close an idle connection; idle means nothing moved either way.
@@ -206,14 +206,14 @@ final class TCPQueryHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         state.closed()
         unwritableTimer?.cancel()
         unwritableTimer = nil
         context.fireChannelInactive()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: Error) {
         state.closed()
         context.close(promise: nil)
     }

@@ -45,6 +45,12 @@ public enum ManifestDecoder {
         return decoding.result
     }
 
+    /// True when `text` is plain JSON that `decode` reads without Yams (for the fuzz target that checks both
+    /// readings agree).
+    package static func readsAsPlainJSON(_ text: String) -> Bool {
+        JSONManifestParser.parse(text) != nil
+    }
+
     /// A plain JSON `List` (kind `List`, apiVersion `v1`, as `kubectl get -o json` prints several kinds) has
     /// each item read as soon as it is parsed, and its tree dropped: a tree of the whole file would be several
     /// times the file's size, and read back long after it left the cache. The items are read as items of a

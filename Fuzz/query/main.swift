@@ -1,0 +1,73 @@
+// fuzz-query: the whole UDP query path (decode → resolve → rotate → rate-limit → encode into the worker's
+// send slot) and the TCP one, against the example zones/ plus a generated cluster. Every response must be
+// read by libldns, echo the query's ID with QR set, and fit the size limit the query was given.
+import Authority
+import DNSMessage
+import FuzzSupport
+import NIOCore
+import Server
+import ServiceModel
+
+private let snapshot = FuzzCluster.snapshot(
+    settings: ClusterSettings(domain: FuzzCluster.domain, nameServerAddresses: [IPAddress("127.0.0.1")!]))
+/// A second shape of the same cluster: answers capped at two records, no fail-open.
+private let cappedSnapshot = FuzzCluster.snapshot(
+    settings: ClusterSettings(domain: FuzzCluster.domain, failOpen: false, maxAnswers: 2))
+private let pipeline = QueryPipeline(resolver: QueryResolver(snapshots: SnapshotStore(snapshot)))
+private let cappedPipeline = QueryPipeline(resolver: QueryResolver(snapshots: SnapshotStore(cappedSnapshot)))
+/// A low rate, so that slipped (empty, TC) and dropped answers come up as often as sent ones.
+private let limiter = ResponseRateLimiter(ResponseRateLimit(rate: 2, slip: 2))
+private let client = IPAddress("127.0.0.9")
+private nonisolated(unsafe) var encoder = ResponseEncoder()
+private nonisolated(unsafe) var tcpOutput: [UInt8] = []
+private nonisolated(unsafe) var clock: Int64 = 0
+/// The UDP worker's send slot: the advertised payload size, as `DatagramBatch` allocates it.
+private nonisolated(unsafe) let slot = UnsafeMutableRawBufferPointer.allocate(
+    byteCount: Int(ResponseEncoder.advertisedUDPPayloadSize), alignment: 64)
+
+/// The limit a response to `request` must keep: the query's own when it decodes, else an error's 512.
+private func limit(for request: UnsafeRawBufferPointer, overTCP: Bool) -> Int {
+    guard let query = try? MessageDecoder.decodeQuery(request) else { return ResponseEncoder.classicUDPLimit }
+    return ResponseEncoder.sizeLimit(for: query, overTCP: overTCP)
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let request = UnsafeRawBufferPointer(start: data, count: size)
+    let isQuery = size >= 12 && data[2] & 0x80 == 0
+    let id = size >= 2 ? UInt16(data[0]) << 8 | UInt16(data[1]) : 0
+
+    // UDP, as a worker answers a datagram: into its fixed send slot, through response rate limiting.
+    clock += 100_000_000  // 0.1 s a query: the limiter's window moves on
+    let (outcome, written, decision) = pipeline.respond(
+        toDatagram: request, client: client, snapshot: snapshot, limiter: limiter, now: .uptimeNanoseconds(UInt64(clock)),
+        encoder: &encoder, into: slot
+    )
+    switch outcome {
+    case .answered:
+        let response = UnsafeRawBufferPointer(rebasing: slot[..<written])
+        let reading = WireCheck.requireResponse(
+            response, limit: limit(for: request, overTCP: false), id: id, what: "UDP answer")
+        if decision == .slip {
+            require(reading.truncated && reading.answers == 0, "a slipped answer has records or no TC")
+        }
+    case .dropped:
+        require(!isQuery || decision == .drop, "a query of \(size) bytes was dropped without rate limiting")
+    case .forward:
+        require(false, "forwarded with no forwarder configured")
+    }
+
+    // TCP, into the connection's array, with the other shape of the cluster.
+    var tcpEncoder = ResponseEncoder()
+    switch cappedPipeline.respond(to: request, overTCP: true, client: client, encoder: &tcpEncoder, into: &tcpOutput) {
+    case .answered:
+        tcpOutput.withUnsafeBytes { response in
+            _ = WireCheck.requireResponse(response, limit: limit(for: request, overTCP: true), id: id, what: "TCP answer")
+        }
+    case .dropped:
+        require(!isQuery, "a query of \(size) bytes was dropped over TCP")
+    case .forward:
+        require(false, "forwarded with no forwarder configured")
+    }
+    return 0
+}

@@ -1,0 +1,75 @@
+// fuzz-upstream-answer: what the forwarder does with an upstream's response: the check that it answers the
+// question asked, RRset grouping and TTL capping, the cache's insert and lookup, and the encoding of the
+// result to the client over UDP and TCP. What reaches the client must be read by libldns and fit its limit.
+import DNSMessage
+import Forwarding
+import FuzzSupport
+import NIOCore
+
+private let maxTTL: UInt32 = 300
+/// Small, so that eviction by count and by bytes comes up too.
+private let cache = ResponseCache(capacity: 8, maxTTL: maxTTL, maxBytes: 16 * 1024)
+/// The question asked of the upstream when the input names none this could match.
+private let asked = AnswerMatcher(id: 0x4242, name: DomainName("www.example.org.")!, type: .a)
+private nonisolated(unsafe) var clock: UInt64 = 1_000_000_000
+private nonisolated(unsafe) var encoder = ResponseEncoder()
+private nonisolated(unsafe) var output: [UInt8] = []
+
+private func requireCapped(_ response: Response, _ what: String) {
+    for set in response.answer + response.authority + response.additional {
+        require(set.ttl <= maxTTL, "\(what): a TTL of \(set.ttl) is over the cap of \(maxTTL)")
+    }
+}
+
+/// The client's side: the response encoded to its query, over UDP (with and without EDNS) and TCP.
+private func requireDeliverable(_ response: Response, name: DomainName, type: RecordType) {
+    let queries = [
+        (Query(header: QueryHeader(id: 7, flags: 0x0100), name: name, type: type, recordClass: 1, edns: nil), false),
+        (Query(header: QueryHeader(id: 8, flags: 0x0100), name: name, type: type, recordClass: 1,
+               edns: EDNS(udpPayloadSize: 1232, dnssecOK: true)), false),
+        (Query(header: QueryHeader(id: 9, flags: 0x0100), name: name, type: type, recordClass: 1, edns: nil), true),
+    ]
+    for (query, overTCP) in queries {
+        let limit = ResponseEncoder.sizeLimit(for: query, overTCP: overTCP)
+        encoder.encode(response, to: query, limit: limit, into: &output)
+        _ = output.withUnsafeBytes { bytes in
+            WireCheck.requireResponse(bytes, limit: limit, id: query.id, what: "forwarded answer (TCP: \(overTCP))")
+        }
+    }
+}
+
+private func handle(_ bytes: ByteBuffer, asked matcher: AnswerMatcher) {
+    guard let message = matcher.match(bytes) else { return }
+    require(message.header.id == matcher.id && message.questions.count == 1, "matched an answer to another question")
+    let response = Forwarder.response(from: message, maxTTL: maxTTL)
+    requireCapped(response, "the answer")
+    requireDeliverable(response, name: matcher.name, type: matcher.type)
+
+    let key = CacheKey(name: matcher.name, type: matcher.type, dnssecOK: false)
+    let now = NIODeadline.uptimeNanoseconds(clock)
+    let lifetime = cache.store(message, for: key, now: now)
+    require(lifetime <= maxTTL, "cached for \(lifetime) s, over the cap")
+    if let cached = cache.lookup(key, now: now) {
+        requireCapped(cached, "the cached answer")
+        require(cached.rcode == response.rcode, "the cache answers \(cached.rcode), the upstream said \(response.rcode)")
+        requireDeliverable(cached, name: matcher.name, type: matcher.type)
+    }
+    // A second later the same entry is older by a second, or gone.
+    if let later = cache.lookup(key, now: now + .seconds(1)) {
+        requireCapped(later, "the aged answer")
+        requireDeliverable(later, name: matcher.name, type: matcher.type)
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzUpstreamAnswer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let raw = UnsafeRawBufferPointer(start: data, count: size)
+    clock += 700_000_000  // entries age and expire across inputs
+    let bytes = ByteBuffer(bytes: raw)
+    handle(bytes, asked: asked)
+    // As if the input answered the question it names: the part past the question check is reached too.
+    if let message = try? MessageDecoder.decodeMessage(raw), let question = message.questions.first {
+        handle(bytes, asked: AnswerMatcher(id: message.header.id, name: question.name, type: question.type))
+    }
+    return 0
+}
