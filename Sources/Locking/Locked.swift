@@ -12,14 +12,17 @@ import Synchronization
 /// ThreadSanitizer build the announcements are a test of a constant nil.
 ///
 /// A class, so that its address names the lock for ThreadSanitizer; make one per shared state and keep it.
+/// Inlinable, so each caller gets `withLock` specialized for its value as it did `Mutex`'s.
 public final class Locked<Value>: @unchecked Sendable {
-    private let mutex: Mutex<Value>
+    @usableFromInline let mutex: Mutex<Value>
 
+    @inlinable
     public init(_ initialValue: consuming sending Value) {
         mutex = Mutex(initialValue)
     }
 
     /// Runs `body` with the value, holding the lock; the same contract as `Mutex.withLock`.
+    @inlinable
     public func withLock<Result, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result {

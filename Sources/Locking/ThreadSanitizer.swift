@@ -8,13 +8,14 @@ import Glibc
 /// concurrency runtime finds them for its own synchronisation. The runtime links them into a sanitized
 /// executable and exports them; nothing else has them, so the lookup costs one `dlsym` per process and each
 /// call site a nil test.
+@usableFromInline
 enum ThreadSanitizer {
-    typealias Annotation = @convention(c) (UnsafeMutableRawPointer?) -> Void
+    @usableFromInline typealias Annotation = @convention(c) (UnsafeMutableRawPointer?) -> Void
 
     /// Tells ThreadSanitizer this thread now sees everything done before the last `release` of `address`.
-    static let acquire = annotation("__tsan_acquire")
+    @usableFromInline static let acquire = annotation("__tsan_acquire")
     /// Tells ThreadSanitizer everything this thread did so far is seen by the next `acquire` of `address`.
-    static let release = annotation("__tsan_release")
+    @usableFromInline static let release = annotation("__tsan_release")
 
     private static func annotation(_ name: String) -> Annotation? {
         #if canImport(Glibc)
