@@ -126,7 +126,9 @@ let package = Package(
         .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage", "SvcDNSTesting"]),
         .testTarget(name: "ServiceModelTests", dependencies: ["ServiceModel"]),
         .testTarget(name: "LockingTests", dependencies: ["Locking"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "ServiceModel", "DNSMessage", "Locking", "SvcDNSTesting"]),
+        .testTarget(
+            name: "RegistryTests", dependencies: ["Registry", "ServiceModel", "DNSMessage", "Locking", "SvcDNSTesting"]
+        ),
         .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SvcDNSTesting"]),
         .testTarget(
             name: "ServerTests",

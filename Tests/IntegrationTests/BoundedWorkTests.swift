@@ -31,7 +31,8 @@ import Glibc
         // (2 s, the default) must outlast the loop, whose length is the machine's speed (5 s under ThreadSanitizer).
         let timeout = "\(Int(TestSlowdown.scaled(2)))s"
         let server = try SvcDNSProcess(
-            zones: ExampleTests.zones, arguments: ["--upstream", "127.0.0.1:\(upstream.port)", "--upstream-timeout", timeout]
+            zones: ExampleTests.zones,
+            arguments: ["--upstream", "127.0.0.1:\(upstream.port)", "--upstream-timeout", timeout]
         )
         defer { server.stop() }
 
