@@ -26,11 +26,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
         .target(name: "DNSMessage", dependencies: ["CLDNS"]),
+        // The lock every module shares state behind, visible to ThreadSanitizer (Sources/Locking/Locked.swift).
+        .target(name: "Locking"),
         .target(name: "ServiceModel", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "Registry",
             dependencies: [
-                "ServiceModel", "DNSMessage",
+                "ServiceModel", "DNSMessage", "Locking",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -43,7 +45,7 @@ let package = Package(
         .target(
             name: "Authority",
             dependencies: [
-                "DNSMessage", "ServiceModel",
+                "DNSMessage", "ServiceModel", "Locking",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -53,7 +55,7 @@ let package = Package(
         .target(
             name: "Forwarding",
             dependencies: [
-                "DNSMessage",
+                "DNSMessage", "Locking",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -63,7 +65,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "DNSMessage", "ServiceModel", "Authority", "Forwarding",
+                "DNSMessage", "ServiceModel", "Authority", "Forwarding", "Locking",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -113,7 +115,7 @@ let package = Package(
         .target(
             name: "SvcDNSTesting",
             dependencies: [
-                "CLDNS", "DNSMessage", "ServiceModel", "Registry", "Authority", "Server",
+                "CLDNS", "DNSMessage", "ServiceModel", "Registry", "Authority", "Server", "Locking",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -123,7 +125,10 @@ let package = Package(
         ),
         .testTarget(name: "DNSMessageTests", dependencies: ["DNSMessage", "SvcDNSTesting"]),
         .testTarget(name: "ServiceModelTests", dependencies: ["ServiceModel"]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "ServiceModel", "DNSMessage", "SvcDNSTesting"]),
+        .testTarget(name: "LockingTests", dependencies: ["Locking"]),
+        .testTarget(
+            name: "RegistryTests", dependencies: ["Registry", "ServiceModel", "DNSMessage", "Locking", "SvcDNSTesting"]
+        ),
         .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SvcDNSTesting"]),
         .testTarget(
             name: "ServerTests",

@@ -1,10 +1,10 @@
 import CoreMetrics
 import DNSMessage
 import Foundation
+import Locking
 import Logging
 import ServiceLifecycle
 import ServiceModel
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -56,9 +56,9 @@ public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
 
     public let builder: ZoneBuilder
     public let store: SnapshotStore
-    private let inputs = Mutex(Inputs())
+    private let inputs = Locked(Inputs())
     /// Held for a whole build, so two builds never start from the same snapshot and lose a change.
-    private let building = Mutex(())
+    private let building = Locked(())
     private let changes: AsyncStream<Void>
     private let signal: AsyncStream<Void>.Continuation
     private let logger: Logger

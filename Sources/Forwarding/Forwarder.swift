@@ -1,8 +1,8 @@
 import CoreMetrics
 import DNSMessage
+import Locking
 import Logging
 import NIOCore
-import Synchronization
 
 /// Answers names outside svcdns's zones by asking upstream resolvers: cache first, then the upstreams in
 /// order of health, over UDP with a retry over TCP when the answer is truncated.
@@ -26,7 +26,7 @@ public final class Forwarder: Sendable {
     /// The questions one client may wait on at once (joined or started): a tenth of `maxInFlight`.
     public let maxInFlightPerClient: Int
     private let health: UpstreamHealth
-    private let inFlight: Mutex<InFlight>
+    private let inFlight: Locked<InFlight>
     private let clientLimited = Counter(label: "svcdns_forward_client_limited_total")
 
     /// The questions asked upstream now, and how many each client waits on.
@@ -64,7 +64,7 @@ public final class Forwarder: Sendable {
         self.maxInFlight = maxInFlight
         self.maxInFlightPerClient = max(1, maxInFlight / 10)
         self.health = UpstreamHealth(retryAfter: retryFailedAfter)
-        self.inFlight = Mutex(InFlight())
+        self.inFlight = Locked(InFlight())
         self.logger = logger
         self.metrics = Dictionary(upstreams.map { ($0, UpstreamMetrics($0)) }, uniquingKeysWith: { first, _ in first })
     }

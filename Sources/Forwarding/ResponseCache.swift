@@ -1,6 +1,6 @@
 import DNSMessage
+import Locking
 import NIOCore
-import Synchronization
 
 /// Forwarded answers, kept for their TTL (at most `maxTTL`), with negative answers kept for the SOA's
 /// negative TTL (RFC 2308 §5). Bounded in entries and in bytes: the least recently used entries leave first
@@ -106,10 +106,10 @@ public final class ResponseCache: Sendable {
 
 /// One shard: its own lock, so lookups on different event loops rarely meet.
 final class CacheShard: Sendable {
-    let state: Mutex<LRUShard>
+    let state: Locked<LRUShard>
 
     init(capacity: Int, byteCapacity: Int) {
-        state = Mutex(LRUShard(capacity: capacity, byteCapacity: byteCapacity))
+        state = Locked(LRUShard(capacity: capacity, byteCapacity: byteCapacity))
     }
 }
 

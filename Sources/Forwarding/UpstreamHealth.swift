@@ -1,16 +1,16 @@
+import Locking
 import NIOCore
-import Synchronization
 
 /// Which upstreams answered lately. A failed upstream is skipped for `retryAfter`, then tried again;
 /// the first answer from it brings it back. When every upstream is marked failed, all are tried anyway:
 /// skipping them all would turn a blip into SERVFAIL for everyone.
 final class UpstreamHealth: Sendable {
-    private let failedUntil: Mutex<[Upstream: NIODeadline]>
+    private let failedUntil: Locked<[Upstream: NIODeadline]>
     private let retryAfter: TimeAmount
 
     init(retryAfter: TimeAmount = .seconds(5)) {
         self.retryAfter = retryAfter
-        failedUntil = Mutex([:])
+        failedUntil = Locked([:])
     }
 
     /// The upstreams to try, in order: the ones not marked failed first, in configured order.

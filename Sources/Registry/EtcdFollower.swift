@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import Locking
 import Logging
 import ServiceLifecycle
 import ServiceModel
@@ -196,7 +197,7 @@ public struct EtcdFollower: ServiceLifecycle.Service {
 
 /// Whether the shared store can be reached, as the follower last found it.
 public final class StoreStatus: Sendable {
-    private let problem = Mutex<String?>(nil)
+    private let problem = Locked<String?>(nil)
     private let up = Gauge(label: "svcdns_store_up")
     private let listed = Atomic<Bool>(false)
 

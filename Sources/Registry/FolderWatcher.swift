@@ -1,7 +1,7 @@
 import CoreMetrics
+import Locking
 import Logging
 import ServiceLifecycle
-import Synchronization
 import UnixSignals
 
 /// Keeps the registry in step with the `zones/` folder while svcdns runs: looks for changed files every
@@ -10,7 +10,7 @@ import UnixSignals
 public final class FolderWatcher: ServiceLifecycle.Service, Sendable {
     public let source: FolderSource
     public let interval: Duration
-    private let state: Mutex<FolderState>
+    private let state: Locked<FolderState>
     private let logger: Logger
     private let onChange: @Sendable (FolderContents) -> Void
     private let reloadErrors = Counter(label: "svcdns_reload_errors_total")
@@ -23,7 +23,7 @@ public final class FolderWatcher: ServiceLifecycle.Service, Sendable {
         onChange: @escaping @Sendable (FolderContents) -> Void
     ) {
         self.source = source
-        self.state = Mutex(state)
+        self.state = Locked(state)
         self.interval = interval
         self.logger = logger
         self.onChange = onChange

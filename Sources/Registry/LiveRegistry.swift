@@ -1,7 +1,7 @@
 import DNSMessage
+import Locking
 import Logging
 import ServiceModel
-import Synchronization
 
 /// The registry while svcdns runs: the objects of the `zones/` folder and the objects written through the
 /// API, merged into one catalog. Files own their objects: the API cannot write or delete a name a file
@@ -51,7 +51,7 @@ public final class LiveRegistry: Sendable {
     /// arrive in any order, and the receiver keeps the newest by `RegistryChange.sequence`.
     public typealias ChangeHandler = @Sendable (RegistryChange) -> Void
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let store: ObjectStore?
     /// The store several replicas share, when there is one: writes go there, and come back to every
     /// replica (this one included) through `EtcdFollower`.
@@ -90,7 +90,7 @@ public final class LiveRegistry: Sendable {
             }
         }
         state.merged = Self.merge(state).0
-        self.state = Mutex(state)
+        self.state = Locked(state)
         self.store = store
         self.onChange = onChange
     }

@@ -1,7 +1,7 @@
 import CoreMetrics
 import DNSMessage
+import Locking
 import NIOCore
-import Synchronization
 
 /// The DNS path's metrics, named and labelled as CoreDNS names them, with the prefix `svcdns_` for
 /// `coredns_`, so existing dashboards port by changing the prefix: requests by transport, family and
@@ -201,10 +201,10 @@ extension DNSMetrics: Sendable {}
 /// `DNSMetrics` for answers that complete on several threads at once (forwarded queries): one lock
 /// around each record. Off the authoritative path.
 final class LockedDNSMetrics: Sendable {
-    private let metrics: Mutex<DNSMetrics>
+    private let metrics: Locked<DNSMetrics>
 
     init(server: String, proto: String) {
-        metrics = Mutex(DNSMetrics(server: server, proto: proto))
+        metrics = Locked(DNSMetrics(server: server, proto: proto))
     }
 
     func record(type: RecordType?, isIPv6: Bool, response: [UInt8], started: NIODeadline) {

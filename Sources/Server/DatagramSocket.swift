@@ -1,8 +1,8 @@
 // One UDP socket of the DNS path: bound (with SO_REUSEPORT when several workers share the address),
 // read and answered by its worker, and closed only when nothing can send through it any more.
 import Glibc
+import Locking
 import NIOCore
-import Synchronization
 
 /// A bound UDP socket owned by one `UDPWorker`, which reads and answers through `fd` without a lock.
 ///
@@ -13,7 +13,7 @@ final class DatagramSocket: Sendable {
     let fd: Int32
     /// Where the socket is bound; the real port when port 0 was asked for.
     let localAddress: SocketAddress
-    private let isOpen = Mutex(true)
+    private let isOpen = Locked(true)
 
     /// How long a worker's receive waits before it looks at its stop flag again: the bound on shutdown
     /// should the wake-up (`wake()`) be missed.

@@ -3,6 +3,7 @@
 import Authority
 import DNSMessage
 import Glibc
+import Locking
 import NIOCore
 import ServiceModel
 import Synchronization
@@ -29,7 +30,7 @@ final class UDPWorker: Sendable {
     private let server: String
     private let name: String
     private let stopping = Atomic<Bool>(false)
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Locked<pthread_t?>(nil)
     /// Forwarded answers complete on event loops, several at once: their metrics are behind a lock.
     private let forwardedMetrics: LockedDNSMetrics
 

@@ -1,22 +1,22 @@
+import Locking
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 
 /// A TCP listener on a loopback address that tests open, close and reopen to play a pod that comes and
 /// goes. With `httpStatus` set it answers every HTTP request with that status (settable while it runs).
 public final class TestListener: Sendable {
     public let host: String
     public let port: Int
-    private let channel: Mutex<(any Channel)?>
+    private let channel: Locked<(any Channel)?>
     private let status: NIOLockedValueBox<Int?>
 
     /// Binds `host:port` now (port 0 picks one). `httpStatus` nil: a plain TCP listener that accepts and closes.
     public init(host: String, port: Int = 0, httpStatus: Int? = nil) async throws {
         self.host = host
         self.status = NIOLockedValueBox(httpStatus)
-        self.channel = Mutex(nil)
+        self.channel = Locked(nil)
         let bound = try await Self.bind(host: host, port: port, status: status)
         self.port = bound.localAddress?.port ?? port
         channel.withLock { $0 = bound }

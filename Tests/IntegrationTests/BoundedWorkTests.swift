@@ -27,7 +27,13 @@ import Glibc
     /// (Before, the first client took all 1,000 slots and everyone else got SERVFAIL.)
     @Test func oneClientHoldsATenthOfTheForwardersInFlightQuestions() async throws {
         let upstream = try await ScriptedUpstream()
-        let server = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--upstream", "127.0.0.1:\(upstream.port)"])
+        // The first 100 must still wait on the upstream when the last chunk has been answered: the upstream timeout
+        // (2 s, the default) must outlast the loop, whose length is the machine's speed (5 s under ThreadSanitizer).
+        let timeout = "\(Int(TestSlowdown.scaled(2)))s"
+        let server = try SvcDNSProcess(
+            zones: ExampleTests.zones,
+            arguments: ["--upstream", "127.0.0.1:\(upstream.port)", "--upstream-timeout", timeout]
+        )
         defer { server.stop() }
 
         let greedy = try TestClient.UDPSocket(port: server.dnsPort, timeout: 0.5)

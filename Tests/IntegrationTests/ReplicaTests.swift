@@ -269,6 +269,12 @@ import Glibc
         )
         #expect(before.status == 201, "\(before.body)")
         #expect(try APITests.answers("before.default.svc.cluster.local", ["10.96.15.1"], reader))
+        // The reader resumes a watch through the next member at once only if the watch had worked for 100 ms
+        // (EtcdFollower.follow; one that ends sooner counts as a failure and backs off). "before" came through
+        // the reader's watch, so 200 ms from here it has: without the wait a slow reader (under ThreadSanitizer
+        // its watch was set up just as "before" was written) saw its first batch less than 100 ms before the
+        // leader stopped, and called etcd unreachable.
+        usleep(200_000)
 
         cluster.stop(member: leader)
         let after = try TestHTTP.request(

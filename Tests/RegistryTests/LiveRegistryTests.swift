@@ -1,8 +1,8 @@
 import DNSMessage
 import Foundation
+import Locking
 import Registry
 import ServiceModel
-import Synchronization
 import Testing
 
 /// Folder objects and API objects in one registry: files own their names, API writes are durable and
@@ -21,7 +21,7 @@ import Testing
     }
 
     final class Changes: Sendable {
-        let catalogs = Mutex<[Catalog]>([])
+        let catalogs = Locked<[Catalog]>([])
         var last: Catalog? { catalogs.withLock { $0.last } }
         var count: Int { catalogs.withLock { $0.count } }
     }
@@ -85,7 +85,7 @@ import Testing
     /// Services touched: a file taking an API object's name over, then giving it back.
     @Test func aReadingThatNamesItsChangesIsMergedObjectByObject() throws {
         final class Handed: Sendable {
-            let changes = Mutex<[(Catalog, Set<ObjectKey>?)]>([])
+            let changes = Locked<[(Catalog, Set<ObjectKey>?)]>([])
         }
         let handed = Handed()
         let db = Self.service("db", clusterIP: "10.96.0.5")
