@@ -97,7 +97,17 @@ typedef struct {
 #define RBUF (1 << 18)
 
 typedef struct { uint64_t udp, tcp, answered, lost, wrong; uint32_t *latency; } Row;
-#define LATENCY_BUCKETS 100001  /* microseconds; the last one holds everything slower */
+/* Latency buckets: by the microsecond up to 100 ms, then by the millisecond up to 10 s; the last holds the rest. */
+#define LATENCY_FINE 100000
+#define LATENCY_BUCKETS (LATENCY_FINE + 9900 + 1)
+static int latency_bucket(int64_t micros) {
+    if (micros < LATENCY_FINE) return (int)micros;
+    int64_t coarse = LATENCY_FINE + (micros - LATENCY_FINE) / 1000;
+    return coarse < LATENCY_BUCKETS - 1 ? (int)coarse : LATENCY_BUCKETS - 1;
+}
+static uint64_t bucket_micros(int bucket) {
+    return bucket < LATENCY_FINE ? (uint64_t)bucket : LATENCY_FINE + (uint64_t)(bucket - LATENCY_FINE) * 1000;
+}
 
 static Name *names;
 static int name_count;
@@ -543,7 +553,7 @@ static void receive(Channel *channel, const uint8_t *p, int length, int64_t rece
     Row *row = row_of(sent);
     row->answered++;
     int64_t micros = (received - sent) / 1000;
-    row->latency[micros < LATENCY_BUCKETS - 1 ? micros : LATENCY_BUCKETS - 1]++;
+    row->latency[latency_bucket(micros)]++;
     const char *wrong = check(name, p, length, sent, received);
     if (wrong) {
         row->wrong++;
@@ -706,15 +716,15 @@ static void expire(int64_t now) {
 static uint64_t percentile(const uint32_t *latency, uint64_t total, double p) {
     if (p >= 1) {
         for (int i = LATENCY_BUCKETS - 1; i > 0; i--)
-            if (latency[i]) return (uint64_t)i;
+            if (latency[i]) return bucket_micros(i);
         return 0;
     }
     uint64_t wanted = (uint64_t)((double)total * p), seen = 0;
     for (int i = 0; i < LATENCY_BUCKETS; i++) {
         seen += latency[i];
-        if (seen > wanted) return (uint64_t)i;
+        if (seen > wanted) return bucket_micros(i);
     }
-    return LATENCY_BUCKETS - 1;
+    return bucket_micros(LATENCY_BUCKETS - 1);
 }
 
 static void print_row(int i) {
