@@ -109,13 +109,20 @@ public struct FolderState: Sendable {
     }
 
     /// Whether a changed file may be read: last modified at least `settleTime` ago by the wall clock, or,
-    /// when its time lies ahead of the clock (a clock set back, a file from elsewhere), seen unchanged for
-    /// `settleTime` by this process's own clock.
+    /// when its time lies ahead of the clock (a clock set back, a file from elsewhere) or says nothing about
+    /// this change, seen unchanged for `settleTime` by this process's own clock.
     private func isSettled(
         _ path: String, _ signature: FileSignature, now: ContinuousClock.Instant, wallClock: timespec
     ) -> Bool {
         guard settleTime > .zero else { return true }
-        if let age = signature.age(at: wallClock), age >= settleTime { return true }
+        // The modification time dates this change only if it moved (or the file is another one): a file being
+        // rewritten in place shows its new size before its new time (ext4 sets the times at the end of a
+        // shrinking truncate), so a file caught empty half-way through `> file` would pass as long settled.
+        let dated = signatures[path].map {
+            $0.modifiedSeconds != signature.modifiedSeconds || $0.modifiedNanoseconds != signature.modifiedNanoseconds
+                || $0.inode != signature.inode
+        } ?? true
+        if dated, let age = signature.age(at: wallClock), age >= settleTime { return true }
         guard let seen = unsettled[path], seen.signature == signature else { return false }
         return seen.since.duration(to: now) >= settleTime
     }

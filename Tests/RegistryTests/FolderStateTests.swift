@@ -132,4 +132,37 @@ import Testing
         #expect(later.contents.catalog.services[ObjectKey(namespace: "default", name: "web")]?.clusterIPs == [IPAddress("10.96.0.1")!])
         #expect(!state.isSettling)
     }
+
+    /// A file caught half-way through an in-place rewrite (`> file`, an editor's save) is left alone: a stat
+    /// during the truncation shows the new size with the old modification time, as old as the last edit, so
+    /// that time must not pass it as settled. Reading it then gave "cannot be read as UTF-8 text" for an empty
+    /// file (`scripts/soak`, rewriting a file every 5 s under load, hit it twice in 10 minutes).
+    @Test func aFileTruncatedInPlaceWithItsOldTimeIsNotReadEmpty() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("folder-state-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let source = FolderSource(directory: folder, domain: DomainName("cluster.local.")!)
+        var state = FolderState(settleTime: .milliseconds(300))
+        let path = folder + "/a.yaml"
+        try Self.service("web", "10.96.0.1").write(toFile: path, atomically: false, encoding: .utf8)
+        // Last edited a minute ago, and read.
+        var times = [timespec(tv_sec: time(nil) - 60, tv_nsec: 0), timespec(tv_sec: time(nil) - 60, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        #expect(state.refresh(source).contents.catalog.counts.services == 1)
+
+        // What a stat shows while the same file is being truncated for a rewrite: size 0, the minute-old time.
+        #expect(truncate(path, 0) == 0)
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+        let during = state.refresh(source)
+        #expect(during.contents.problems.isEmpty, "\(during.contents.problems)")
+        #expect(during.contents.catalog.counts.services == 1, "the last good data stays")
+        #expect(state.isSettling)
+
+        // The rewrite lands and is read once it has settled.
+        try Self.service("web", "10.96.0.2").write(toFile: path, atomically: false, encoding: .utf8)
+        usleep(400_000)
+        let after = state.refresh(source)
+        #expect(after.contents.problems.isEmpty)
+        #expect(after.contents.catalog.services[ObjectKey(namespace: "default", name: "web")]?.clusterIPs == [IPAddress("10.96.0.2")!])
+    }
 }
