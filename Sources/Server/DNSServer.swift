@@ -12,7 +12,8 @@ public struct DNSServerConfiguration: Sendable {
     /// A connection is idle when nothing moved in either direction; one whose client does not read its
     /// answers is closed after as long (`--tcp-idle-timeout`).
     public var tcpIdleTimeout: TimeAmount
-    /// Connections beyond this are closed as soon as they are accepted (`--tcp-max-connections`).
+    /// Open connections at most (`--tcp-max-connections`): at the cap, a new connection closes the one quiet
+    /// the longest.
     public var maxTCPConnections: Int
     /// Queries in flight and answers queued per connection (`--tcp-max-in-flight`, `--tcp-max-queued-bytes`).
     public var tcpLimits: TCPConnectionLimits
@@ -79,7 +80,8 @@ public struct DNSServer: Service {
         self.readiness = readiness
     }
 
-    /// TCP connections svcdns closed for a bound, by `reason`: `cap` (`--tcp-max-connections`), `idle`
+    /// TCP connections svcdns closed for a bound, by `reason`: `cap` (quiet the longest when a new connection
+    /// came at `--tcp-max-connections`), `idle`
     /// (nothing moved either way), `unwritable` (the client did not read its answers), `queue` (answers
     /// past `--tcp-max-queued-bytes`).
     public static let closedConnectionsLabel = "svcdns_dns_tcp_connections_closed_total"
@@ -190,16 +192,19 @@ public struct DNSServer: Service {
             // maximum (megabytes) for a client that does not read. Linux doubles the value for its bookkeeping.
             .childChannelOption(.socketOption(.so_sndbuf), value: 64 * 1024)
             .childChannelInitializer { channel in
-                guard limiter.acquire() else {
+                let activity = TCPConnectionActivity(channel: channel)
+                if let quietest = limiter.admit(activity) {
                     Counter(label: Self.closedConnectionsLabel, dimensions: [("server", server), ("reason", "cap")]).increment()
-                    return channel.close()
+                    quietest.channel.close(promise: nil)
                 }
-                channel.closeFuture.whenComplete { _ in limiter.release() }
+                channel.closeFuture.whenComplete { _ in limiter.release(activity) }
                 return channel.eventLoop.makeCompletedFuture {
                     let handlers = channel.pipeline.syncOperations
                     try handlers.addHandler(IdleStateHandler(allTimeout: idleTimeout))
                     try handlers.addHandler(
-                        TCPQueryHandler(pipeline: pipeline, server: server, idleTimeout: idleTimeout, limits: limits)
+                        TCPQueryHandler(
+                            pipeline: pipeline, server: server, idleTimeout: idleTimeout, limits: limits, activity: activity
+                        )
                     )
                 }
             }

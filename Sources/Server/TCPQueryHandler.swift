@@ -20,6 +20,8 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
     private let server: String
     private var state: TCPConnectionStateMachine
     private let idleTimeout: TimeAmount
+    /// When this connection last moved, for the connection cap to find the quietest; nil outside a server.
+    private let activity: TCPConnectionActivity?
     /// Bytes read and not yet taken as queries: at most one read cycle's worth, since nothing more is
     /// read while a whole query waits here.
     private var input = ByteBuffer()
@@ -34,8 +36,9 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
 
     package init(
         pipeline: QueryPipeline, server: String, idleTimeout: TimeAmount = .seconds(10),
-        limits: TCPConnectionLimits = .init()
+        limits: TCPConnectionLimits = .init(), activity: TCPConnectionActivity? = nil
     ) {
+        self.activity = activity
         self.pipeline = pipeline
         self.metrics = DNSMetrics(server: server, proto: "tcp")
         self.server = server
@@ -45,6 +48,7 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        activity?.touch()
         if input.readableBytes == 0 {
             input = bytes
         } else {
@@ -145,6 +149,7 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
             buffer.writeBytes(output)
             let written = context.eventLoop.makePromise(of: Void.self)
             written.futureResult.assumeIsolated().whenComplete { _ in
+                self.activity?.touch()
                 self.state.answerWritten(bytes: size)
                 self.answerWaitingQueries(context: context)
             }

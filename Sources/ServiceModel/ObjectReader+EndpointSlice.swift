@@ -28,9 +28,14 @@ extension ObjectReader {
             paths.append(element.path)
         }
         // Kubernetes rejects two ports of one name: the Service port of that name would match either.
+        // A dictionary of first uses, not a search of the earlier ports: the list may be any length.
+        var firstOfName: [String: Int] = [:]
         for (index, port) in ports.enumerated() {
-            if let name = port.name, let other = ports[..<index].firstIndex(where: { $0.name == name }) {
+            guard let name = port.name else { continue }
+            if let other = firstOfName[name] {
                 report("\(paths[index]).name", "\(Validation.quoted(name)) is already used by \(paths[other])")
+            } else {
+                firstOfName[name] = index
             }
         }
         return ports

@@ -163,13 +163,23 @@ extension ObjectReader {
                 paths.append(element.path)
             }
         }
+        // First use of each name and port, looked up rather than searched for: a body or file may list any
+        // number of ports, and comparing each with every earlier one took seconds of CPU for 60,000.
+        var firstOfName: [String: Int] = [:]
+        var firstOfPort: [PortKey: Int] = [:]
         for (index, port) in ports.enumerated() {
-            let earlier = ports[..<index]
-            if let name = port.name, let other = earlier.firstIndex(where: { $0.name == name }) {
-                report("\(paths[index]).name", "\(Validation.quoted(name)) is already used by \(paths[other])")
+            if let name = port.name {
+                if let other = firstOfName[name] {
+                    report("\(paths[index]).name", "\(Validation.quoted(name)) is already used by \(paths[other])")
+                } else {
+                    firstOfName[name] = index
+                }
             }
-            if let other = earlier.firstIndex(where: { $0.port == port.port && $0.protocol == port.protocol }) {
+            let key = PortKey(port: port.port, portProtocol: port.protocol)
+            if let other = firstOfPort[key] {
                 report(paths[index], "\(port.port)/\(port.protocol.rawValue) is already used by \(paths[other])")
+            } else {
+                firstOfPort[key] = index
             }
         }
         return ports
@@ -186,4 +196,10 @@ extension ObjectReader {
         if let reason = Validation.ianaServiceName(text) { report(field.path, reason) }
         return .name(text)
     }
+}
+
+/// A Service port's number and protocol: two ports may not share both.
+private struct PortKey: Hashable {
+    var port: Int
+    var portProtocol: PortProtocol
 }
