@@ -48,7 +48,7 @@ final class ConnectionLimiter: Sendable {
 
 /// When one TCP connection last moved (bytes read, or an answer written), so that `ConnectionLimiter` can find
 /// the one quiet the longest. Written by the connection's event loop, read by whichever loop accepts at the cap.
-final class TCPConnectionActivity: Sendable {
+package final class TCPConnectionActivity: Sendable {
     let channel: any Channel
     private let lastActiveNanoseconds: Atomic<UInt64>
 
