@@ -57,7 +57,8 @@ public enum FuzzCluster {
             """)
         for (index, size) in headlessSizes.enumerated() {
             let name = "headless-\(size)"
-            let endpoints = (0..<size).map { endpoint in
+            // Typed: with GRDB in the build, an untyped interpolated literal here is inferred as GRDB's `SQL`.
+            let endpoints = (0..<size).map { endpoint -> String in
                 let ready = endpoint % 7 == 6 ? "false" : "true"
                 return "  - {addresses: [127.1.\(index).\(endpoint + 1)], hostname: pod-\(endpoint), conditions: {ready: \(ready)}}"
             }.joined(separator: "\n")

@@ -33,7 +33,7 @@ public enum WireCheck {
     ) -> WireReading {
         require(message.count <= limit, "\(what()): \(message.count) bytes, over the limit of \(limit)")
         guard let reading = read(message) else {
-            require(false, "\(what()): libldns cannot read the \(message.count)-byte response \(hex(message))")
+            require(false, "\(what()): libldns cannot read the \(message.count)-byte response (\(status(message))) \(hex(message))")
             fatalError("unreachable")
         }
         require(reading.isResponse, "\(what()): QR is clear")
@@ -41,8 +41,17 @@ public enum WireCheck {
         return reading
     }
 
+    /// Why libldns cannot read `message`.
+    static func status(_ message: UnsafeRawBufferPointer) -> String {
+        guard let base = message.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return "empty" }
+        var packet: UnsafeMutablePointer<ldns_pkt>? = nil
+        let status = ldns_wire2pkt(&packet, base, message.count)
+        if let packet { ldns_pkt_free(packet) }
+        return String(cString: ldns_get_errorstr_by_id(status))
+    }
+
     public static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
-        bytes.prefix(256).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+        bytes.prefix(4096).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
             .joined()
     }
 }

@@ -21,8 +21,10 @@ private func requireCapped(_ response: Response, _ what: String) {
     }
 }
 
-/// The client's side: the response encoded to its query, over UDP (with and without EDNS) and TCP.
-private func requireDeliverable(_ response: Response, name: DomainName, type: RecordType) {
+/// The client's side: the response encoded to its query, over UDP (with and without EDNS) and TCP. Records of
+/// types svcdns does not know are passed on as opaque data (RFC 3597), as the upstream sent them: when libldns
+/// cannot read the upstream's answer (say, HTTPS data that is not), what is passed on need only frame right.
+private func requireDeliverable(_ response: Response, name: DomainName, type: RecordType, upstreamReadable: Bool) {
     let queries = [
         (Query(header: QueryHeader(id: 7, flags: 0x0100), name: name, type: type, recordClass: 1, edns: nil), false),
         (Query(header: QueryHeader(id: 8, flags: 0x0100), name: name, type: type, recordClass: 1,
@@ -32,18 +34,24 @@ private func requireDeliverable(_ response: Response, name: DomainName, type: Re
     for (query, overTCP) in queries {
         let limit = ResponseEncoder.sizeLimit(for: query, overTCP: overTCP)
         encoder.encode(response, to: query, limit: limit, into: &output)
-        _ = output.withUnsafeBytes { bytes in
-            WireCheck.requireResponse(bytes, limit: limit, id: query.id, what: "forwarded answer (TCP: \(overTCP))")
+        output.withUnsafeBytes { bytes in
+            if upstreamReadable {
+                WireCheck.requireResponse(bytes, limit: limit, id: query.id, what: "forwarded answer (TCP: \(overTCP))")
+            } else {
+                require(bytes.count <= limit, "a forwarded answer of \(bytes.count) bytes is over the limit of \(limit)")
+                let reread = try? MessageDecoder.decodeMessage(bytes)
+                require(reread?.header.id == query.id, "a forwarded answer does not frame: \(WireCheck.hex(bytes))")
+            }
         }
     }
 }
 
-private func handle(_ bytes: ByteBuffer, asked matcher: AnswerMatcher) {
+private func handle(_ bytes: ByteBuffer, asked matcher: AnswerMatcher, upstreamReadable: Bool) {
     guard let message = matcher.match(bytes) else { return }
     require(message.header.id == matcher.id && message.questions.count == 1, "matched an answer to another question")
     let response = Forwarder.response(from: message, maxTTL: maxTTL)
     requireCapped(response, "the answer")
-    requireDeliverable(response, name: matcher.name, type: matcher.type)
+    requireDeliverable(response, name: matcher.name, type: matcher.type, upstreamReadable: upstreamReadable)
 
     let key = CacheKey(name: matcher.name, type: matcher.type, dnssecOK: false)
     let now = NIODeadline.uptimeNanoseconds(clock)
@@ -52,12 +60,12 @@ private func handle(_ bytes: ByteBuffer, asked matcher: AnswerMatcher) {
     if let cached = cache.lookup(key, now: now) {
         requireCapped(cached, "the cached answer")
         require(cached.rcode == response.rcode, "the cache answers \(cached.rcode), the upstream said \(response.rcode)")
-        requireDeliverable(cached, name: matcher.name, type: matcher.type)
+        requireDeliverable(cached, name: matcher.name, type: matcher.type, upstreamReadable: upstreamReadable)
     }
     // A second later the same entry is older by a second, or gone.
     if let later = cache.lookup(key, now: now + .seconds(1)) {
         requireCapped(later, "the aged answer")
-        requireDeliverable(later, name: matcher.name, type: matcher.type)
+        requireDeliverable(later, name: matcher.name, type: matcher.type, upstreamReadable: upstreamReadable)
     }
 }
 
@@ -66,10 +74,11 @@ public func fuzzUpstreamAnswer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     let raw = UnsafeRawBufferPointer(start: data, count: size)
     clock += 700_000_000  // entries age and expire across inputs
     let bytes = ByteBuffer(bytes: raw)
-    handle(bytes, asked: asked)
+    let readable = WireCheck.read(raw) != nil
+    handle(bytes, asked: asked, upstreamReadable: readable)
     // As if the input answered the question it names: the part past the question check is reached too.
     if let message = try? MessageDecoder.decodeMessage(raw), let question = message.questions.first {
-        handle(bytes, asked: AnswerMatcher(id: message.header.id, name: question.name, type: question.type))
+        handle(bytes, asked: AnswerMatcher(id: message.header.id, name: question.name, type: question.type), upstreamReadable: readable)
     }
     return 0
 }
