@@ -22,8 +22,10 @@ package struct ObjectBody: Sendable {
             let message = [problem.object, problem.field, problem.reason].compactMap { $0 }.joined(separator: ": ")
             throw StatusError.badRequest(message)
         }
-        guard decoded.objects.count == 1, let object = decoded.objects.first, object.kind == kind else {
-            throw StatusError.badRequest("the body is not one \(kind)")
+        // A `List` passes the checks above on its own metadata, and its item would be written under a name of
+        // its own: only the object the path names is taken.
+        guard decoded.objects.count == 1, let object = decoded.objects.first, object.kind == kind, object.key == key else {
+            throw StatusError.badRequest("the body is not one \(kind) \(key)")
         }
         self.object = object
     }

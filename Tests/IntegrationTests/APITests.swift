@@ -117,6 +117,21 @@ import Glibc
         ),
     ]
 
+    /// Found by fuzz-api-body: a `List` body took the path's name on its own metadata, and its one item was
+    /// written under the item's name, wherever that was (here a Service of another namespace).
+    @Test func aListBodyCannotWriteAnObjectThePathDoesNotName() throws {
+        let server = try SvcDNSProcess(zones: ExampleTests.zones)
+        defer { server.stop() }
+        let item = #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"elsewhere","namespace":"other"},"spec":{"clusterIP":"10.96.7.7","ports":[{"port":80}]}}"#
+        let list = #"{"apiVersion":"v1","kind":"List","items":["# + item + "]}"
+        let reply = try TestHTTP.request("PUT", Self.servicePath, port: server.httpPort, body: list)
+        #expect(reply.status == 400)
+        #expect(Self.json(reply.body)["message"] as? String == "the body is not one Service default/api")
+        #expect(try TestHTTP.request("GET", "/api/v1/namespaces/other/services/elsewhere", port: server.httpPort).status == 404)
+        #expect(try TestHTTP.request("GET", Self.servicePath, port: server.httpPort).status == 404)
+        #expect(try Self.addresses("elsewhere.other.svc.cluster.local", server) == [])
+    }
+
     @Test func aStaleResourceVersionIsAConflictInTheEmbeddedStoreToo() throws {
         let server = try SvcDNSProcess(zones: ExampleTests.zones)
         defer { server.stop() }
