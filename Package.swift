@@ -169,6 +169,10 @@ let package = Package(
 // only with `--sanitize fuzzer` (libFuzzer supplies `main`), which the test build does not use. Being in this
 // package lets them reach the `package` entry points of each stage, as the server itself calls them.
 if Context.environment["SVCDNS_FUZZ"] != nil {
+    // Only the libraries and the fuzz targets, so that one `swift build` builds them all with one plan: built
+    // one product at a time, each product's plan differs and rebuilds every module.
+    package.targets.removeAll { $0.type == .test || $0.type == .executable || $0.name == "SvcDNSTesting" }
+    package.products.removeAll()
     let support: Target.Dependency = "FuzzSupport"
     package.targets += [
         .target(

@@ -59,7 +59,10 @@ private func handle(_ bytes: ByteBuffer, asked matcher: AnswerMatcher, upstreamR
     require(lifetime <= maxTTL, "cached for \(lifetime) s, over the cap")
     if let cached = cache.lookup(key, now: now) {
         requireCapped(cached, "the cached answer")
-        require(cached.rcode == response.rcode, "the cache answers \(cached.rcode), the upstream said \(response.rcode)")
+        // What the store declined (lifetime 0) leaves an earlier answer to the same question in place.
+        require(
+            lifetime == 0 || cached.rcode == response.rcode,
+            "the cache answers \(cached.rcode), the upstream said \(response.rcode)")
         requireDeliverable(cached, name: matcher.name, type: matcher.type, upstreamReadable: upstreamReadable)
     }
     // A second later the same entry is older by a second, or gone.
