@@ -14,8 +14,12 @@ package struct ObjectBody: Sendable {
     /// Reads `data` as one object of `kind` at `key`; a body that is not is a `StatusError` (400) naming the
     /// object, the field and the reason.
     package init(_ data: Data, kind: String, key: ObjectKey) throws {
-        precondition = try Self.resourceVersion(in: data)
-        json = try Self.normalise(data, kind: kind, key: key)
+        // Parsed once: a 1 MiB body costs its size several times over in Foundation objects.
+        guard let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw StatusError.badRequest("the body is not a JSON object")
+        }
+        precondition = try Self.resourceVersion(in: body)
+        json = try Self.normalise(body, kind: kind, key: key)
         let decoded = ManifestDecoder.decode(json, file: "request")
         if let problem = decoded.problems.first {
             // The file part says nothing for a request: the object, the field and the reason do.
@@ -31,10 +35,8 @@ package struct ObjectBody: Sendable {
     }
 
     /// `metadata.resourceVersion` of a request body: the revision the writer last saw, if it says.
-    private static func resourceVersion(in data: Data) throws -> Int64? {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-            let version = (object["metadata"] as? [String: Any])?["resourceVersion"]
-        else { return nil }
+    private static func resourceVersion(in object: [String: Any]) throws -> Int64? {
+        guard let version = (object["metadata"] as? [String: Any])?["resourceVersion"] else { return nil }
         guard let text = version as? String, let revision = Int64(text), revision >= 0 else {
             throw StatusError.badRequest("metadata.resourceVersion: \"\(version)\" is not a resourceVersion")
         }
@@ -43,10 +45,8 @@ package struct ObjectBody: Sendable {
 
     /// The body as JSON with the path's namespace filled in where the body leaves it out (as the API
     /// server does); a name or namespace that differs from the path is a bad request.
-    private static func normalise(_ data: Data, kind: String, key: ObjectKey) throws -> String {
-        guard var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw StatusError.badRequest("the body is not a JSON object")
-        }
+    private static func normalise(_ body: [String: Any], kind: String, key: ObjectKey) throws -> String {
+        var object = body
         var metadata = object["metadata"] as? [String: Any] ?? [:]
         if let name = metadata["name"] as? String, name != key.name {
             throw StatusError.badRequest("\(kind) \(key): metadata.name: \"\(name)\" differs from the name in the path")
