@@ -182,7 +182,10 @@ public struct DNSServer: Service {
         let idleTimeout = configuration.tcpIdleTimeout
         let limits = configuration.tcpLimits
         return try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            // Connections not yet accepted wait here: as many as may be open, so that a burst of reconnections
+            // at the cap (256 overflowed under `scripts/attack`'s idle-tcp) does not drop a client's SYN and
+            // cost it the kernel's 1-s retry. Linux caps the value at net.core.somaxconn.
+            .serverChannelOption(.backlog, value: Int32(clamping: limiter.limit))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
