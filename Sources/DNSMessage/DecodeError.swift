@@ -30,4 +30,6 @@ public enum MalformedReason: Error, Hashable, Sendable {
     case duplicateOPT
     case optNotAtRoot
     case badEDNSOption
+    /// An A record's data is not 4 bytes, or an AAAA's not 16 (class IN).
+    case badAddressLength
 }

@@ -161,7 +161,7 @@ public enum MessageDecoder {
     static func readRecord(_ reader: inout WireReader) throws(MalformedReason) -> ResourceRecord {
         let owner = try reader.readName()
         let type = RecordType(rawValue: try reader.readUInt16())
-        _ = try reader.readUInt16()
+        let recordClass = try reader.readUInt16()
         let ttl = try reader.readUInt32()
         let length = Int(try reader.readUInt16())
         let end = reader.position + length
@@ -172,6 +172,10 @@ public enum MessageDecoder {
             rdata = .a(IPv4Bytes(try reader.readBytes(4))!)
         case .aaaa where length == 16:
             rdata = .aaaa(IPv6Bytes(try reader.readBytes(16))!)
+        case .a where recordClass == RecordClass.internet, .aaaa where recordClass == RecordClass.internet:
+            // Passed on as opaque data, an upstream's 1-byte A record would reach clients that cannot read it;
+            // CoreDNS and Unbound refuse such an answer too (found by the upstream-answer fuzz target).
+            throw .badAddressLength
         case .cname:
             rdata = .cname(try reader.readName())
         case .ns:

@@ -1,12 +1,13 @@
-// ScriptedUpstream: a UDP upstream on loopback that answers at once, or never, by the question's first label.
+// ScriptedUpstream: a UDP upstream on loopback that answers at once, wrongly, or never, by the question's first label.
 
 import DNSMessage
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// An upstream for forwarding tests that need one that hangs: a question whose first label starts with `silent`
-/// is never answered (as a blackholed resolver would), any other gets one A record, 127.0.14.1, at once.
+/// An upstream for forwarding tests that need one that hangs or lies: a question whose first label starts with
+/// `silent` is never answered (as a blackholed resolver would), one starting with `badaddress` gets an A record
+/// of one byte, and any other gets one A record, 127.0.14.1, at once.
 public final class ScriptedUpstream: Sendable {
     public let port: Int
     private let channel: any Channel
@@ -46,7 +47,8 @@ public final class ScriptedUpstream: Sendable {
             guard !query.name.firstLabel.hasPrefix("silent") else { return }
             var encoder = ResponseEncoder()
             var bytes: [UInt8] = []
-            let answer = RRSet(owner: query.name, type: .a, ttl: 60, rdata: [.a(IPv4Bytes(127, 0, 14, 1))])
+            let address: RData = query.name.firstLabel.hasPrefix("badaddress") ? .opaque([127]) : .a(IPv4Bytes(127, 0, 14, 1))
+            let answer = RRSet(owner: query.name, type: .a, ttl: 60, rdata: [address])
             encoder.encode(Response(recursionAvailable: true, answer: [answer]), to: query, limit: 1232, into: &bytes)
             let reply = AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: context.channel.allocator.buffer(bytes: bytes))
             context.writeAndFlush(wrapOutboundOut(reply), promise: nil)

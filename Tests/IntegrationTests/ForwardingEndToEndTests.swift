@@ -148,6 +148,24 @@ import Glibc
         #expect(server.output.contains("upstream failed"), "\(server.output)")
     }
 
+    /// An upstream's A record of one byte is not passed on: the client gets SERVFAIL, as from CoreDNS or Unbound,
+    /// rather than an answer its resolver cannot read (found by the upstream-answer fuzz target; before, svcdns
+    /// relayed the record and libldns could not read svcdns's answer).
+    @Test func anUpstreamAnswerWithABadAddressIsNotPassedOn() async throws {
+        let upstream = try await ScriptedUpstream()
+        let folder = try TemporaryFolder(files: Self.zones)
+        let server = try SvcDNSProcess(
+            zones: folder.path, arguments: ["--upstream", "127.0.0.1:\(upstream.port)", "--upstream-timeout", "300ms"])
+        defer { server.stop() }
+        let bad = try Self.ask("badaddress.upstream.test", "A", server)
+        #expect(bad.rcodeName == "SERVFAIL")
+        #expect(bad.answer.isEmpty)
+        let good = try Self.ask("good.upstream.test", "A", server)
+        #expect(good.rcodeName == "NOERROR")
+        #expect(good.answer == ["good.upstream.test. 60 IN A 127.0.14.1"])
+        await upstream.close()
+    }
+
     @Test func onlyAllowedClientsMayRecurse() throws {
         let upstream = try TestUpstream(zone: TestUpstream.testZone, origin: TestUpstream.testOrigin)
         defer { upstream.stop() }
