@@ -30,6 +30,8 @@ public enum MalformedReason: Error, Hashable, Sendable {
     case duplicateOPT
     case optNotAtRoot
     case badEDNSOption
-    /// An A record's data is not 4 bytes, or an AAAA's not 16 (class IN).
+    /// An A record's data is not 4 bytes, or an AAAA's not 16.
     case badAddressLength
+    /// A record of another class than IN: svcdns serves and forwards class IN only, and writes every record as IN.
+    case notInternetClass
 }

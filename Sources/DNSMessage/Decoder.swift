@@ -161,7 +161,9 @@ public enum MessageDecoder {
     static func readRecord(_ reader: inout WireReader) throws(MalformedReason) -> ResourceRecord {
         let owner = try reader.readName()
         let type = RecordType(rawValue: try reader.readUInt16())
-        let recordClass = try reader.readUInt16()
+        // ResourceRecord has no class: every record is written as IN, so one of another class would change
+        // meaning on its way through (found by the upstream-answer fuzz target: a class-0 AAAA of 4 bytes).
+        guard try reader.readUInt16() == RecordClass.internet else { throw .notInternetClass }
         let ttl = try reader.readUInt32()
         let length = Int(try reader.readUInt16())
         let end = reader.position + length
@@ -172,7 +174,7 @@ public enum MessageDecoder {
             rdata = .a(IPv4Bytes(try reader.readBytes(4))!)
         case .aaaa where length == 16:
             rdata = .aaaa(IPv6Bytes(try reader.readBytes(16))!)
-        case .a where recordClass == RecordClass.internet, .aaaa where recordClass == RecordClass.internet:
+        case .a, .aaaa:
             // Passed on as opaque data, an upstream's 1-byte A record would reach clients that cannot read it;
             // CoreDNS and Unbound refuse such an answer too (found by the upstream-answer fuzz target).
             throw .badAddressLength
@@ -204,7 +206,11 @@ public enum MessageDecoder {
             }
             rdata = .txt(strings)
         default:
-            rdata = .opaque(try reader.readBytes(length))
+            if let layout = EmbeddedNames.layouts[type.rawValue] {
+                rdata = .opaque(try EmbeddedNames.readData(&reader, layout: layout, end: end))
+            } else {
+                rdata = .opaque(try reader.readBytes(length))
+            }
         }
         guard reader.position == end else { throw .truncated }
         return ResourceRecord(owner: owner, type: type, ttl: ttl, rdata: rdata)

@@ -109,15 +109,10 @@ public enum ZoneFile {
                 case LDNS_STATUS_OK:
                     guard let rr else { continue }
                     defer { ldns_rr_free(rr) }
-                    do {
+                    do throws(MalformedReason) {
                         records.append((try convert(rr), startLine))
                     } catch {
-                        let type = ldns_rr_type2str(ldns_rr_get_type(rr)).map { name in
-                            defer { free(name) }
-                            return String(cString: name)
-                        }
-                        let reason = "\(type ?? "record") data that does not read back from wire form"
-                        failure = ZoneFileError(file: file, line: startLine, reason: reason)
+                        failure = ZoneFileError(file: file, line: startLine, reason: reason(rr, error))
                         return
                     }
                 case LDNS_STATUS_SYNTAX_EMPTY, LDNS_STATUS_SYNTAX_TTL, LDNS_STATUS_SYNTAX_ORIGIN:
@@ -136,7 +131,19 @@ public enum ZoneFile {
         return records
     }
 
-    private static func convert(_ rr: UnsafeMutablePointer<ldns_rr>) throws -> ResourceRecord {
+    /// Why a record libldns read cannot be served.
+    private static func reason(_ rr: UnsafeMutablePointer<ldns_rr>, _ error: MalformedReason) -> String {
+        func text(_ name: UnsafeMutablePointer<CChar>?) -> String? {
+            defer { free(name) }
+            return name.map { String(cString: $0) }
+        }
+        if error == .notInternetClass {
+            return "class \(text(ldns_rr_class2str(ldns_rr_get_class(rr))) ?? "?"): svcdns serves class IN only"
+        }
+        return "\(text(ldns_rr_type2str(ldns_rr_get_type(rr))) ?? "record") data that does not read back from wire form"
+    }
+
+    private static func convert(_ rr: UnsafeMutablePointer<ldns_rr>) throws(MalformedReason) -> ResourceRecord {
         var wire: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
         let status = ldns_rr2wire(&wire, rr, Int32(LDNS_SECTION_ANSWER.rawValue), &size)

@@ -174,6 +174,10 @@ struct ZoneFileTests {
             text: "\(soaLine)\nns1 IN A 127.0.0.53\ncaa 60 IN CAA 0 \\# ue \"x\"\n",
             description: "corp.zone:3: CAA data that does not read back from wire form"),
         ErrorRow(
+            name: "a record of class CH, which would be served as IN",
+            text: "\(soaLine)\nns1 IN A 127.0.0.53\nversion 60 CH TXT \"1.0\"\n",
+            description: "corp.zone:3: class CH: svcdns serves class IN only"),
+        ErrorRow(
             name: "a TTL with the top bit set (RFC 2181 §8)",
             text: "\(soaLine)\nns1 IN A 127.0.0.53\nbig 2147483648 IN A 127.0.0.1\n",
             description: "corp.zone:3: TTL 2147483648 is over 2147483647 (RFC 2181 §8)"),
