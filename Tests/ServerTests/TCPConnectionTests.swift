@@ -127,14 +127,20 @@ struct TCPConnectionTests {
             }
             let first = try TestClient.TCPConnection(port: server.port, timeout: 2)
             let second = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            // The server marks an answer's connection as moved once the write completes, which can come after
+            // the client has read it: on a busy machine a connection could otherwise seem to move after the next.
+            func letTheWriteComplete() { Thread.sleep(forTimeInterval: 0.2) }
             #expect(try answers(first, id: 1))
+            letTheWriteComplete()
             #expect(try answers(second, id: 2))
 
             // `first` moved last before `second` did: it makes room for a third.
             let third = try TestClient.TCPConnection(port: server.port, timeout: 2)
             #expect(try answers(third, id: 3), "a connection at the cap was not served")
             #expect(first.waitForClose(), "the quietest connection was not closed")
+            letTheWriteComplete()
             #expect(try answers(second, id: 4))
+            letTheWriteComplete()
 
             // Now `third` is the quietest; idle newcomers that never send are taken too, each closing the quietest.
             let idle = try TestClient.TCPConnection(port: server.port, timeout: 2)
