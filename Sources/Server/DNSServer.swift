@@ -15,6 +15,10 @@ public struct DNSServerConfiguration: Sendable {
     /// Open connections at most (`--tcp-max-connections`): at the cap, a new connection closes the one quiet
     /// the longest.
     public var maxTCPConnections: Int
+    /// Open connections of one client (an IPv4 address or IPv6 /64) at most (`--tcp-max-connections-per-client`):
+    /// at this cap, a client's new connection closes its own connection quiet the longest. A tenth of
+    /// `maxTCPConnections` unless set.
+    public var maxTCPConnectionsPerClient: Int
     /// Queries in flight and answers queued per connection (`--tcp-max-in-flight`, `--tcp-max-queued-bytes`).
     public var tcpLimits: TCPConnectionLimits
     /// Threads answering UDP per address, each with its own socket on the same port (`--udp-workers`).
@@ -24,12 +28,13 @@ public struct DNSServerConfiguration: Sendable {
 
     public init(
         addresses: [ListenAddress], tcpIdleTimeout: TimeAmount = .seconds(10), maxTCPConnections: Int = 1024,
-        tcpLimits: TCPConnectionLimits = .init(), udpWorkers: Int = DNSServerConfiguration.defaultUDPWorkers,
-        rateLimit: ResponseRateLimit? = nil
+        maxTCPConnectionsPerClient: Int? = nil, tcpLimits: TCPConnectionLimits = .init(),
+        udpWorkers: Int = DNSServerConfiguration.defaultUDPWorkers, rateLimit: ResponseRateLimit? = nil
     ) {
         self.addresses = addresses
         self.tcpIdleTimeout = tcpIdleTimeout
         self.maxTCPConnections = maxTCPConnections
+        self.maxTCPConnectionsPerClient = maxTCPConnectionsPerClient ?? max(maxTCPConnections / 10, 1)
         self.tcpLimits = tcpLimits
         self.udpWorkers = max(udpWorkers, 1)
         self.rateLimit = rateLimit
@@ -111,7 +116,8 @@ public struct DNSServer: Service {
         var workers: [UDPWorker] = []
         var localAddresses: [SocketAddress] = []
         do {
-            let limiter = ConnectionLimiter(limit: configuration.maxTCPConnections)
+            let limiter = ConnectionLimiter(
+                limit: configuration.maxTCPConnections, perClientLimit: configuration.maxTCPConnectionsPerClient)
             // One table for every UDP socket of every address: a client counts once, whichever socket it hits.
             let rateLimiter = configuration.rateLimit.map(ResponseRateLimiter.init)
             for address in configuration.addresses {
@@ -181,12 +187,20 @@ public struct DNSServer: Service {
         let pipeline = self.pipeline
         let idleTimeout = configuration.tcpIdleTimeout
         let limits = configuration.tcpLimits
+        // Made once: under a reconnection flood a connection is closed for a cap thousands of times a second.
+        let capClosed = Dictionary(
+            uniqueKeysWithValues: [ConnectionLimiter.CapReason.all, .client].map { reason in
+                (reason, Counter(label: Self.closedConnectionsLabel, dimensions: [("server", server), ("reason", reason.rawValue)]))
+            })
         return try await ServerBootstrap(group: group)
             // Connections not yet accepted wait here: as many as may be open, so that a burst of reconnections
             // at the cap (256 overflowed under `scripts/attack`'s idle-tcp) does not drop a client's SYN and
             // cost it the kernel's 1-s retry. Linux caps the value at net.core.somaxconn.
             .serverChannelOption(.backlog, value: Int32(clamping: limiter.limit))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Accept more than NIO's default of 4 connections per wakeup, so that a flood of connections drains
+            // from the backlog before it overflows.
+            .serverChannelOption(.maxMessagesPerRead, value: 64)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             // Unwritable past 64 KiB of unsent answers: from then on the connection takes no more queries.
@@ -196,9 +210,16 @@ public struct DNSServer: Service {
             .childChannelOption(.socketOption(.so_sndbuf), value: 64 * 1024)
             .childChannelInitializer { channel in
                 let activity = TCPConnectionActivity(channel: channel)
-                if let quietest = limiter.admit(activity) {
-                    Counter(label: Self.closedConnectionsLabel, dimensions: [("server", server), ("reason", "cap")]).increment()
-                    quietest.channel.close(promise: nil)
+                if let (quietest, reason) = limiter.admit(activity) {
+                    capClosed[reason]?.increment()
+                    // Reset rather than closed in order: a connection closed for room would otherwise sit in
+                    // TIME_WAIT here, thousands a second under a flood. An idle client loses nothing by it.
+                    let idle = quietest.channel
+                    if let socket = idle as? any SocketOptionProvider {
+                        socket.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in idle.close(promise: nil) }
+                    } else {
+                        idle.close(promise: nil)
+                    }
                 }
                 channel.closeFuture.whenComplete { _ in limiter.release(activity) }
                 return channel.eventLoop.makeCompletedFuture {

@@ -70,11 +70,22 @@ public enum TestClient {
     public final class TCPConnection {
         let fd: Int32
 
-        public init(host: String = "127.0.0.1", port: Int, timeout: Double = 2) throws {
+        /// `source`: the local address to connect from (another loopback address plays another client).
+        public init(host: String = "127.0.0.1", port: Int, timeout: Double = 2, source: String? = nil) throws {
             let (family, address) = try socketAddress(host: host, port: port)
             fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
             setTimeout(fd, timeout)
+            if let source {
+                let (_, local) = try socketAddress(host: source, port: 0)
+                let bound = local.withUnsafeBytes { raw in
+                    bind(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+                }
+                guard bound == 0 else {
+                    // deinit closes the socket.
+                    throw Failure(description: "bind \(source): \(String(cString: strerror(errno)))")
+                }
+            }
             let result = address.withUnsafeBytes { raw in
                 connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
             }
@@ -115,10 +126,12 @@ public enum TestClient {
             return result
         }
 
-        /// True when the server closed the connection (EOF) before `timeout`; false on data or timeout.
+        /// True when the server closed (EOF) or reset the connection before `timeout`; false on data or timeout.
         public func waitForClose() -> Bool {
             var byte: UInt8 = 0
-            return recv(fd, &byte, 1, 0) == 0
+            let received = recv(fd, &byte, 1, 0)
+            // A reset is a close too: svcdns resets the connections it closes to make room at a cap.
+            return received == 0 || (received < 0 && errno == ECONNRESET)
         }
 
         /// Closes the sending side, as a client that has sent its last query does.

@@ -30,7 +30,8 @@ public func withTestServer<T>(
     let server = DNSServer(
         configuration: DNSServerConfiguration(
             addresses: [ListenAddress(host: "127.0.0.1", port: 0)], tcpIdleTimeout: tcpIdleTimeout,
-            maxTCPConnections: maxTCPConnections
+            // Every test client connects from 127.0.0.1: one client, which may use the whole cap.
+            maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: maxTCPConnections
         ),
         pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots)),
         group: MultiThreadedEventLoopGroup.singleton,

@@ -97,8 +97,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Consecutive good probes that bring it back; svcdns.io/health-rise overrides it.")
     var healthRise: Int = 2
 
-    @Option(help: "Open DNS-over-TCP connections at most; more are closed at once. (default: a quarter of the open-file limit, at most 4096)")
+    @Option(help: "Open DNS-over-TCP connections at most; at the cap a new one closes a connection quiet the longest. (default: a quarter of the open-file limit, at most 4096)")
     var tcpMaxConnections: Int?
+
+    @Option(help: "Open DNS-over-TCP connections of one client (an IPv4 address or IPv6 /64) at most; at it the client's new one closes its own quietest. (default: a tenth of --tcp-max-connections)")
+    var tcpMaxConnectionsPerClient: Int?
 
     @Option(help: "A DNS-over-TCP connection with nothing moving either way, or whose client does not read its answers, is closed after this.")
     var tcpIdleTimeout: String = "10s"
@@ -201,6 +204,10 @@ struct Serve: AsyncParsableCommand {
         }
         if let tcpMaxConnections, tcpMaxConnections < 1 {
             throw ValidationError("--tcp-max-connections \(tcpMaxConnections) must be at least 1")
+        }
+        if let tcpMaxConnectionsPerClient, tcpMaxConnectionsPerClient < 1 || tcpMaxConnectionsPerClient > (tcpMaxConnections ?? 65536) {
+            throw ValidationError(
+                "--tcp-max-connections-per-client \(tcpMaxConnectionsPerClient) is not from 1 to --tcp-max-connections")
         }
         for (flag, value, range) in [
             ("--tcp-max-in-flight", tcpMaxInFlight, 1...1000), ("--tcp-max-queued-bytes", tcpMaxQueuedBytes, 65537...(64 << 20)),
@@ -360,7 +367,7 @@ struct Serve: AsyncParsableCommand {
         let dnsServer = DNSServer(
             configuration: DNSServerConfiguration(
                 addresses: listen, tcpIdleTimeout: TimeAmount(HealthCheckOverrides.parseDuration(tcpIdleTimeout)!),
-                maxTCPConnections: maxTCPConnections,
+                maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: tcpMaxConnectionsPerClient,
                 tcpLimits: TCPConnectionLimits(maxQueriesInFlight: tcpMaxInFlight, maxQueuedAnswerBytes: tcpMaxQueuedBytes),
                 udpWorkers: udpWorkers ?? DNSServerConfiguration.defaultUDPWorkers, rateLimit: rateLimit
             ),

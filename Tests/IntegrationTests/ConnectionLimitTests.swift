@@ -129,7 +129,9 @@ import Glibc
     /// newcomer was closed at once: three idle connections, each opened again as svcdns closed it, kept every
     /// other client off TCP (`scripts/attack`'s idle-tcp, with the default cap of 4096).
     @Test func atTheTCPCapIdleConnectionsMakeRoomForNewClients() throws {
-        let server = try SvcDNSProcess(zones: ExampleTests.zones, arguments: ["--tcp-max-connections", "3"])
+        // Every connection here comes from 127.0.0.1: one client, allowed the whole cap.
+        let server = try SvcDNSProcess(
+            zones: ExampleTests.zones, arguments: ["--tcp-max-connections", "3", "--tcp-max-connections-per-client", "3"])
         defer { server.stop() }
         let query = try LDNS.query("web.default.svc.cluster.local", "A", id: 7)
         var idle: [TestClient.TCPConnection] = []
@@ -149,8 +151,37 @@ import Glibc
         #expect(idle.prefix(3).allSatisfy { $0.waitForClose() }, "the first idle connections are still open")
         // UDP is not counted against the cap.
         #expect(try TestClient.udp(query, port: server.dnsPort) != nil)
-        #expect(try Self.closedConnections(server, reason: "cap") ?? 0 >= 15)
+        // One client holds every connection, so its own cap is reached with the overall one: it makes room from
+        // its own connections, counted as such.
+        #expect(try Self.closedConnections(server, reason: "client-cap") ?? 0 >= 15)
         #expect(server.isRunning)
+    }
+
+    /// One client opening idle connections again as fast as svcdns closes them makes room from its own share
+    /// (`--tcp-max-connections-per-client`), never from another client's. Before, at the overall cap its
+    /// newcomers closed the other client's quiet connection: `scripts/attack`'s idle-tcp, reconnecting 10,000
+    /// times a second, closed a good client's connection before its answer came.
+    @Test func aClientAtItsOwnCapMakesRoomFromItsOwnConnectionsOnly() throws {
+        let server = try SvcDNSProcess(
+            zones: ExampleTests.zones, arguments: ["--tcp-max-connections", "6", "--tcp-max-connections-per-client", "3"])
+        defer { server.stop() }
+        let other = try TestClient.TCPConnection(port: server.dnsPort, timeout: 2, source: "127.0.0.2")
+        usleep(20_000)  // `other` is the quietest of all from here on
+        var idle: [TestClient.TCPConnection] = []
+        for round in 0..<4 {
+            for _ in 0..<3 {
+                idle.append(try TestClient.TCPConnection(port: server.dnsPort, timeout: 2))
+            }
+            // The first three are the quietest, whichever event loop takes the later ones.
+            if round == 0 { usleep(20_000) }
+        }
+        usleep(20_000)
+        try other.send(TestClient.frame(try LDNS.query("web.default.svc.cluster.local", "A", id: 9)))
+        let reply = try #require(other.receiveMessage(), "the other client's connection was closed")
+        #expect(try LDNS.decode(reply).answer == ["web.default.svc.cluster.local. 5 IN A 10.96.0.10"])
+        #expect(idle.prefix(3).allSatisfy { $0.waitForClose() }, "the client's quietest connections are still open")
+        #expect(try Self.closedConnections(server, reason: "client-cap") == 9)
+        #expect(try Self.closedConnections(server, reason: "cap") ?? 0 == 0)
     }
 
     @Test func aTCPCapTheLimitCannotCoverIsRefusedAtStart() throws {

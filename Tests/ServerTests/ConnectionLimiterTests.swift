@@ -1,5 +1,7 @@
-// ConnectionLimiter's choice at the TCP connection cap: exact among a few connections, and at a cap of
-// thousands the quietest of a sample, which is never one of the connections that moved most recently.
+// ConnectionLimiter's choice at the TCP connection caps: exact among a few connections, at a cap of
+// thousands the quietest of a sample, never one that moved most recently, and at one client's own cap
+// one of that client's connections, never another client's.
+import NIOCore
 import NIOEmbedded
 import Testing
 
@@ -8,16 +10,18 @@ import Testing
 @Suite("ConnectionLimiter")
 struct ConnectionLimiterTests {
     /// Connections that moved in the order given (each later than the one before).
-    static func connections(_ count: Int) -> [TCPConnectionActivity] {
+    static func connections(_ count: Int, from client: String? = nil) -> [TCPConnectionActivity] {
         (0..<count).map { _ in
-            let connection = TCPConnectionActivity(channel: EmbeddedChannel())
+            let channel = EmbeddedChannel()
+            channel.remoteAddress = client.map { try! SocketAddress(ipAddress: $0, port: 40000) }
+            let connection = TCPConnectionActivity(channel: channel)
             connection.touch()
             return connection
         }
     }
 
     @Test func belowTheCapNothingIsClosedAndAClosedConnectionFreesItsPlace() {
-        let limiter = ConnectionLimiter(limit: 3)
+        let limiter = ConnectionLimiter(limit: 3, perClientLimit: 3)
         let open = Self.connections(3)
         for connection in open { #expect(limiter.admit(connection) == nil) }
         #expect(limiter.count == 3)
@@ -29,27 +33,27 @@ struct ConnectionLimiterTests {
     }
 
     @Test func atASmallCapTheQuietestConnectionMakesRoom() {
-        let limiter = ConnectionLimiter(limit: 3)
+        let limiter = ConnectionLimiter(limit: 3, perClientLimit: 3)
         let open = Self.connections(3)
         for connection in open { _ = limiter.admit(connection) }
         open[0].touch()  // now open[1] has been quiet the longest
         let newcomer = Self.connections(1)[0]
-        #expect(limiter.admit(newcomer) === open[1])
+        #expect(limiter.admit(newcomer)?.close === open[1])
         #expect(limiter.count == 3)
         limiter.release(open[1])  // its close arrives later: not counted out again
         #expect(limiter.count == 3)
-        #expect(limiter.admit(Self.connections(1)[0]) === open[2])
+        #expect(limiter.admit(Self.connections(1)[0])?.close === open[2])
     }
 
     @Test func atALargeCapOnlyQuietConnectionsMakeRoom() {
         let cap = 4096
-        let limiter = ConnectionLimiter(limit: cap)
+        let limiter = ConnectionLimiter(limit: cap, perClientLimit: cap)
         let open = Self.connections(cap)
         for connection in open { #expect(limiter.admit(connection) == nil) }
         let age = Dictionary(uniqueKeysWithValues: open.enumerated().map { (ObjectIdentifier($1), $0) })
         var closed = Set<ObjectIdentifier>()
         for newcomer in Self.connections(512) {
-            guard let victim = limiter.admit(newcomer) else {
+            guard let victim = limiter.admit(newcomer)?.close else {
                 Issue.record("a newcomer at the cap closed nothing")
                 return
             }
@@ -59,5 +63,32 @@ struct ConnectionLimiterTests {
             #expect(place.map { $0 < cap / 2 } == true, "closed connection \(place.map(String.init) ?? "newcomer") of \(cap)")
         }
         #expect(limiter.count == cap)
+    }
+
+    @Test func atItsOwnCapAClientMakesRoomFromItsOwnConnections() {
+        let limiter = ConnectionLimiter(limit: 10, perClientLimit: 3)
+        // The other client's connection moved first: it is the quietest of all.
+        let other = Self.connections(1, from: "127.0.0.2")[0]
+        #expect(limiter.admit(other) == nil)
+        let own = Self.connections(3, from: "127.0.0.1")
+        for connection in own { #expect(limiter.admit(connection) == nil) }
+        let more = Self.connections(5, from: "127.0.0.1")
+        for (index, connection) in more.enumerated() {
+            let made = limiter.admit(connection)
+            #expect(made?.reason == .client)
+            #expect(made?.close === (own + more)[index], "not the client's own quietest")
+        }
+        #expect(limiter.count == 4)
+        // An IPv6 client is one /64: another address in it shares the share.
+        let v6 = Self.connections(3, from: "fd00::1") + Self.connections(1, from: "fd00::2")
+        for connection in v6.prefix(3) { #expect(limiter.admit(connection) == nil) }
+        #expect(limiter.admit(v6[3])?.close === v6[0])
+        // The overall cap still holds for many clients, and makes room from anyone's: here the other client's.
+        #expect(limiter.count == 7)
+        let crowd = (1...4).map { Self.connections(1, from: "127.0.1.\($0)")[0] }
+        for connection in crowd.prefix(3) { #expect(limiter.admit(connection) == nil) }
+        let made = limiter.admit(crowd[3])
+        #expect(made?.reason == .all)
+        #expect(made?.close === other)
     }
 }
