@@ -35,16 +35,8 @@ public enum TestClient {
             fd = socket(family, Int32(SOCK_DGRAM.rawValue), 0)
             guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
             setTimeout(fd, timeout)
-            if let source {
-                let (_, local) = try socketAddress(host: source, port: 0)
-                let bound = local.withUnsafeBytes { raw in
-                    bind(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
-                }
-                guard bound == 0 else {
-                    // deinit closes the socket.
-                    throw Failure(description: "bind \(source): \(String(cString: strerror(errno)))")
-                }
-            }
+            // deinit closes the socket if this throws.
+            if let source { try bind(fd, to: source) }
         }
 
         deinit { close(fd) }
@@ -76,16 +68,8 @@ public enum TestClient {
             fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
             setTimeout(fd, timeout)
-            if let source {
-                let (_, local) = try socketAddress(host: source, port: 0)
-                let bound = local.withUnsafeBytes { raw in
-                    bind(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
-                }
-                guard bound == 0 else {
-                    // deinit closes the socket.
-                    throw Failure(description: "bind \(source): \(String(cString: strerror(errno)))")
-                }
-            }
+            // deinit closes the socket if this throws.
+            if let source { try bind(fd, to: source) }
             let result = address.withUnsafeBytes { raw in
                 connect(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
             }
@@ -161,6 +145,15 @@ public enum TestClient {
         let connection = try TCPConnection(host: host, port: port, timeout: timeout)
         try connection.send(frame(message))
         return connection.receiveMessage()
+    }
+
+    /// Binds `fd` to `source` (port 0): another loopback address plays another client.
+    static func bind(_ fd: Int32, to source: String) throws {
+        let (_, local) = try socketAddress(host: source, port: 0)
+        let bound = local.withUnsafeBytes { raw in
+            Glibc.bind(fd, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+        }
+        guard bound == 0 else { throw Failure(description: "bind \(source): \(String(cString: strerror(errno)))") }
     }
 
     static func setTimeout(_ fd: Int32, _ seconds: Double) {
