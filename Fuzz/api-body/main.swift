@@ -90,9 +90,13 @@ public func fuzzAPIBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             require(precondition == (before?.revision ?? 0), "written at resourceVersion \(precondition), not the current")
         }
         require(registry.get(kind: kind, key: key) == stored, "what is stored is not what the write returned")
-        // What a GET returns, sent back as a PUT body, reads as the same object.
+        // What a GET returns, sent back as a PUT body, reads as the same object, and from then on as the same JSON.
+        // (Not at once: Foundation on Linux writes a fraction longer than a Double's digits as it read it, a
+        // Decimal, and the next read makes it a Double; the GET itself already shows the Double's digits.)
         let again = try? ObjectBody(Data(stored.json.utf8), kind: kind, key: key)
-        require(again?.object == write.object && again?.json == write.json, "the stored \(kind) \(key) does not read back")
+        require(again?.object == write.object, "the stored \(kind) \(key) does not read back")
+        let thrice = again.flatMap { try? ObjectBody(Data($0.json.utf8), kind: kind, key: key) }
+        require(thrice?.json == again?.json, "the stored \(kind) \(key) changes on every read and write")
     } catch {
         switch error {
         case .ownedByFile:
