@@ -21,6 +21,13 @@ public struct DNSServerConfiguration: Sendable {
     public var maxTCPConnectionsPerClient: Int
     /// Queries in flight and answers queued per connection (`--tcp-max-in-flight`, `--tcp-max-queued-bytes`).
     public var tcpLimits: TCPConnectionLimits
+    /// A connection is handed over by the kernel once its first bytes arrive, or when this has passed
+    /// (`--tcp-defer-accept`, Linux's `TCP_DEFER_ACCEPT`, in whole seconds; zero takes every connection at once).
+    /// A DNS client sends its query as soon as it connects; connections held open without a byte then wait in
+    /// the kernel's handshake queue instead of the accept queue. Without it, a client holding more idle
+    /// connections than the caps and the backlog, and opening each again as it was closed, kept the accept
+    /// queue full, so that every other client's SYN was dropped (`scripts/attack`'s idle-tcp).
+    public var tcpDeferAccept: TimeAmount
     /// Threads answering UDP per address, each with its own socket on the same port (`--udp-workers`).
     public var udpWorkers: Int
     /// Response rate limiting of UDP answers (`--rrl-rate`); nil, the default, is off. TCP is never limited.
@@ -29,6 +36,7 @@ public struct DNSServerConfiguration: Sendable {
     public init(
         addresses: [ListenAddress], tcpIdleTimeout: TimeAmount = .seconds(10), maxTCPConnections: Int = 1024,
         maxTCPConnectionsPerClient: Int? = nil, tcpLimits: TCPConnectionLimits = .init(),
+        tcpDeferAccept: TimeAmount = DNSServerConfiguration.defaultTCPDeferAccept,
         udpWorkers: Int = DNSServerConfiguration.defaultUDPWorkers, rateLimit: ResponseRateLimit? = nil
     ) {
         self.addresses = addresses
@@ -36,9 +44,15 @@ public struct DNSServerConfiguration: Sendable {
         self.maxTCPConnections = maxTCPConnections
         self.maxTCPConnectionsPerClient = maxTCPConnectionsPerClient ?? max(maxTCPConnections / 10, 1)
         self.tcpLimits = tcpLimits
+        self.tcpDeferAccept = tcpDeferAccept
         self.udpWorkers = max(udpWorkers, 1)
         self.rateLimit = rateLimit
     }
+
+    /// Long enough that an idle connection costs a flood its reconnection rate many times over, short enough
+    /// that a client opening its connection before it has a query waits only seconds (then the idle timeout
+    /// counts).
+    public static let defaultTCPDeferAccept = TimeAmount.seconds(5)
 
     /// One UDP worker per CPU this process may run on: `taskset -c 0` (as `scripts/bench` runs servers)
     /// gives one, since more threads than CPUs would only take turns on them. A cgroup CPU quota lowers it too.
@@ -192,7 +206,13 @@ public struct DNSServer: Service {
             uniqueKeysWithValues: [ConnectionLimiter.CapReason.all, .client].map { reason in
                 (reason, Counter(label: Self.closedConnectionsLabel, dimensions: [("server", server), ("reason", reason.rawValue)]))
             })
-        return try await ServerBootstrap(group: group)
+        var bootstrap = ServerBootstrap(group: group)
+        let deferSeconds = (configuration.tcpDeferAccept.nanoseconds + 999_999_999) / 1_000_000_000
+        if deferSeconds > 0 {
+            bootstrap = bootstrap.serverChannelOption(
+                .tcpOption(.init(rawValue: NIOBSDSocket.Option.RawValue(TCP_DEFER_ACCEPT))), value: SocketOptionValue(clamping: deferSeconds))
+        }
+        return try await bootstrap
             // Connections not yet accepted wait here: as many as may be open, so that a burst of reconnections
             // at the cap (256 overflowed under `scripts/attack`'s idle-tcp) does not drop a client's SYN and
             // cost it the kernel's 1-s retry. Linux caps the value at net.core.somaxconn.

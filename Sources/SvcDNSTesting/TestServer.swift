@@ -24,6 +24,7 @@ public struct TestServer: Sendable {
 /// server afterwards, also when `body` throws.
 public func withTestServer<T>(
     _ snapshot: Snapshot, tcpIdleTimeout: TimeAmount = .seconds(10), maxTCPConnections: Int = 1024,
+    tcpDeferAccept: TimeAmount = DNSServerConfiguration.defaultTCPDeferAccept,
     _ body: (TestServer) async throws -> T
 ) async throws -> T {
     let snapshots = SnapshotStore(snapshot)
@@ -31,7 +32,8 @@ public func withTestServer<T>(
         configuration: DNSServerConfiguration(
             addresses: [ListenAddress(host: "127.0.0.1", port: 0)], tcpIdleTimeout: tcpIdleTimeout,
             // Every test client connects from 127.0.0.1: one client, which may use the whole cap.
-            maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: maxTCPConnections
+            maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: maxTCPConnections,
+            tcpDeferAccept: tcpDeferAccept
         ),
         pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots)),
         group: MultiThreadedEventLoopGroup.singleton,

@@ -106,6 +106,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A DNS-over-TCP connection with nothing moving either way, or whose client does not read its answers, is closed after this.")
     var tcpIdleTimeout: String = "10s"
 
+    @Option(help: "A TCP connection is taken once its first bytes arrive, or when this has passed (seconds; 0 takes connections at once): idle connections wait in the kernel's handshake queue, not in the accept queue where they would crowd out clients' queries.")
+    var tcpDeferAccept: Int = 5
+
     @Option(help: "Queries of one TCP connection answered concurrently; past it the connection is not read until one is answered.")
     var tcpMaxInFlight: Int = 64
 
@@ -211,6 +214,7 @@ struct Serve: AsyncParsableCommand {
         }
         for (flag, value, range) in [
             ("--tcp-max-in-flight", tcpMaxInFlight, 1...1000), ("--tcp-max-queued-bytes", tcpMaxQueuedBytes, 65537...(64 << 20)),
+            ("--tcp-defer-accept", tcpDeferAccept, 0...60),
             ("--http-max-connections", httpMaxConnections, 1...65536), ("--http-max-header-bytes", httpMaxHeaderBytes, 1024...(1 << 20)),
         ] where !range.contains(value) {
             throw ValidationError("\(flag) \(value) is not from \(range.lowerBound) to \(range.upperBound)")
@@ -271,6 +275,14 @@ struct Serve: AsyncParsableCommand {
                 "--tcp-max-connections \(maxTCPConnections) leaves too few file descriptors: the open-file limit is "
                     + "\(openFiles), and TCP may take at most half of it (\(FileDescriptorBudget.maxTCPConnections(openFileLimit: openFiles)))"
             )
+            throw ExitCode(1)
+        }
+        // Checked here, not in `validate`, when the overall cap is the default sized from the open-file limit.
+        if let tcpMaxConnectionsPerClient, tcpMaxConnectionsPerClient > maxTCPConnections {
+            FileHandle.standardError.write(
+                Data(
+                    ("Error: --tcp-max-connections-per-client \(tcpMaxConnectionsPerClient) is more than "
+                        + "--tcp-max-connections \(maxTCPConnections)\(tcpMaxConnections == nil ? ", its default here" : "")\n").utf8))
             throw ExitCode(1)
         }
         logger.info(
@@ -369,6 +381,7 @@ struct Serve: AsyncParsableCommand {
                 addresses: listen, tcpIdleTimeout: TimeAmount(HealthCheckOverrides.parseDuration(tcpIdleTimeout)!),
                 maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: tcpMaxConnectionsPerClient,
                 tcpLimits: TCPConnectionLimits(maxQueriesInFlight: tcpMaxInFlight, maxQueuedAnswerBytes: tcpMaxQueuedBytes),
+                tcpDeferAccept: .seconds(Int64(tcpDeferAccept)),
                 udpWorkers: udpWorkers ?? DNSServerConfiguration.defaultUDPWorkers, rateLimit: rateLimit
             ),
             pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots, forwarding: forwarding)),

@@ -26,13 +26,21 @@ import Glibc
         return try reply.map { try LDNS.decode($0).answer.map { String($0.split(separator: " ").last!) }.sorted() }
     }
 
-    static func answersOverTCP(_ server: SvcDNSProcess, id: UInt16) -> Bool {
+    static func answersOverTCP(_ server: SvcDNSProcess, id: UInt16, source: String? = nil, timeout: Double = 1) -> Bool {
         guard let query = try? LDNS.query("web.default.svc.cluster.local", "A", id: id),
-            let connection = try? TestClient.TCPConnection(port: server.dnsPort, timeout: 1),
+            let connection = try? TestClient.TCPConnection(port: server.dnsPort, timeout: timeout, source: source),
             (try? connection.send(TestClient.frame(query))) != nil, let reply = connection.receiveMessage(),
             let decoded = try? LDNS.decode(reply)
         else { return false }
         return decoded.id == id && decoded.answer == ["web.default.svc.cluster.local. 5 IN A 10.96.0.10"]
+    }
+
+    /// A connection that has sent the first byte of a frame and then nothing: svcdns takes it at once, and it
+    /// stays the quietest. (One that sends nothing waits in the kernel for `--tcp-defer-accept`, untaken.)
+    static func quietConnection(_ server: SvcDNSProcess) throws -> TestClient.TCPConnection {
+        let connection = try TestClient.TCPConnection(port: server.dnsPort, timeout: 2)
+        try connection.send([0])
+        return connection
     }
 
     /// The value of `svcdns_dns_tcp_connections_closed_total` for `reason`, from `/metrics`.
@@ -136,13 +144,13 @@ import Glibc
         let query = try LDNS.query("web.default.svc.cluster.local", "A", id: 7)
         var idle: [TestClient.TCPConnection] = []
         for _ in 0..<3 {
-            idle.append(try TestClient.TCPConnection(port: server.dnsPort, timeout: 2))
+            idle.append(try Self.quietConnection(server))
         }
         usleep(20_000)  // the first three are the quietest, whichever event loop takes the next ones
         for round in 0..<5 {
             // The attacker opens as many idle connections again as the cap allows ...
             for _ in 0..<3 {
-                idle.append(try TestClient.TCPConnection(port: server.dnsPort, timeout: 2))
+                idle.append(try Self.quietConnection(server))
             }
             usleep(20_000)
             // ... and a client asking a question is still answered.
@@ -165,23 +173,56 @@ import Glibc
         let server = try SvcDNSProcess(
             zones: ExampleTests.zones, arguments: ["--tcp-max-connections", "6", "--tcp-max-connections-per-client", "3"])
         defer { server.stop() }
+        let question = TestClient.frame(try LDNS.query("web.default.svc.cluster.local", "A", id: 9))
         let other = try TestClient.TCPConnection(port: server.dnsPort, timeout: 2, source: "127.0.0.2")
+        try other.send(Array(question.prefix(1)))  // taken by svcdns, and then quiet
         usleep(20_000)  // `other` is the quietest of all from here on
         var idle: [TestClient.TCPConnection] = []
         for round in 0..<4 {
             for _ in 0..<3 {
-                idle.append(try TestClient.TCPConnection(port: server.dnsPort, timeout: 2))
+                idle.append(try Self.quietConnection(server))
             }
             // The first three are the quietest, whichever event loop takes the later ones.
             if round == 0 { usleep(20_000) }
         }
         usleep(20_000)
-        try other.send(TestClient.frame(try LDNS.query("web.default.svc.cluster.local", "A", id: 9)))
+        try other.send(Array(question.dropFirst()))
         let reply = try #require(other.receiveMessage(), "the other client's connection was closed")
         #expect(try LDNS.decode(reply).answer == ["web.default.svc.cluster.local. 5 IN A 10.96.0.10"])
         #expect(idle.prefix(3).allSatisfy { $0.waitForClose() }, "the client's quietest connections are still open")
         #expect(try Self.closedConnections(server, reason: "client-cap") == 9)
         #expect(try Self.closedConnections(server, reason: "cap") ?? 0 == 0)
+    }
+
+    /// A client holding more idle connections than the caps and the listen backlog take, and opening each again
+    /// as svcdns closed it, kept the kernel's accept queue full: another client's SYN was dropped, and its query
+    /// waited for the kernel's retry a second later (`scripts/attack`'s idle-tcp, one run in three). Connections
+    /// that have sent nothing now wait in the kernel's handshake queue (`--tcp-defer-accept`): svcdns neither
+    /// takes nor closes them, so they no longer churn through the accept queue.
+    @Test func connectionsThatSendNothingAreNotTakenAndSoNotChurned() throws {
+        // Fewer idle connections than the backlog (the cap, 16), so that the kernel holds every one.
+        let server = try SvcDNSProcess(
+            zones: ExampleTests.zones, arguments: ["--tcp-max-connections", "16", "--tcp-max-connections-per-client", "4"])
+        defer { server.stop() }
+        let flood = try IdleConnectionFlood(port: server.dnsPort, source: "127.0.0.2", count: 12, seconds: 30)
+        defer { flood.stop() }
+        usleep(300_000)  // the flood holds its 12
+        var waits: [Double] = []
+        for round in 0..<8 {
+            let start = Date()
+            let answered = Self.answersOverTCP(server, id: UInt16(200 + round), source: "127.0.0.3", timeout: 4)
+            waits.append(Date().timeIntervalSince(start))
+            #expect(answered, "round \(round): no answer over TCP within 4 s")
+        }
+        // Read before the flood stops: its closing FINs end the deferral, and svcdns then takes them all at once.
+        let capClosed = try Self.closedConnections(server, reason: "client-cap") ?? 0
+        let flooded = flood.stop()
+        // Taken at once, 8 of the 12 were over the client's cap of 4, and each closed was opened again: hundreds.
+        #expect(flooded.closedByServer == 0, "svcdns closed \(flooded.closedByServer) of \(flooded.opened) idle connections")
+        #expect(capClosed == 0, "closed at the per-client cap: \(capClosed)")
+        // A dropped SYN is sent again after a second: a wait that long means the accept queue was full.
+        #expect(waits.allSatisfy { $0 < 0.9 }, "waits for an answer over TCP: \(waits.map { String(format: "%.2f", $0) })")
+        #expect(server.isRunning)
     }
 
     @Test func aTCPCapTheLimitCannotCoverIsRefusedAtStart() throws {

@@ -156,6 +156,10 @@ import Testing
         (["--reload-interval", "10ms"], "--reload-interval \"10ms\" is out of range (100ms to 1h)"),
         (["--cache-size", "9223372036854775807"], "--cache-size 9223372036854775807 is not a count from 1 to 10000000"),
         (["--max-answers=-1"], "--max-answers -1 is not a count from 0 (all) to 65535"),
+        (["--tcp-defer-accept", "61"], "--tcp-defer-accept 61 is not from 0 to 60"),
+        (["--tcp-max-connections-per-client", "0"], "--tcp-max-connections-per-client 0 is not from 1 to --tcp-max-connections"),
+        // The default cap is sized from the open-file limit, at most 4096.
+        (["--tcp-max-connections-per-client", "5000"], "--tcp-max-connections-per-client 5000 is more than --tcp-max-connections"),
         (["--domain", longDomain], "--domain \(longDomain) is too long: dns-version.\(longDomain) would be over 255 bytes"),
     ])
     func flagsOutOfRangeAreAStartupError(flags: [String], message: String) throws {

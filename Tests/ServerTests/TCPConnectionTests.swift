@@ -107,8 +107,10 @@ struct TCPConnectionTests {
         }
     }
 
+    /// Taken at once (no `--tcp-defer-accept`), a connection that never sends is closed at the idle timeout.
+    /// With the default it waits in the kernel, untaken, for the deferral first.
     @Test func silentConnectionIsClosedByTheServer() async throws {
-        try await withTestServer(try ServerFixture.snapshot(), tcpIdleTimeout: .milliseconds(300)) { server in
+        try await withTestServer(try ServerFixture.snapshot(), tcpIdleTimeout: .milliseconds(300), tcpDeferAccept: .zero) { server in
             let connection = try TestClient.TCPConnection(port: server.port, timeout: 2)
             let start = Date()
             #expect(connection.waitForClose(), "not closed within 2 s")
@@ -142,8 +144,10 @@ struct TCPConnectionTests {
             #expect(try answers(second, id: 4))
             letTheWriteComplete()
 
-            // Now `third` is the quietest; idle newcomers that never send are taken too, each closing the quietest.
+            // Now `third` is the quietest; a newcomer that sends one byte and then nothing is taken too,
+            // closing the quietest (one that sends nothing waits in the kernel for `--tcp-defer-accept`).
             let idle = try TestClient.TCPConnection(port: server.port, timeout: 2)
+            try idle.send([0])
             #expect(third.waitForClose(), "the quietest connection was not closed for an idle newcomer")
             let fifth = try TestClient.TCPConnection(port: server.port, timeout: 2)
             #expect(try answers(fifth, id: 5))
