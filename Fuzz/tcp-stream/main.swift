@@ -10,8 +10,9 @@ import NIOEmbedded
 import Server
 
 private let pipeline = QueryPipeline(resolver: QueryResolver(snapshots: SnapshotStore(FuzzCluster.snapshot())))
-/// Small bounds, so that holding reads and closing on a full answer queue come up within a short input.
-private let limits = TCPConnectionLimits(maxQueriesInFlight: 4, maxQueuedAnswerBytes: 8 * 1024)
+/// Small bounds, so that holding reads comes up within a short input: room for one answer of the largest
+/// size (65,537 bytes with its prefix, the least the bound may be) and 8 KiB more.
+private let limits = TCPConnectionLimits(maxQueriesInFlight: 4, maxQueuedAnswerBytes: 65537 + 8 * 1024)
 
 /// The IDs of the queries the server must answer, in order: every whole frame of 12 bytes or more with QR
 /// clear (a shorter frame or a response is dropped unanswered, as over UDP).

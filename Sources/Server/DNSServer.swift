@@ -68,12 +68,13 @@ public struct TCPConnectionLimits: Sendable, Equatable {
     /// of the forwarder's 1000 questions small.
     public var maxQueriesInFlight: Int
     /// Bytes of answers not yet taken by the client; a connection whose forwarded answers would go past
-    /// it is closed.
+    /// it is closed. At least one answer of the largest size (`--tcp-max-queued-bytes` starts there), so
+    /// that an empty queue always takes a query.
     public var maxQueuedAnswerBytes: Int
 
     public init(maxQueriesInFlight: Int = 64, maxQueuedAnswerBytes: Int = 256 * 1024) {
         self.maxQueriesInFlight = maxQueriesInFlight
-        self.maxQueuedAnswerBytes = maxQueuedAnswerBytes
+        self.maxQueuedAnswerBytes = max(maxQueuedAnswerBytes, TCPConnectionStateMachine.largestAnswer)
     }
 }
 

@@ -3,7 +3,8 @@
 ///
 /// A query is taken off the input only while the connection can take its answer: the channel is
 /// writable, fewer than `maxQueriesInFlight` queries await their answers, and the answers queued for the
-/// client leave room for one more of the largest size. While a query cannot be taken, nothing more is
+/// client leave room for one more of the largest size, so that an answer made here never closes the
+/// connection (only forwarded answers, whose queries were taken with room for their own, can). While a query cannot be taken, nothing more is
 /// read from the socket either, so a client that sends without reading fills its own socket buffers,
 /// not svcdns's memory.
 struct TCPConnectionStateMachine {
@@ -25,8 +26,10 @@ struct TCPConnectionStateMachine {
 
     /// Whether the next complete query may be taken off the input now.
     var mayTakeQuery: Bool {
+        // Room for a largest answer, not for a quarter of the bound: with `--tcp-max-queued-bytes` under
+        // 256 KiB, two pipelined answers of 60 KB closed a connection whose client read everything.
         !closing && isWritable && queriesInFlight < limits.maxQueriesInFlight
-            && queuedAnswerBytes <= limits.maxQueuedAnswerBytes - min(Self.largestAnswer, limits.maxQueuedAnswerBytes / 4)
+            && queuedAnswerBytes + Self.largestAnswer <= limits.maxQueuedAnswerBytes
     }
 
     mutating func queryTaken() {

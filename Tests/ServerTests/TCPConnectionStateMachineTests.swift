@@ -73,7 +73,7 @@ struct TCPConnectionStateMachineTests {
             #expect(answer == .write)
             queued += 1
         }
-        #expect(queued == 3, "192 KiB may be queued before taking stops, so a fourth 64 KiB answer still fits")
+        #expect(queued == 3, "after three answers of the largest size, a fourth would not fit")
         #expect(state.queuedAnswerBytes <= 256 * 1024)
         // Forwarded answers of queries taken earlier arrive: the one that would pass the bound closes.
         state.queryTaken()
@@ -87,6 +87,26 @@ struct TCPConnectionStateMachineTests {
         state.queryTaken()
         let answer4 = state.answerReady(bytes: 10)
         #expect(answer4 == .discard, "nothing is written once closing")
+    }
+
+    /// With a bound under 256 KiB (`--tcp-max-queued-bytes 100000`), queries were taken while a quarter of
+    /// it was free: a second pipelined answer of 60 KB then passed the bound and closed a connection whose
+    /// client read every answer (found by `fuzz-tcp-stream`). A query is taken only with room for the largest.
+    @Test func answersMadeHereNeverCloseTheConnection() {
+        var state = TCPConnectionStateMachine(limits: TCPConnectionLimits(maxQueriesInFlight: 1000, maxQueuedAnswerBytes: 100_000))
+        #expect(state.mayTakeQuery, "an empty queue takes a query")
+        state.queryTaken()
+        #expect(state.answerReady(bytes: 60_000) == .write)
+        #expect(!state.mayTakeQuery, "40,000 bytes left cannot hold a largest answer")
+        state.answerWritten(bytes: 60_000)
+        #expect(state.mayTakeQuery)
+        // The smallest bound the flag allows still takes one query at a time.
+        var smallest = TCPConnectionStateMachine(limits: TCPConnectionLimits(maxQueuedAnswerBytes: 1))
+        #expect(smallest.limits.maxQueuedAnswerBytes == TCPConnectionStateMachine.largestAnswer)
+        #expect(smallest.mayTakeQuery)
+        smallest.queryTaken()
+        #expect(smallest.answerReady(bytes: TCPConnectionStateMachine.largestAnswer) == .write)
+        #expect(!smallest.mayTakeQuery)
     }
 
     @Test func writtenAnswersFreeTheQueue() {
