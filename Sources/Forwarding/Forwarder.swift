@@ -32,7 +32,7 @@ public final class Forwarder: Sendable {
     /// The questions asked upstream now, and how many each client waits on.
     private struct InFlight {
         var questions: [CacheKey: EventLoopFuture<Message?>] = [:]
-        var perClient: [ForwardingClient: Int] = [:]
+        var perClient: [ClientKey: Int] = [:]
     }
     private let logger: Logger
     private let metrics: [Upstream: UpstreamMetrics]
@@ -83,7 +83,7 @@ public final class Forwarder: Sendable {
 
     /// Asks the upstreams about `query`'s question, for `client` (see `forward(name:type:dnssecOK:overTCP:client:on:)`).
     public func forward(
-        _ query: Query, overTCP: Bool, client: ForwardingClient? = nil, on eventLoop: any EventLoop
+        _ query: Query, overTCP: Bool, client: ClientKey? = nil, on eventLoop: any EventLoop
     ) -> EventLoopFuture<Response> {
         forward(
             name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false, overTCP: overTCP, client: client,
@@ -96,7 +96,7 @@ public final class Forwarder: Sendable {
     /// `client` is who asks: SERVFAIL at once when it already waits on `maxInFlightPerClient` questions
     /// (nil: not counted, for svcdns's own questions).
     public func forward(
-        name: DomainName, type: RecordType, dnssecOK: Bool, overTCP: Bool, client: ForwardingClient? = nil,
+        name: DomainName, type: RecordType, dnssecOK: Bool, overTCP: Bool, client: ClientKey? = nil,
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<Response> {
         let key = CacheKey(name: name, type: type, dnssecOK: dnssecOK)
@@ -215,9 +215,10 @@ public final class Forwarder: Sendable {
     }
 }
 
-/// Who a forwarded question is asked for: the client's address, as 128 bits (an IPv4 address in the low 32), so
-/// that this module needs no address type of its own.
-public struct ForwardingClient: Hashable, Sendable {
+/// Who is asking, for the per-client caps (forwarded questions in flight here, TCP connections in Server): an
+/// IPv4 address, or an IPv6 /64, as 128 bits, so that this module needs no address type of its own. A /64, since
+/// one host may hold every address of its /64: a cap per IPv6 address would be no cap.
+public struct ClientKey: Hashable, Sendable {
     public var high: UInt64
     public var low: UInt64
 

@@ -1,5 +1,7 @@
-import NIOCore
+import Forwarding
 import Locking
+import NIOCore
+import ServiceModel
 import Synchronization
 
 /// Caps open TCP connections (RFC 7766 §6.2.2: a server may limit them to protect itself), in all and per
@@ -23,7 +25,7 @@ final class ConnectionLimiter: Sendable {
 
     private struct Tables {
         var all = OpenConnections()
-        var byClient: [TCPClient: OpenConnections] = [:]
+        var byClient: [ClientKey: OpenConnections] = [:]
 
         mutating func insert(_ connection: TCPConnectionActivity) {
             all.insert(connection)
@@ -75,18 +77,13 @@ final class ConnectionLimiter: Sendable {
     var count: Int { open.withLock { $0.all.count } }
 }
 
-/// Whose a TCP connection is, for the per-client cap: an IPv4 address, or an IPv6 /64 (one host may hold
-/// every address of its /64). TCP's handshake proves the address, so it cannot be spoofed to use up
-/// another client's share.
-struct TCPClient: Hashable, Sendable {
-    let high: UInt64
-    let low: UInt64
-
-    init?(_ address: SocketAddress?) {
-        switch address.flatMap(ForwardingPolicy.address) {
-        case .v4(let value): (high, low) = (0, UInt64(value))
-        case .v6(let high, _): (self.high, low) = (high, UInt64.max)
-        case nil: return nil
+extension ClientKey {
+    /// An IPv4 address, or the /64 of an IPv6 one. For TCP, the handshake proves the address, so it cannot be
+    /// spoofed to use up another client's share.
+    init(_ address: IPAddress) {
+        switch address {
+        case .v4(let value): self.init(high: 0, low: UInt64(value))
+        case .v6(let high, _): self.init(high: high, low: 0)
         }
     }
 }
@@ -131,12 +128,12 @@ private struct OpenConnections {
 /// the one quiet the longest. Written by the connection's event loop, read by whichever loop accepts at the cap.
 package final class TCPConnectionActivity: Sendable {
     let channel: any Channel
-    let client: TCPClient?
+    let client: ClientKey?
     private let lastActiveNanoseconds: Atomic<UInt64>
 
     init(channel: any Channel) {
         self.channel = channel
-        self.client = TCPClient(channel.remoteAddress)
+        self.client = channel.remoteAddress.flatMap(ForwardingPolicy.address).map(ClientKey.init)
         self.lastActiveNanoseconds = Atomic(NIODeadline.now().uptimeNanoseconds)
     }
 

@@ -151,12 +151,7 @@ public struct QueryResolver: Sendable {
 
     /// Asks the upstreams for `request`; the future completes on `eventLoop` with the client's answer.
     public func forward(_ request: ForwardRequest, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
-        let client = request.client.map { address -> ForwardingClient in
-            switch address {
-            case .v4(let value): ForwardingClient(high: 0, low: UInt64(value))
-            case .v6(let high, let low): ForwardingClient(high: high, low: low)
-            }
-        }
+        let client = request.client.map(ClientKey.init)
         return forwarding!.forwarder.forward(
             name: request.name, type: request.type, dnssecOK: request.dnssecOK, overTCP: overTCP, client: client, on: eventLoop
         ).map { request.combine($0) }

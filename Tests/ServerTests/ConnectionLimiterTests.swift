@@ -1,8 +1,10 @@
 // ConnectionLimiter's choice at the TCP connection caps: exact among a few connections, at a cap of
 // thousands the quietest of a sample, never one that moved most recently, and at one client's own cap
 // one of that client's connections, never another client's.
+import Forwarding
 import NIOCore
 import NIOEmbedded
+import ServiceModel
 import Testing
 
 @testable import Server
@@ -90,5 +92,17 @@ struct ConnectionLimiterTests {
         let made = limiter.admit(crowd[3])
         #expect(made?.reason == .all)
         #expect(made?.close === other)
+    }
+
+    /// One key per client for both per-client caps (TCP connections, forwarded questions in flight): an IPv4
+    /// address, or an IPv6 /64. The forwarder's was a whole IPv6 address, so a host rotating through its /64
+    /// had no cap there.
+    @Test(arguments: [
+        ("10.0.0.1", "10.0.0.1", true), ("10.0.0.1", "10.0.0.2", false),
+        ("fd00::1", "fd00::ffff:2", true), ("fd00:0:0:1::1", "fd00::1", false),
+    ])
+    func aClientIsAnIPv4AddressOrAnIPv6Slash64(one: String, other: String, same: Bool) throws {
+        let key = { (text: String) in ClientKey(try #require(IPAddress(text))) }
+        #expect((try key(one) == key(other)) == same)
     }
 }
