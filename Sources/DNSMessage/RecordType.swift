@@ -14,13 +14,14 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let aaaa = RecordType(rawValue: 28)
     public static let srv = RecordType(rawValue: 33)
     public static let opt = RecordType(rawValue: 41)
+    public static let tsig = RecordType(rawValue: 250)
     public static let ixfr = RecordType(rawValue: 251)
     public static let axfr = RecordType(rawValue: 252)
     public static let any = RecordType(rawValue: 255)
 
     private static let names: [UInt16: String] = [
         1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 13: "HINFO", 15: "MX", 16: "TXT", 28: "AAAA",
-        33: "SRV", 41: "OPT", 251: "IXFR", 252: "AXFR", 255: "ANY",
+        33: "SRV", 41: "OPT", 250: "TSIG", 251: "IXFR", 252: "AXFR", 255: "ANY",
     ]
 
     /// The mnemonic (`AAAA`), or the RFC 3597 form `TYPE65280` for types without one here.

@@ -126,6 +126,11 @@ public struct QueryResolver: Sendable {
         if query.type == .axfr || query.type == .ixfr {
             return .answer(Response(rcode: .refused))
         }
+        // OPT and TSIG records belong in a message's additional section only (RFC 6891 §6.1.1, RFC 8945 §5.1):
+        // asked for as a question, the query is malformed, as BIND answers it.
+        if query.type == .opt || query.type == .tsig {
+            return .answer(Response(rcode: .formatError))
+        }
         let dnssecOK = query.edns?.dnssecOK ?? false
         var request: ForwardRequest
         if let answer = snapshot.answer(name: query.name, type: query.type) {

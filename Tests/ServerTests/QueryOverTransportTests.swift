@@ -205,6 +205,17 @@ struct QueryOverTransportTests {
         }
     }
 
+    /// The battery (`scripts/attack`'s axfr-ixfr-any) found a TSIG question answered NOERROR.
+    @Test(arguments: Transport.allCases, ["TSIG", "OPT"])
+    func aQuestionForARecordOnlyTheAdditionalSectionHoldsIsAFormatError(transport: Transport, type: String) async throws {
+        try await withTestServer(try ServerFixture.snapshot()) { server in
+            let response = try transport.ask(try LDNS.query(ServerFixture.web, type, id: 53), server)
+            #expect(response.id == 53)
+            #expect(response.rcodeName == "FORMERR")
+            #expect(response.answer.isEmpty && response.authority.isEmpty)
+        }
+    }
+
     @Test(arguments: Transport.allCases)
     func questionComesBackInTheClientsCase(transport: Transport) async throws {
         try await withTestServer(try ServerFixture.snapshot()) { server in
