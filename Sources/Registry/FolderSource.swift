@@ -70,9 +70,10 @@ public struct FolderSource: Sendable {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             return (nil, [.unreadable(file: path, reason: "cannot be read as UTF-8 text")], [])
         }
-        let bytes = (try? handle.read(upToCount: Self.maxFileSize + 1)) ?? nil
+        // `read(upToCount:)` gives nil, not empty data, for an empty file: that is a file of no objects.
+        let read = Result { try handle.read(upToCount: Self.maxFileSize + 1) ?? Data() }
         try? handle.close()
-        guard let bytes else {
+        guard case .success(let bytes) = read else {
             return (nil, [.unreadable(file: path, reason: "cannot be read as UTF-8 text")], [])
         }
         guard bytes.count <= Self.maxFileSize else {

@@ -40,6 +40,21 @@ import Testing
         #expect(after.contents.files == ["\(folder)/b.yaml"])
     }
 
+    /// An empty manifest is a file of no objects, not a problem: it was reported as "cannot be read as UTF-8
+    /// text", since Foundation reads an empty file as no data at all.
+    @Test func anEmptyManifestHoldsNoObjectsAndIsNoProblem() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("folder-state-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "".write(toFile: folder + "/empty.yaml", atomically: true, encoding: .utf8)
+        try "".write(toFile: folder + "/empty.json", atomically: true, encoding: .utf8)
+        try Self.service("web", "10.96.0.1").write(toFile: folder + "/web.yaml", atomically: true, encoding: .utf8)
+        var state = FolderState(settleTime: .zero)
+        let contents = state.refresh(FolderSource(directory: folder, domain: DomainName("cluster.local.")!)).contents
+        #expect(contents.problems.isEmpty, "\(contents.problems.map(\.description))")
+        #expect(contents.catalog.counts.services == 1)
+    }
+
     /// Edits that touch only some manifests are merged into the last reading rather than from scratch;
     /// whatever path a reload takes, its catalog must be the one a fresh reading of the folder gives.
     @Test func aReloadOfSomeFilesGivesTheCatalogAFreshReadingGives() throws {
