@@ -25,6 +25,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
+        // epoll and eventfd, which Swift's Glibc module leaves out: the health checker's probe loop.
+        .systemLibrary(name: "CEpoll"),
         .target(name: "DNSMessage", dependencies: ["CLDNS"]),
         // The lock every module shares state behind, visible to ThreadSanitizer (Sources/Locking/Locked.swift).
         .target(name: "Locking"),
@@ -89,12 +91,9 @@ let package = Package(
         .target(
             name: "Health",
             dependencies: [
-                "ServiceModel",
+                "ServiceModel", "Locking", "CEpoll",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

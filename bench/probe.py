@@ -3,8 +3,12 @@
 1,000 Services + 1,000 headless x 10 endpoints at 127.0.0.1-127.0.0.10, with bench/listeners.c accepting on
 every address: queries/s and CPU per query with every endpoint probed by TCP each --health-interval, against
 the same cluster with svcdns.io/health-check: none.
+
+And svcdns's CPU per probe with no DNS load, against a floor: bench/probefloor.c connects to the same
+addresses at the same rate, as the prober does and doing nothing else (pinned to the same CPU), so what
+svcdns spends above it is the prober's own work rather than the kernel's connect and teardown.
 """
-import json, os, signal, subprocess, sys, time
+import json, os, resource, signal, subprocess, sys, time
 
 from bench.cluster import PROBE_PORT, Cluster, generate
 from bench.load import measure
@@ -13,7 +17,7 @@ from bench.servers import PORT, http_get, metric, metrics, svcdns_command
 from bench.wire import correct
 
 
-def mode_probe(args, binary, folder, listeners_binary):
+def mode_probe(args, binary, folder, listeners_binary, floor_binary):
     interval = args.health_interval
     addresses = [f"127.0.0.{k}" for k in range(1, 11)]
     rows = []
@@ -48,6 +52,7 @@ def mode_probe(args, binary, folder, listeners_binary):
                     else:
                         sys.exit(f"bench: endpoints not all up after 120 s: {states}")
                     waited = time.monotonic() - began
+                    idle = idle_probe_cost(process, args.seconds)
                 text = metrics()
                 probes_before, wall_before = metric(text, "svcdns_health_probes_total"), time.monotonic()
                 listener_before = cpu_seconds(listener.pid)
@@ -59,10 +64,15 @@ def mode_probe(args, binary, folder, listeners_binary):
                 row["failures"] = sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines() if l.startswith(failures))
                 row["listener_cpu"] = 100 * (cpu_seconds(listener.pid) - listener_before) / wall
                 row["up"], row["waited"], row["probed"] = states.get("up", 0), waited, probed
+                if probed:
+                    row["idle"] = idle
                 row["cluster"] = cluster
                 rows.append(row)
             finally:
                 stop(process)
+        # The floor, with no svcdns running: the same probe rate, on the CPU svcdns had.
+        idle = rows[1]["idle"]
+        floor = floor_probe_cost(floor_binary, idle["rate"], args.seconds, addresses)
     finally:
         listener.send_signal(signal.SIGTERM)
         try:
@@ -82,5 +92,29 @@ def mode_probe(args, binary, folder, listeners_binary):
               f"{r['latency_ms']:>10.3f} {r['lost']:>6} {r['rss']:>7.1f} {r['probes_per_s']:>9,.0f} {r['failures']:>7.0f} "
               f"{r['listener_cpu']:>12.1f}%")
     off, on = rows
-    print(f"probed / unprobed: queries/s {on['qps'] / off['qps']:.3f} (target ≥ 0.95), CPU per query "
+    print(f"probed / unprobed: queries/s {on['qps'] / off['qps']:.3f} (target ≥ 0.9), CPU per query "
           f"{on['cpu_us'] / off['cpu_us']:.3f}; all endpoints up {on['waited']:.1f} s after load; listeners: {accepted}")
+    print(f"CPU per probe with no DNS load, {args.seconds} s: svcdns {idle['us']:.1f} µs at {idle['rate']:,.0f} probes/s; "
+          f"floor (bench/probefloor.c, same rate, CPU {SERVER_CPU}) {floor['us']:.1f} µs ({floor['failed']} failed); "
+          f"svcdns above the floor {idle['us'] - floor['us']:.1f} µs (target ≤ 5)")
+
+
+def idle_probe_cost(process, seconds):
+    """svcdns's CPU per probe over `seconds` with no DNS traffic: its whole CPU over the probes it made."""
+    probes_before, cpu_before, wall_before = metric(metrics(), "svcdns_health_probes_total"), cpu_seconds(process.pid), time.monotonic()
+    time.sleep(seconds)
+    probes = metric(metrics(), "svcdns_health_probes_total") - probes_before
+    cpu, wall = cpu_seconds(process.pid) - cpu_before, time.monotonic() - wall_before
+    return {"us": cpu * 1e6 / max(probes, 1), "rate": probes / wall}
+
+
+def floor_probe_cost(floor_binary, rate, seconds, addresses):
+    """bench/probefloor.c's CPU per probe at `rate` probes/s for `seconds`, pinned to the server CPU."""
+    # Its CPU is what the children reaped meanwhile used: this run alone (the listener is reaped later).
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(["taskset", "-c", SERVER_CPU, floor_binary, f"{rate:.0f}", str(seconds), str(PROBE_PORT)]
+                         + addresses, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finished, failed = (int(field) for field in out.split())
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"us": cpu * 1e6 / max(finished + failed, 1), "failed": failed}

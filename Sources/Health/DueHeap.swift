@@ -1,18 +1,17 @@
-// DueHeap: the endpoints waiting for their next probe, soonest first, behind one event-loop timer.
+// DueHeap: things due at a time (endpoints waiting for their next probe, probes' deadlines), soonest first, behind
+// one timer.
 
 import NIOCore
-import ServiceModel
 
-/// A binary min-heap of (due time, endpoint), so that the checker needs one event-loop timer for all its endpoints.
+/// A binary min-heap of (due time, id), so that the probe loop needs one timer (its `epoll_wait` timeout) for all
+/// its endpoints and all its probes' deadlines.
 ///
-/// One NIO timer per endpoint would do the same job, but NIO cancels a scheduled task by scanning its whole timer
-/// heap, and every probe's connect cancels its connect timeout: with 10,000 endpoint timers in that heap, each probe
-/// would cost a scan of 10,000. Items are not removed when an endpoint is rescheduled or goes away; the checker
-/// skips those whose `ticket` is no longer the endpoint's.
-struct DueHeap {
+/// Items are not removed when an endpoint is rescheduled or goes away, or a probe ends before its deadline; the
+/// owner skips those whose `ticket` is no longer current when they come up.
+struct DueHeap<ID> {
     struct Item {
         var due: NIODeadline
-        var id: EndpointID
+        var id: ID
         /// Which scheduling of the endpoint this is; a later one makes this item stale.
         var ticket: UInt64
     }

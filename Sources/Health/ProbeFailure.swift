@@ -1,13 +1,9 @@
-// ProbeFailure: errors of a probe's connection turned into the short reasons logs and the status API show.
-
-import NIOCore
+// ProbeFailure: what went wrong with a probe, as the short reasons logs and the status API show.
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// The reason phrases of failed probes.
@@ -17,25 +13,16 @@ enum ProbeFailure {
         "timed out after \(text(of: timeout))"
     }
 
-    /// A reason for an error of a probe's connect, read or write.
-    static func reason(for error: any Error, timeout: Duration) -> String {
-        if case ChannelError.connectTimeout = error {
-            return timedOut(after: timeout)
+    /// A reason for the error number of a probe's connect, read or write.
+    static func reason(errno code: Int32, timeout: Duration) -> String {
+        switch code {
+        case ECONNREFUSED: "connection refused"
+        case ECONNRESET, EPIPE: "connection reset"
+        case ETIMEDOUT: timedOut(after: timeout)
+        case EHOSTUNREACH: "host unreachable"
+        case ENETUNREACH: "network unreachable"
+        default: String(cString: strerror(code)).lowercased()
         }
-        if let error = error as? IOError {
-            switch error.errnoCode {
-            case ECONNREFUSED: return "connection refused"
-            case ECONNRESET: return "connection reset"
-            case ETIMEDOUT: return timedOut(after: timeout)
-            case EHOSTUNREACH: return "host unreachable"
-            case ENETUNREACH: return "network unreachable"
-            default: return String(cString: strerror(error.errnoCode)).lowercased()
-            }
-        }
-        if let error = error as? ChannelError, error == .eof || error == .ioOnClosedChannel || error == .alreadyClosed {
-            return "connection closed"
-        }
-        return "\(error)"
     }
 
     /// A duration as the annotations write it: `2s`, `500ms`, or `1500ms` when not whole seconds.

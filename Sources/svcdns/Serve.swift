@@ -311,14 +311,13 @@ struct Serve: AsyncParsableCommand {
         let snapshotBuilder = SnapshotBuilder(
             builder: ZoneBuilder(settings: settings), store: snapshots, logger: Logger(label: "svcdns.snapshot")
         )
-        // Probes run on an event loop of their own, so a burst of probes never delays a DNS answer's loop.
-        let probeLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let defaults = HealthDefaults(
             interval: HealthCheckOverrides.parseDuration(healthInterval)!,
             timeout: HealthCheckOverrides.parseDuration(healthTimeout)!, fall: healthFall, rise: healthRise
         )
-        let healthChecker = HealthChecker(
-            defaults: defaults, eventLoop: probeLoops.next(), logger: Logger(label: "svcdns.health"),
+        // Probes run on a thread of their own, so a burst of probes never delays a DNS answer.
+        let healthChecker = try HealthChecker(
+            defaults: defaults, logger: Logger(label: "svcdns.health"),
             onChange: { verdicts, _ in snapshotBuilder.update(health: verdicts) }
         )
         let liveRegistry: LiveRegistry
@@ -423,7 +422,6 @@ struct Serve: AsyncParsableCommand {
             )
         )
         try await services.run()
-        try await probeLoops.shutdownGracefully()
     }
 
     /// `--rrl-rate`, `--rrl-slip`, `--rrl-table-size` in range.

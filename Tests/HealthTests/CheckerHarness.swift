@@ -1,4 +1,4 @@
-// CheckerHarness: a running HealthChecker on its own event loop, with its onChange calls recorded, for one test.
+// CheckerHarness: a running HealthChecker, with its onChange calls recorded, for one test.
 
 import Logging
 import NIOConcurrencyHelpers
@@ -16,31 +16,20 @@ struct CheckerHarness {
     var serverGroup: any EventLoopGroup
 }
 
-/// Runs `body` with a running checker; stops it (and waits for `run()` to return) and shuts its loops down after,
-/// also when `body` throws. `prober` replaces the network probers.
+/// Runs `body` with a running checker; stops it (and waits for `run()` to return) and shuts the servers' loop down
+/// after, also when `body` throws.
 func withChecker<T>(
     defaults: HealthDefaults,
     maxConcurrentProbes: Int = 256,
-    prober: (any Prober)? = nil,
     logger: Logger = Logger(label: "svcdns.health.test", factory: { _ in SwiftLogNoOpLogHandler() }),
     _ body: (CheckerHarness) async throws -> T
 ) async throws -> T {
-    let checkerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     let changes = ChangeRecorder()
-    let onChange: @Sendable (HealthVerdicts, [HealthTransition]) -> Void = { changes.record($0, $1) }
-    let checker =
-        if let prober {
-            HealthChecker(
-                defaults: defaults, eventLoop: checkerGroup.next(), maxConcurrentProbes: maxConcurrentProbes,
-                prober: prober, logger: logger, onChange: onChange
-            )
-        } else {
-            HealthChecker(
-                defaults: defaults, eventLoop: checkerGroup.next(), maxConcurrentProbes: maxConcurrentProbes,
-                logger: logger, onChange: onChange
-            )
-        }
+    let checker = try HealthChecker(
+        defaults: defaults, maxConcurrentProbes: maxConcurrentProbes, logger: logger,
+        onChange: { changes.record($0, $1) }
+    )
     let harness = CheckerHarness(checker: checker, changes: changes, serverGroup: serverGroup)
     let outcome: Result<T, any Error>
     do {
@@ -50,7 +39,7 @@ func withChecker<T>(
             do {
                 // The body's updates then meet a running checker, whatever order the loop would run them in.
                 var polls = 0
-                while try await !checker.probeCounts().isRunning, polls < 500 {
+                while await !checker.probeCounts().isRunning, polls < 500 {
                     polls += 1
                     try await Task.sleep(for: .milliseconds(10))
                 }
@@ -68,7 +57,6 @@ func withChecker<T>(
         outcome = .failure(error)
     }
     try? await serverGroup.shutdownGracefully()
-    try? await checkerGroup.shutdownGracefully()
     return try outcome.get()
 }
 

@@ -11,12 +11,12 @@ struct DueHeapTests {
     static let id = Fixture.id("heap", "10.9.0.1")
 
     @Test func popsSoonestFirstWithTiesInTicketOrder() {
-        var heap = DueHeap()
+        var heap = DueHeap<EndpointID>()
         let base = NIODeadline.uptimeNanoseconds(1_000_000)
         var generator = SystemRandomNumberGenerator()
         let offsets = (0..<500).map { _ in Int64.random(in: 0..<50, using: &generator) }
         for (ticket, offset) in offsets.enumerated() {
-            heap.push(DueHeap.Item(due: base + .milliseconds(offset), id: Self.id, ticket: UInt64(ticket)))
+            heap.push(DueHeap<EndpointID>.Item(due: base + .milliseconds(offset), id: Self.id, ticket: UInt64(ticket)))
         }
         var popped: [(Int64, UInt64)] = []
         while let item = heap.popFirst() {
@@ -28,10 +28,10 @@ struct DueHeapTests {
     }
 
     @Test func removeAllWhereKeepsHeapOrder() {
-        var heap = DueHeap()
+        var heap = DueHeap<EndpointID>()
         let base = NIODeadline.uptimeNanoseconds(1_000_000)
         for ticket in (0..<200).reversed() {
-            heap.push(DueHeap.Item(due: base + .milliseconds(Int64(ticket)), id: Self.id, ticket: UInt64(ticket)))
+            heap.push(DueHeap<EndpointID>.Item(due: base + .milliseconds(Int64(ticket)), id: Self.id, ticket: UInt64(ticket)))
         }
         heap.removeAll { $0.ticket % 3 == 0 }
         var tickets: [UInt64] = []

@@ -171,6 +171,101 @@ struct LoopbackProbingTests {
         }
     }
 
+    @Test func httpServerThatClosesOrSpeaksSomethingElseIsDown() async throws {
+        try await withChecker(defaults: Self.fast) { harness in
+            // A server that closes at once may be seen to close (FIN) or, when the request arrives after the close,
+            // to reset the connection: the order of the two is the kernel's.
+            let cases: [(String, String, Set<String>)] = [
+                ("127.0.21.7", "", ["connection closed before a response", "connection reset"]),
+                ("127.0.21.8", "SSH-2.0-OpenSSH_9.2\r\n", ["bad HTTP response: not an HTTP/1 status line"]),
+                ("127.0.21.9", String(repeating: "x", count: 4000), ["bad HTTP response: no status line in 512 bytes"]),
+            ]
+            var services: [Fixture.ServiceWithSlices] = []
+            var listeners: [any Channel] = []
+            for (index, (host, reply, _)) in cases.enumerated() {
+                let listener = try await openReplyingListener(host: host, reply: reply, group: harness.serverGroup)
+                listeners.append(listener)
+                services.append(
+                    Fixture.service(
+                        "odd-\(index)", healthCheck: HealthCheckOverrides(kind: .http),
+                        slices: [Fixture.slice([host], ports: [("http", listener.localAddress!.port!)])]
+                    )
+                )
+            }
+            harness.checker.update(catalog: Fixture.catalog(services))
+            for (index, (host, _, reason)) in cases.enumerated() {
+                let id = Fixture.id("odd-\(index)", host)
+                let down = await eventually(within: Self.downLimit) { harness.changes.state(of: id) == .down }
+                #expect(down != nil, "\(host)")
+                let seen = harness.changes.transitions.last { $0.endpoint == id }?.reason ?? "none"
+                #expect(reason.contains(seen), "\(host): \(seen)")
+            }
+            for listener in listeners {
+                try await listener.close()
+            }
+        }
+    }
+
+    /// Thousands of endpoints probed every second would fill the TIME_WAIT table if probes closed with a FIN:
+    /// they close with an RST, so neither side keeps the connection.
+    @Test func probesLeaveNoConnectionInTimeWait() async throws {
+        let defaults = HealthDefaults(interval: .milliseconds(20), timeout: .milliseconds(200), fall: 2, rise: 1)
+        try await withChecker(defaults: defaults) { harness in
+            let host = "127.0.21.10"
+            let listener = try await openTCPListener(host: host, group: harness.serverGroup)
+            let port = listener.localAddress!.port!
+            let id = Fixture.id("lingering", host)
+            harness.checker.update(
+                catalog: Fixture.catalog([
+                    Fixture.service("lingering", slices: [Fixture.slice([host], ports: [("app", port)])])
+                ])
+            )
+            let statuses = await eventually(within: .seconds(5)) { harness.changes.state(of: id) == .up }
+            #expect(statuses != nil)
+            try await Task.sleep(for: .milliseconds(500))  // some twenty probes
+            let probes = await harness.checker.statuses().count
+            #expect(probes == 1)
+            #expect(try timeWaitCount(host: host, port: port) == 0)
+            try await listener.close()
+        }
+    }
+
+    @Test func endpointsWaitAsPendingUntilRunStartsAndUpdatesAfterStopAreIgnored() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let host = "127.0.21.11"
+        let listener = try await openTCPListener(host: host, group: group)
+        let changes = ChangeRecorder()
+        let checker = try HealthChecker(
+            defaults: Self.fast, logger: Logger(label: "svcdns.health.test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            onChange: { changes.record($0, $1) }
+        )
+        let id = Fixture.id("early", host)
+        let catalog = Fixture.catalog([
+            Fixture.service("early", slices: [Fixture.slice([host], ports: [("app", listener.localAddress!.port!)])])
+        ])
+        checker.update(catalog: catalog)
+        let enteredPending = await eventually(within: .seconds(2)) { checker.verdicts.states[id] == .pending }
+        #expect(enteredPending != nil)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(checker.verdicts.states[id] == .pending, "no probe before run()")
+        #expect(changes.calls.count == 1)
+
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await checker.run() }
+            let upOnceRunning = await eventually(within: .seconds(2)) { checker.verdicts.states[id] == .up }
+            #expect(upOnceRunning != nil)
+            tasks.cancelAll()
+            try await tasks.waitForAll()
+        }
+        // Stopped: later catalogs are ignored, and the status is empty.
+        checker.update(catalog: Catalog())
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(checker.verdicts.states[id] == .up)
+        #expect(await checker.statuses().isEmpty)
+        try await listener.close()
+        try await group.shutdownGracefully()
+    }
+
     @Test func capHoldsWith300ClosedPorts() async throws {
         let ids = (0..<300).map { Fixture.id("closed-\($0)", "127.0.0.1") }
         try await withChecker(defaults: Self.fast, maxConcurrentProbes: 8) { harness in

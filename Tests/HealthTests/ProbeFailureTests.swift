@@ -1,6 +1,6 @@
 // ProbeFailureTests: how durations and errors read in failure reasons.
 
-import NIOCore
+import Glibc
 import Testing
 
 @testable import Health
@@ -15,9 +15,29 @@ struct ProbeFailureTests {
         #expect(ProbeFailure.text(of: duration) == text)
     }
 
-    @Test func connectTimeoutReadsAsTimedOut() {
-        let reason = ProbeFailure.reason(for: ChannelError.connectTimeout(.seconds(1)), timeout: .seconds(1))
-        #expect(reason == "timed out after 1s")
+    @Test(arguments: [
+        (ECONNREFUSED, "connection refused"), (ECONNRESET, "connection reset"), (ETIMEDOUT, "timed out after 1s"),
+        (EHOSTUNREACH, "host unreachable"), (ENETUNREACH, "network unreachable"), (EMFILE, "too many open files"),
+    ])
+    func errorNumbersReadAsShortReasons(_ code: Int32, _ reason: String) {
+        #expect(ProbeFailure.reason(errno: code, timeout: .seconds(1)) == reason)
+    }
+
+    /// The status line alone decides an HTTP probe; anything that is not an HTTP/1 status line is a failure.
+    @Test(arguments: [
+        ("HTTP/1.1 200 OK\r", ProbeResult.healthy), ("HTTP/1.0 204 No Content", .healthy),
+        ("HTTP/1.1 302 Found\r", .healthy), ("HTTP/1.1 399", .healthy),
+        ("HTTP/1.1 400 Bad Request\r", .unhealthy(reason: "HTTP 400")),
+        ("HTTP/1.1 503 Service Unavailable\r", .unhealthy(reason: "HTTP 503")),
+        ("HTTP/1.1 199 Early\r", .unhealthy(reason: "HTTP 199")),
+        ("HTTP/2 200\r", .unhealthy(reason: "bad HTTP response: not an HTTP/1 status line")),
+        ("HTTP/1.1 20 OK\r", .unhealthy(reason: "bad HTTP response: not an HTTP/1 status line")),
+        ("HTTP/1.1 2000 OK\r", .unhealthy(reason: "bad HTTP response: not an HTTP/1 status line")),
+        ("SSH-2.0-OpenSSH_9.2\r", .unhealthy(reason: "bad HTTP response: not an HTTP/1 status line")),
+        ("", .unhealthy(reason: "bad HTTP response: not an HTTP/1 status line")),
+    ])
+    func statusLine(_ line: String, _ result: ProbeResult) {
+        #expect(ProbeConnection.result(ofStatusLine: Array(line.utf8)[...]) == result)
     }
 
     @Test func ipv6HostHeaderIsBracketed() {
@@ -27,7 +47,7 @@ struct ProbeFailureTests {
         )
         var v6 = target
         v6.endpoint.address = .v6(0, 1)
-        #expect(HTTPProber.hostHeader(target) == "10.0.0.1:8080")
-        #expect(HTTPProber.hostHeader(v6) == "[::1]:8080")
+        #expect(ProbeConnection.hostHeader(target) == "10.0.0.1:8080")
+        #expect(ProbeConnection.hostHeader(v6) == "[::1]:8080")
     }
 }
