@@ -191,7 +191,7 @@ if Context.environment["SVCDNS_FUZZ"] != nil {
         ),
         .executableTarget(
             name: "fuzz-upstream-answer",
-            dependencies: [support, "Forwarding", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [support, "Forwarding", "Server", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/upstream-answer"
         ),
         .executableTarget(name: "fuzz-manifest", dependencies: [support], path: "Fuzz/manifest"),

@@ -1,10 +1,11 @@
 // fuzz-upstream-answer: what the forwarder does with an upstream's response: the check that it answers the
-// question asked, RRset grouping and TTL capping, the cache's insert and lookup, and the encoding of the
-// result to the client over UDP and TCP. What reaches the client must be read by libldns and fit its limit.
+// question asked, RRset grouping and TTL capping, the cache's insert and lookup, the client's response the
+// resolver makes of it, and the encoding of that to the client over UDP and TCP. What reaches the client must be read by libldns and fit its limit.
 import DNSMessage
 import Forwarding
 import FuzzSupport
 import NIOCore
+import Server
 
 private let maxTTL: UInt32 = 300
 /// Small, so that eviction by count and by bytes comes up too.
@@ -17,6 +18,11 @@ private nonisolated(unsafe) var output: [UInt8] = []
 /// Whether libldns could read the upstream answer each cache entry was last stored from: an entry outlives
 /// its input, and is held to that input's standard, not the current one's. Cleared now and then, to stay small.
 private nonisolated(unsafe) var storedFromReadable: [CacheKey: Bool] = [:]
+
+/// The client's response to an upstream answer, as the resolver makes it.
+private func clientResponse(_ answer: UpstreamAnswer, name: DomainName, type: RecordType) -> Response {
+    QueryResolver.ForwardRequest(name: name, type: type, dnssecOK: false, aliasChain: nil).response(to: .answered(answer))
+}
 
 private func requireCapped(_ response: Response, _ what: String) {
     for set in response.answer + response.authority + response.additional {
@@ -61,7 +67,7 @@ private func requireDeliverable(_ response: Response, name: DomainName, type: Re
 private func handle(_ bytes: ByteBuffer, asked matcher: AnswerMatcher, upstreamReadable: Bool) {
     guard let message = matcher.match(bytes) else { return }
     require(message.header.id == matcher.id && message.questions.count == 1, "matched an answer to another question")
-    let response = Forwarder.response(from: message, maxTTL: maxTTL)
+    let response = clientResponse(UpstreamAnswer(from: message, maxTTL: maxTTL), name: matcher.name, type: matcher.type)
     requireCapped(response, "the answer")
     requireDeliverable(response, name: matcher.name, type: matcher.type, upstreamReadable: upstreamReadable)
 
@@ -74,7 +80,7 @@ private func handle(_ bytes: ByteBuffer, asked matcher: AnswerMatcher, upstreamR
         storedFromReadable[key] = upstreamReadable
     }
     let cachedReadable = storedFromReadable[key] ?? false
-    if let cached = cache.lookup(key, now: now) {
+    if let cached = cache.lookup(key, now: now).map({ clientResponse($0, name: matcher.name, type: matcher.type) }) {
         requireCapped(cached, "the cached answer")
         // What the store declined (lifetime 0) leaves an earlier answer to the same question in place.
         require(
@@ -83,7 +89,7 @@ private func handle(_ bytes: ByteBuffer, asked matcher: AnswerMatcher, upstreamR
         requireDeliverable(cached, name: matcher.name, type: matcher.type, upstreamReadable: cachedReadable)
     }
     // A second later the same entry is older by a second, or gone.
-    if let later = cache.lookup(key, now: now + .seconds(1)) {
+    if let later = cache.lookup(key, now: now + .seconds(1)).map({ clientResponse($0, name: matcher.name, type: matcher.type) }) {
         requireCapped(later, "the aged answer")
         requireDeliverable(later, name: matcher.name, type: matcher.type, upstreamReadable: cachedReadable)
     }

@@ -70,35 +70,35 @@ public final class Forwarder: Sendable {
     }
 
     /// The cached answer to `query`, if any: the synchronous fast path, taken on the event loop that read it.
-    public func cached(_ query: Query) -> Response? {
+    public func cached(_ query: Query) -> UpstreamAnswer? {
         cached(name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false)
     }
 
     /// The cached answer to a question, if any.
-    public func cached(name: DomainName, type: RecordType, dnssecOK: Bool) -> Response? {
-        let response = cache.lookup(CacheKey(name: name, type: type, dnssecOK: dnssecOK))
-        (response == nil ? cacheMisses : cacheHits).increment()
-        return response
+    public func cached(name: DomainName, type: RecordType, dnssecOK: Bool) -> UpstreamAnswer? {
+        let answer = cache.lookup(CacheKey(name: name, type: type, dnssecOK: dnssecOK))
+        (answer == nil ? cacheMisses : cacheHits).increment()
+        return answer
     }
 
     /// Asks the upstreams about `query`'s question, for `client` (see `forward(name:type:dnssecOK:overTCP:client:on:)`).
     public func forward(
         _ query: Query, overTCP: Bool, client: ClientKey? = nil, on eventLoop: any EventLoop
-    ) -> EventLoopFuture<Response> {
+    ) -> EventLoopFuture<ForwardOutcome> {
         forward(
             name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false, overTCP: overTCP, client: client,
             on: eventLoop
         )
     }
 
-    /// Asks the upstreams; the future succeeds on `eventLoop` with the answer, or SERVFAIL when every
-    /// upstream failed. `overTCP` starts with TCP (the client used TCP, so a large answer is welcome).
-    /// `client` is who asks: SERVFAIL at once when it already waits on `maxInFlightPerClient` questions
-    /// (nil: not counted, for svcdns's own questions).
+    /// Asks the upstreams; the future succeeds on `eventLoop` with the answer, or with the reason there is none
+    /// (every upstream failed, or too many questions are in flight). `overTCP` starts with TCP (the client used
+    /// TCP, so a large answer is welcome). `client` is who asks: it fails at once when that client already waits
+    /// on `maxInFlightPerClient` questions (nil: not counted, for svcdns's own questions).
     public func forward(
         name: DomainName, type: RecordType, dnssecOK: Bool, overTCP: Bool, client: ClientKey? = nil,
         on eventLoop: any EventLoop
-    ) -> EventLoopFuture<Response> {
+    ) -> EventLoopFuture<ForwardOutcome> {
         let key = CacheKey(name: name, type: type, dnssecOK: dnssecOK)
         enum Join {
             case existing(EventLoopFuture<Message?>)
@@ -125,9 +125,9 @@ public final class Forwarder: Sendable {
         switch join {
         case .clientFull:
             clientLimited.increment()
-            return eventLoop.makeSucceededFuture(Response(rcode: .serverFailure, recursionAvailable: true))
+            return eventLoop.makeSucceededFuture(.failed(.clientBusy))
         case .full:
-            return eventLoop.makeSucceededFuture(Response(rcode: .serverFailure, recursionAvailable: true))
+            return eventLoop.makeSucceededFuture(.failed(.busy))
         case .existing(let future):
             shared = future
         case .started(let promise):
@@ -153,8 +153,8 @@ public final class Forwarder: Sendable {
         }
         let maxTTL = cache.maxTTL
         return shared.hop(to: eventLoop).map { message in
-            guard let message else { return Response(rcode: .serverFailure, recursionAvailable: true) }
-            return Self.response(from: message, maxTTL: maxTTL)
+            guard let message else { return .failed(.noAnswer) }
+            return .answered(UpstreamAnswer(from: message, maxTTL: maxTTL))
         }
     }
 
@@ -197,21 +197,6 @@ public final class Forwarder: Sendable {
                 on: eventLoop
             )
         }
-    }
-
-    /// What a client gets: the upstream's rcode and records, RA set, AA clear (svcdns is not the authority).
-    package static func response(from message: Message, maxTTL: UInt32) -> Response {
-        func capped(_ records: [ResourceRecord]) -> [RRSet] {
-            RRSet.grouping(records).map { set in
-                var set = set
-                set.ttl = min(set.ttl, maxTTL)
-                return set
-            }
-        }
-        return Response(
-            rcode: message.rcode, authoritative: false, recursionAvailable: true, answer: capped(message.answer),
-            authority: capped(message.authority), additional: capped(message.additional)
-        )
     }
 }
 

@@ -33,9 +33,9 @@ public final class ResponseCache: Sendable {
         shards.count == 1 ? 0 : Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))
     }
 
-    /// The cached response to `key`, with every TTL counted down by the time it has been cached; nil
+    /// The cached answer to `key`, with every TTL counted down by the time it has been cached; nil
     /// when there is none or it has expired.
-    public func lookup(_ key: CacheKey, now: NIODeadline = .now()) -> Response? {
+    public func lookup(_ key: CacheKey, now: NIODeadline = .now()) -> UpstreamAnswer? {
         guard let entry = shards[shard(for: key)].state.withLock({ $0.get(key) }) else { return nil }
         let elapsed = UInt32(clamping: max(0, (now - entry.storedAt).nanoseconds / 1_000_000_000))
         guard elapsed < entry.lifetime else {
@@ -49,9 +49,9 @@ public final class ResponseCache: Sendable {
                 return set
             }
         }
-        return Response(
-            rcode: entry.rcode, authoritative: false, recursionAvailable: true, answer: aged(entry.answer),
-            authority: aged(entry.authority), additional: aged(entry.additional)
+        return UpstreamAnswer(
+            rcode: entry.rcode, answer: aged(entry.answer), authority: aged(entry.authority),
+            additional: aged(entry.additional)
         )
     }
 

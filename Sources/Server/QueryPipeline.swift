@@ -64,31 +64,20 @@ public struct QueryPipeline: Sendable {
         decision: inout ResponseRateLimiter.Decision,
         encoder: inout ResponseEncoder, output: inout Output
     ) -> Outcome {
-        let query: Query
+        let query: Query?
+        let resolution: QueryResolver.Resolution
         do {
-            query = try MessageDecoder.decodeQuery(request)
+            let decoded = try MessageDecoder.decodeQuery(request)
+            query = decoded
+            resolution = resolver.resolve(decoded, client: client, from: snapshot)
         } catch {
-            let rcode: ResponseCode
-            let header: QueryHeader
-            switch error {
-            case .shortHeader, .notAQuery:
-                return .dropped
-            case .malformed(let malformedHeader, _):
-                (rcode, header) = (.formatError, malformedHeader)
-            case .notImplemented(let unimplementedHeader):
-                (rcode, header) = (.notImplemented, unimplementedHeader)
-            }
-            // An error has no question to empty: a slipped one goes out as it is (it is as small as a slip).
-            if let limiter {
-                decision = limiter.decideError(client: client, now: now)
-                if decision == .drop { return .dropped }
-            }
-            output.writeError(rcode, header: header, edns: MessageDecoder.ednsOfRejected(request))
-            return .answered(nil)
+            query = nil
+            resolution = resolver.resolve(undecodable: error, request: request)
         }
-        switch resolver.resolve(query, client: client, from: snapshot) {
-        case .answer(let response):
-            var response = response
+        switch resolution {
+        case .answer(var response):
+            // Only a decoded query is answered with records.
+            guard let query else { return .dropped }
             if let limiter {
                 decision = limiter.decide(response, to: query, client: client, now: now)
                 switch decision {
@@ -101,8 +90,19 @@ public struct QueryPipeline: Sendable {
                 response, to: query, limit: ResponseEncoder.sizeLimit(for: query, overTCP: overTCP), encoder: &encoder
             )
             return .answered(query.type)
+        case .reject(let rcode, let header, let edns):
+            // A rejection has no question to empty: a slipped one goes out as it is (it is as small as a slip).
+            if let limiter {
+                decision = limiter.decideError(client: client, now: now)
+                if decision == .drop { return .dropped }
+            }
+            output.writeError(rcode, header: header, edns: edns)
+            return .answered(query?.type)
         case .forward(let request):
+            guard let query else { return .dropped }
             return .forward(query, request)
+        case .drop:
+            return .dropped
         }
     }
 

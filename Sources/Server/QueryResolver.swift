@@ -76,11 +76,15 @@ public struct QueryResolver: Sendable {
         self.forwarding = forwarding
     }
 
-    /// What to do with a query.
+    /// What to do with a request.
     public enum Resolution {
         case answer(Response)
-        /// Ask the upstreams (the cache had nothing).
+        /// Ask the upstreams (the cache had nothing), and answer with `ForwardRequest.response(to:)`.
         case forward(ForwardRequest)
+        /// A request with no question to answer: only its header goes back, with this rcode.
+        case reject(ResponseCode, QueryHeader, EDNS?)
+        /// Nothing goes back.
+        case drop
     }
 
     /// A question for the upstreams, and the authoritative start of the answer when it is the target of a
@@ -94,21 +98,49 @@ public struct QueryResolver: Sendable {
         /// Who asks, for the forwarder's share of in-flight questions per client.
         public var client: IPAddress? = nil
 
-        /// The answer to the client: the alias chain, then the upstream's records and rcode.
-        public func combine(_ upstream: Response) -> Response {
-            guard var combined = aliasChain else { return upstream }
-            combined.answer += upstream.answer
-            combined.authority = upstream.authority
-            combined.additional = upstream.additional
-            combined.rcode = upstream.rcode
-            combined.recursionAvailable = true
-            return combined
+        package init(name: DomainName, type: RecordType, dnssecOK: Bool, aliasChain: Response?, client: IPAddress? = nil) {
+            self.name = name
+            self.type = type
+            self.dnssecOK = dnssecOK
+            self.aliasChain = aliasChain
+            self.client = client
+        }
+
+        /// The answer to the client: the alias chain, then the upstream's records and rcode, with RA set and AA
+        /// only for what svcdns itself holds (the alias); SERVFAIL when no upstream answered.
+        public func response(to outcome: ForwardOutcome) -> Response {
+            let upstream: UpstreamAnswer
+            switch outcome {
+            case .answered(let answer): upstream = answer
+            case .failed: upstream = UpstreamAnswer(rcode: .serverFailure)
+            }
+            var response = aliasChain ?? Response(authoritative: false)
+            response.answer += upstream.answer
+            response.authority = upstream.authority
+            response.additional = upstream.additional
+            response.rcode = upstream.rcode
+            response.recursionAvailable = true
+            return response
         }
     }
 
     /// `client` is the sender's address, read only for the `--allow-recursion` check.
     public func resolve(_ query: Query, client: IPAddress?) -> Resolution {
         resolve(query, client: client, from: snapshots.load())
+    }
+
+    /// What a request that did not decode gets: nothing for what is not a query at all (shorter than a header,
+    /// or a response), FORMERR for a malformed query and NOTIMP for an opcode svcdns does not serve, with the
+    /// request's EDNS when it could be read.
+    public func resolve(undecodable error: DecodeError, request: UnsafeRawBufferPointer) -> Resolution {
+        switch error {
+        case .shortHeader, .notAQuery:
+            return .drop
+        case .malformed(let header, _):
+            return .reject(.formatError, header, MessageDecoder.ednsOfRejected(request))
+        case .notImplemented(let header):
+            return .reject(.notImplemented, header, MessageDecoder.ednsOfRejected(request))
+        }
     }
 
     /// As `resolve(_:client:)`, from a snapshot the caller loaded: a UDP worker loads one per batch of
@@ -149,7 +181,7 @@ public struct QueryResolver: Sendable {
         guard let forwarding else { return .answer(Response(rcode: .refused)) }
         request.client = client
         if let cached = forwarding.forwarder.cached(name: request.name, type: request.type, dnssecOK: dnssecOK) {
-            return .answer(request.combine(cached))
+            return .answer(request.response(to: .answered(cached)))
         }
         return .forward(request)
     }
@@ -159,6 +191,6 @@ public struct QueryResolver: Sendable {
         let client = request.client.map(ClientKey.init)
         return forwarding!.forwarder.forward(
             name: request.name, type: request.type, dnssecOK: request.dnssecOK, overTCP: overTCP, client: client, on: eventLoop
-        ).map { request.combine($0) }
+        ).map { request.response(to: $0) }
     }
 }

@@ -42,7 +42,7 @@ import Testing
         cache.store(Self.message(answer: [Self.a(60)]), for: Self.key, now: start)
         let fresh = try #require(cache.lookup(Self.key, now: start))
         #expect(fresh.answer.first?.ttl == 60)
-        #expect(fresh.recursionAvailable && !fresh.authoritative)
+        #expect(fresh.rcode == .noError)
         let later = try #require(cache.lookup(Self.key, now: start + .seconds(25)))
         #expect(later.answer.first?.ttl == 35)
         #expect(cache.lookup(Self.key, now: start + .seconds(60)) == nil, "gone at its TTL")
