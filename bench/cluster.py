@@ -38,6 +38,23 @@ class Cluster:
         return f"127.{1 + index // 65536}.{(index // 256) % 256}.{index % 256}"
 
 
+# svcdns reads at most 64 MiB from one file in zones/; the large cluster is split well below that.
+FILE_BYTES = 32 << 20
+
+
+def chunks(objects):
+    """The objects in groups of at most FILE_BYTES of text each, in order."""
+    group, size = [], 0
+    for text in objects:
+        if group and size + len(text) > FILE_BYTES:
+            yield group
+            group, size = [], 0
+        group.append(text)
+        size += len(text) + 1
+    if group:
+        yield group
+
+
 def service_ip(n):
     return f"10.{96 + (n >> 16) % 16}.{(n >> 8) & 255}.{n & 255}"
 
@@ -83,8 +100,9 @@ def generate(folder, cluster, form="yaml", zone_file=True):
             items.append(f'{{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{{"name":"{name}",'
                          f'"namespace":"{ns}","labels":{{"kubernetes.io/service-name":"{service}"}}}},"addressType":"IPv4",'
                          f'"endpoints":[{listed}],"ports":[{{"name":"http","port":{port}}}]}}')
-        with open(os.path.join(zones, "cluster.json"), "w") as f:
-            f.write('{"apiVersion":"v1","kind":"List","items":[\n' + ",\n".join(items) + "\n]}\n")
+        for index, chunk in enumerate(chunks(items)):
+            with open(os.path.join(zones, f"cluster-{index:03}.json"), "w") as f:
+                f.write('{"apiVersion":"v1","kind":"List","items":[\n' + ",\n".join(chunk) + "\n]}\n")
     else:
         docs = []
         for name, ns, ip, check in services:
@@ -96,8 +114,9 @@ def generate(folder, cluster, form="yaml", zone_file=True):
             docs.append(f"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {{name: {name}, namespace: {ns}, "
                         f"labels: {{kubernetes.io/service-name: {service}}}}}\naddressType: IPv4\nendpoints:\n{listed}\n"
                         f"ports: [{{name: http, port: {port}}}]")
-        with open(os.path.join(zones, "cluster.yaml"), "w") as f:
-            f.write("\n---\n".join(docs) + "\n")
+        for index, chunk in enumerate(chunks(docs)):
+            with open(os.path.join(zones, f"cluster-{index:03}.yaml"), "w") as f:
+                f.write("\n---\n".join(chunk) + "\n")
     if zone_file:
         with open(os.path.join(folder, "cluster.local.zone"), "w") as f:
             f.write("$ORIGIN cluster.local.\n$TTL 5\n"
