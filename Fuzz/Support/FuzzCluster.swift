@@ -106,6 +106,6 @@ public enum FuzzCluster {
     /// A snapshot of the cluster, built as the server builds its own.
     public static func snapshot(settings: ClusterSettings = ClusterSettings(domain: domain)) -> Snapshot {
         let (catalog, zones) = contents()
-        return ZoneBuilder(settings: settings).build(catalog: catalog, staticZones: zones, generation: 1, serial: 1)
+        return SnapshotBuilder(settings: settings).build(catalog: catalog, staticZones: zones, generation: 1, serial: 1)
     }
 }

@@ -1,232 +1,236 @@
-import CoreMetrics
 import DNSMessage
-import Foundation
-import Locking
-import Logging
-import ServiceLifecycle
 import ServiceModel
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Rebuilds and publishes the snapshot whenever its inputs change: the writer side of the snapshot swap.
+/// Catalog + zone files → Snapshot. Runs off the query path; everything a query needs is worked out
+/// here once (names, PTRs, SRV targets with their addresses linked, negative-answer SOAs).
 ///
-/// Changes only mark the inputs dirty; one task builds, so a burst of changes (many probe verdicts in
-/// one tick, a folder of files) costs one build. Queries never wait for it: they keep reading the
-/// snapshot published last until the new one is stored.
-///
-/// A change that names the Services it touches is applied to the last snapshot (`ZoneBuilder.update`);
-/// one that does not (a new reading of the folder) rebuilds everything.
-public final class SnapshotBuilder: ServiceLifecycle.Service, Sendable {
-    /// What changed since the last build.
-    private enum Pending {
-        case nothing
-        case services(Set<ObjectKey>)
-        case everything
+/// The names follow the Kubernetes DNS-Based Service Discovery specification 1.1.0
+/// (`shared/k8s-dns-schema.md` in the design notes).
+public struct SnapshotBuilder: Sendable {
+    public let settings: ClusterSettings
 
-        mutating func merge(_ services: Set<ObjectKey>?) {
-            switch (self, services) {
-            case (.everything, _), (_, nil): self = .everything
-            case (.nothing, let services?): self = .services(services)
-            case (.services(let earlier), let services?): self = .services(earlier.union(services))
-            }
-        }
+    public init(settings: ClusterSettings) {
+        self.settings = settings
     }
 
-    /// The inputs the published snapshot was built from: what an incremental build starts from.
-    private struct Built {
-        var catalog: Catalog
-        var health: HealthVerdicts
-        var snapshot: Snapshot
-    }
+    /// The schema version `dns-version.<domain>.` answers (spec §2.1).
+    public static let schemaVersion = "1.1.0"
 
-    private struct Inputs {
-        var catalog = Catalog()
-        var zones: [ZoneFileContents] = []
-        var health = HealthVerdicts()
-        var generation: UInt64 = 0
-        var serial: UInt32 = 0
-        var failingOpen: Set<ObjectKey> = []
-        var pending = Pending.everything
-        var built: Built? = nil
-        /// Which registry changes arrived: the catalog is the newest one's.
-        var arrived = ChangeWindow()
-    }
-
-    public let builder: ZoneBuilder
-    public let store: SnapshotStore
-    private let inputs = Locked(Inputs())
-    /// Held for a whole build, so two builds never start from the same snapshot and lose a change.
-    private let building = Locked(())
-    private let changes: AsyncStream<Void>
-    private let signal: AsyncStream<Void>.Continuation
-    private let logger: Logger
-    private let failOpenCounter = Counter(label: "svcdns_health_fail_open_total")
-    private let builds = Counter(label: "svcdns_snapshot_builds_total")
-    private let buildDuration = Timer(label: "svcdns_snapshot_build_duration_seconds")
-    private let names = Gauge(label: "svcdns_snapshot_names")
-    private let services = Gauge(label: "svcdns_registry_objects", dimensions: [("kind", "Service")])
-    private let endpointSlices = Gauge(label: "svcdns_registry_objects", dimensions: [("kind", "EndpointSlice")])
-    private let endpoints = Gauge(label: "svcdns_registry_objects", dimensions: [("kind", "Endpoints")])
-
-    public init(builder: ZoneBuilder, store: SnapshotStore, logger: Logger) {
-        self.builder = builder
-        self.store = store
-        self.logger = logger
-        (changes, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-    }
-
-    /// New objects and zone files; the rebuild follows shortly on the builder's task. `changedServices`
-    /// names the Services whose records may differ (a Service, its EndpointSlices or Endpoints changed);
-    /// nil when that is not known, which rebuilds everything.
+    /// Builds a complete snapshot. `serial` goes into every SOA svcdns makes; it must grow with each
+    /// build so secondaries and caches that compare serials see the change.
     ///
-    /// `sequence` is the registry's number of the change. Writers hand their changes on after releasing the
-    /// registry's lock, so they may arrive out of order: the catalog of the newest number is kept, whatever
-    /// arrives after it, and no build starts while a change older than the kept one is still on its way
-    /// (its Services would be built from a catalog that already holds it, as if they had not changed).
-    /// Without a number, changes are taken in the order they arrive.
-    public func update(
-        catalog: Catalog, zones: [ZoneFileContents], changedServices: Set<ObjectKey>? = nil, sequence: UInt64? = nil
-    ) {
-        inputs.withLock { inputs in
-            if inputs.arrived.receive(sequence, isWhole: changedServices == nil) {
-                inputs.catalog = catalog
-                inputs.zones = zones
-            }
-            inputs.pending.merge(changedServices)
+    /// `health` prunes endpoints the health checker found down or not yet up, unless none of a
+    /// Service's endpoints is servable and `settings.failOpen` is set.
+    public func build(
+        catalog: Catalog, staticZones: [ZoneFileContents], health: HealthVerdicts = HealthVerdicts(), generation: UInt64,
+        serial: UInt32
+    ) -> Snapshot {
+        var summary = SnapshotSummary()
+        let domain = settings.domain
+        // Each Service owns its name and an SRV name or two; each endpoint a hostname and a PTR.
+        let services = catalog.services.count
+        let endpoints = catalog.endpointSlices.values.reduce(0) { $0 + $1.endpoints.count }
+        var cluster = NodeTable(origin: domain, expectedOwners: 3 * services + endpoints)
+        var reverseV4 = NodeTable(origin: ReverseName.ipv4Zone, expectedOwners: services + endpoints)
+        var reverseV6 = NodeTable(origin: ReverseName.ipv6Zone)
+        let ttl = settings.ttl
+
+        // The apex and the fixed names of the schema.
+        cluster.add(domain, .ns, ttl: ttl, .ns(settings.nameServer))
+        for address in settings.nameServerAddresses {
+            cluster.add(settings.nameServer, address.recordType, ttl: ttl, address.rdata)
         }
-        signal.yield()
-    }
+        cluster.add(domain.prepending("dns-version")!, .txt, ttl: ttl, .txt([Array(Self.schemaVersion.utf8)]))
+        cluster.addEmpty(domain.prepending("svc")!)
+        cluster.addEmpty(domain.prepending("pod")!)
 
-    /// New health verdicts; the rebuild follows shortly on the builder's task.
-    public func update(health: HealthVerdicts) {
-        inputs.withLock { inputs in
-            inputs.pending.merge(health.servicesChanged(since: inputs.health))
-            inputs.health = health
-        }
-        signal.yield()
-    }
-
-    /// Builds from the current inputs and publishes, on the caller's task (startup and tests).
-    @discardableResult
-    public func rebuildNow() -> Snapshot {
-        building.withLock { _ in buildAndPublish() }
-    }
-
-    private static let buildQueue = DispatchQueue(label: "svcdns.snapshot-builder")
-
-    /// Builds when something changed since the last build. A signal can outlive its change: the first
-    /// ones arrive before startup's `rebuildNow`, and a full rebuild for nothing at 1M endpoints takes
-    /// seconds and doubles the memory while it runs.
-    private func rebuildIfChanged() {
-        building.withLock { _ in
-            let idle = inputs.withLock { inputs in
-                // The change that fills the gap signals again when it arrives.
-                if inputs.arrived.isWaiting { return true }
-                if case .nothing = inputs.pending, inputs.built != nil { return true }
-                return false
-            }
-            if !idle { _ = buildAndPublish() }
-        }
-    }
-
-    private func buildAndPublish() -> Snapshot {
-        let (catalog, zones, health, generation, serial, pending, built) = inputs.withLock { inputs in
-            inputs.generation += 1
-            // The serial must grow with every build; seconds since 1970 also orders restarts.
-            let now = UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970))
-            inputs.serial = max(inputs.serial &+ 1, now)
-            defer { inputs.pending = .nothing }
-            return (
-                inputs.catalog, inputs.zones, inputs.health, inputs.generation, inputs.serial, inputs.pending, inputs.built
-            )
-        }
-        let started = ContinuousClock.now
-        let snapshot: Snapshot
-        if case .services(let changed) = pending, let built, builder.allowsIncrementalUpdates(staticZones: zones) {
-            snapshot = builder.update(
-                built.snapshot, changing: changed, from: (built.catalog, built.health), to: (catalog, health),
-                generation: generation, serial: serial
-            )
-        } else {
-            snapshot = builder.build(catalog: catalog, staticZones: zones, health: health, generation: generation, serial: serial)
-            Self.returnFreedMemory()
-        }
-        inputs.withLock { $0.built = Built(catalog: catalog, health: health, snapshot: snapshot) }
-        store.publish(snapshot)
-        let took = ContinuousClock.now - started
-        builds.increment()
-        buildDuration.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
-        names.record(snapshot.summary.names)
-        let counts = catalog.counts
-        services.record(counts.services)
-        endpointSlices.record(counts.endpointSlices)
-        endpoints.record(counts.endpoints)
-        reportFailOpen(snapshot.summary.failOpenServices)
-        logger.debug(
-            "snapshot published",
-            metadata: [
-                "snapshot.generation": "\(generation)", "snapshot.names": "\(snapshot.summary.names)",
-                "snapshot.build_ms": "\(took.milliseconds)",
-            ]
-        )
-        return snapshot
-    }
-
-    /// A full build frees the previous snapshot and the build's scratch tables: hundreds of megabytes at
-    /// 100,000 Services, which glibc keeps in its heap unless asked to give them back.
-    private static func returnFreedMemory() {
-        #if canImport(Glibc)
-        // malloc.h is not part of the Glibc module; the symbol is looked up once, by name.
-        _ = mallocTrim?(0)
-        #endif
-    }
-
-    #if canImport(Glibc)
-    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
-        guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
-    }()
-    #endif
-
-    /// Drains change signals until graceful shutdown: one build per burst of changes.
-    public func run() async throws {
-        await withGracefulShutdownHandler {
-            for await _ in changes {
-                // A full build at 1M endpoints takes seconds: on a queue of its own it leaves Swift's
-                // cooperative pool (one thread when svcdns is pinned to one CPU) to the API and the rest.
-                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                    Self.buildQueue.async {
-                        self.rebuildIfChanged()
-                        done.resume()
-                    }
+        for service in catalog.services.values.sorted(by: { $0.key < $1.key }) {
+            var pointers: [Pointer] = []
+            addRecords(of: service, in: catalog, health: health, to: &cluster, pointers: &pointers, summary: &summary)
+            for pointer in pointers {
+                switch pointer.address {
+                case .v4: reverseV4.add(pointer.owner, .ptr, ttl: ttl, .ptr(pointer.target))
+                case .v6: reverseV6.add(pointer.owner, .ptr, ttl: ttl, .ptr(pointer.target))
                 }
             }
-        } onGracefulShutdown: {
-            self.signal.finish()
+        }
+
+        var tables = [cluster, reverseV4, reverseV6]
+        var kinds: [Zone.Kind] = [.cluster, .reverse, .reverse]
+        var soas: [RRSet] = tables.map { generatedSOA(origin: $0.origin, serial: serial) }
+        for zone in staticZones {
+            var table = NodeTable(origin: zone.origin)
+            for record in zone.records {
+                table.add(record.owner, record.type, ttl: record.ttl, record.rdata)
+            }
+            tables.append(table)
+            kinds.append(.file)
+            soas.append(RRSet(owner: zone.origin, type: .soa, ttl: zone.soaTTL, rdata: [.soa(zone.soa)]))
+            summary.staticZones += 1
+        }
+        for index in tables.indices {
+            tables[index].add(soas[index])
+        }
+
+        // Link additionals across every table, so an SRV in a zone file pointing at a service finds it.
+        let addresses = AddressIndex(tables: tables)
+        var zones: [Zone] = []
+        for index in tables.indices {
+            let nodes = tables[index].freeze(addresses: addresses)
+            summary.names += nodes.count
+            let owned = kinds[index] == .reverse && settings.forwardsUnknownReverseNames ? settings.serviceNetworks : nil
+            zones.append(
+                Zone(
+                    kind: kinds[index], origin: tables[index].origin, soa: soas[index], nodes: nodes, recordTTL: ttl,
+                    ownedNetworks: owned
+                )
+            )
+        }
+        let rotator = Rotator(mode: settings.rotation, maxAnswers: settings.maxAnswers)
+        return Snapshot(generation: generation, zones: zones, summary: summary, rotator: rotator)
+    }
+
+    /// The SOA of a zone svcdns generates (the cluster zone and the reverse zones).
+    func generatedSOA(origin: DomainName, serial: UInt32) -> RRSet {
+        let soa = SOAData(
+            mname: settings.nameServer, rname: settings.hostmaster, serial: serial,
+            refresh: 7200, retry: 1800, expire: 86400, minimum: settings.ttl
+        )
+        return RRSet(owner: origin, type: .soa, ttl: settings.ttl, rdata: [.soa(soa)])
+    }
+
+    /// A PTR one Service puts in a reverse zone.
+    struct Pointer: Hashable {
+        var address: IPAddress
+        var target: DomainName
+        var owner: DomainName { ReverseName.of(address) }
+    }
+
+    /// Everything one Service puts into the snapshot: its names in the cluster zone, all at or below
+    /// `<svc>.<ns>.svc.<domain>.` (so no other Service shares them), and its PTRs (which it may share).
+    /// The full build and the incremental one both go through here, so they cannot disagree.
+    func addRecords(
+        of service: Service, in catalog: Catalog, health: HealthVerdicts, to cluster: inout NodeTable,
+        pointers: inout [Pointer], summary: inout SnapshotSummary
+    ) {
+        guard let serviceName = Self.serviceName(service.key, domain: settings.domain) else { return }
+        let ttl = settings.ttl
+        summary.services += 1
+        if service.type == .externalName {
+            summary.externalNames += 1
+            if let target = service.externalName.flatMap({ DomainName($0) }) {
+                cluster.add(serviceName, .cname, ttl: ttl, .cname(target))
+            }
+            return
+        }
+        if service.isHeadless {
+            summary.headlessServices += 1
+            let endpoints = servedEndpoints(of: service, in: catalog, health: health, summary: &summary)
+            cluster.addEmpty(serviceName)
+            // The Service's own named ports exist as names even with no endpoint behind them: NODATA,
+            // not NXDOMAIN, while a Service has no ready endpoint.
+            for port in service.ports {
+                if let name = port.name, !name.isEmpty,
+                    let owner = Self.srvName(PortKey(name: name, protocol: port.protocol), under: serviceName)
+                {
+                    cluster.addEmpty(owner)
+                }
+            }
+            var srvRecords: [PortKey: [(port: Int, target: DomainName)]] = [:]
+            var seenPointers: Set<Pointer> = []
+            for endpoint in endpoints {
+                guard let hostName = serviceName.prepending(endpoint.hostLabel) else { continue }
+                cluster.add(serviceName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
+                cluster.add(hostName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
+                let pointer = Pointer(address: endpoint.address, target: hostName)
+                if seenPointers.insert(pointer).inserted { pointers.append(pointer) }
+                for port in endpoint.ports {
+                    guard let name = port.name, !name.isEmpty, let number = port.port else { continue }
+                    srvRecords[PortKey(name: name, protocol: port.protocol), default: []].append((number, hostName))
+                }
+            }
+            for (key, records) in srvRecords.sorted(by: { ($0.key.name, $0.key.protocol.dnsLabel) < ($1.key.name, $1.key.protocol.dnsLabel) }) {
+                guard let owner = Self.srvName(key, under: serviceName) else { continue }
+                // CoreDNS's weighting: records of one priority share 100 between them.
+                let weight = UInt16(max(1, 100 / records.count))
+                for record in records {
+                    cluster.add(
+                        owner, .srv, ttl: ttl,
+                        .srv(priority: 0, weight: weight, port: UInt16(record.port), target: record.target)
+                    )
+                }
+            }
+            return
+        }
+        for address in service.clusterIPs {
+            cluster.add(serviceName, address.recordType, ttl: ttl, address.rdata)
+            let pointer = Pointer(address: address, target: serviceName)
+            if !pointers.contains(pointer) { pointers.append(pointer) }
+        }
+        cluster.addEmpty(serviceName)
+        for port in service.ports {
+            // Spec §2.3.1: unnamed ports have no SRV records.
+            guard let name = port.name, !name.isEmpty,
+                let owner = Self.srvName(PortKey(name: name, protocol: port.protocol), under: serviceName)
+            else { continue }
+            cluster.add(owner, .srv, ttl: ttl, .srv(priority: 0, weight: 100, port: UInt16(port.port), target: serviceName))
         }
     }
 
-    /// Logs and counts each Service once when it starts failing open, and once when it stops.
-    private func reportFailOpen(_ services: [ObjectKey]) {
-        let now = Set(services)
-        let before = inputs.withLock { inputs in
-            defer { inputs.failingOpen = now }
-            return inputs.failingOpen
+    /// `<svc>.<ns>.svc.<domain>.`
+    static func serviceName(_ key: ObjectKey, domain: DomainName) -> DomainName? {
+        domain.prepending("svc")?.prepending(key.namespace)?.prepending(key.name)
+    }
+
+    /// `_<port>._<proto>.<service name>.`
+    static func srvName(_ key: PortKey, under serviceName: DomainName) -> DomainName? {
+        serviceName.prepending("_" + key.protocol.dnsLabel)?.prepending("_" + key.name)
+    }
+
+    /// The addresses a headless Service answers with: those it offers (see `Catalog.offeredEndpoints`)
+    /// that the health checker has not ruled out. When it rules out all of them, fail open: all of them,
+    /// as Route 53 multivalue answers do, unless `settings.failOpen` is off.
+    func servedEndpoints(
+        of service: Service, in catalog: Catalog, health: HealthVerdicts, summary: inout SnapshotSummary
+    ) -> [CatalogEndpoint] {
+        let offered = catalog.offeredEndpoints(of: service)
+        let healthy = offered.filter { health.isServable(EndpointID(service: service.key, address: $0.address)) }
+        summary.prunedEndpoints += offered.count - healthy.count
+        if healthy.isEmpty && !offered.isEmpty && settings.failOpen {
+            summary.failOpenServices.append(service.key)
+            summary.endpointAddresses += offered.count
+            return offered
         }
-        for service in now.subtracting(before).sorted() {
-            failOpenCounter.increment()
-            logger.info("every endpoint is down: answering with all of them (fail open)", metadata: ["health.service": "\(service)"])
-        }
-        for service in before.subtracting(now).sorted() {
-            logger.info("a healthy endpoint is back: no longer failing open", metadata: ["health.service": "\(service)"])
-        }
+        summary.endpointAddresses += healthy.count
+        return healthy
     }
 }
 
-extension Duration {
-    fileprivate var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+/// A port as SRV names see it: `_<name>._<protocol>`.
+struct PortKey: Hashable {
+    var name: String
+    var `protocol`: PortProtocol
+}
+
+extension CatalogEndpoint {
+    /// Spec §2.4.1: the endpoint's hostname, else its address with dashes.
+    var hostLabel: String { hostname ?? address.dashed }
+}
+
+extension IPAddress {
+    var recordType: RecordType {
+        switch self {
+        case .v4: .a
+        case .v6: .aaaa
+        }
+    }
+
+    var rdata: RData {
+        switch self {
+        case .v4(let value):
+            .a(IPv4Bytes(UInt8(value >> 24), UInt8((value >> 16) & 0xFF), UInt8((value >> 8) & 0xFF), UInt8(value & 0xFF)))
+        case .v6(let high, let low):
+            .aaaa(IPv6Bytes(high: high, low: low))
+        }
     }
 }

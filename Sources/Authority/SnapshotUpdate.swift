@@ -8,7 +8,7 @@ import ServiceModel
 /// old names can be dropped and its new ones set without looking at any other Service. PTRs may be
 /// shared (two Services with one address), so they change record by record. Names that exist only
 /// because of names below them come and go with their last child (`NodeMap` counts children).
-extension ZoneBuilder {
+extension SnapshotBuilder {
     /// True when the zone files leave the generated zones to svcdns: none lies inside the cluster domain
     /// or a reverse zone, and none has an SRV, MX or NS record pointing there (a full build links those
     /// targets' addresses into the zone file's answers). Otherwise every change takes a full build.

@@ -29,7 +29,7 @@ public enum TestZone {
             domain: DomainName(domain)!, ttl: ttl, nameServerAddresses: nameServers.compactMap { IPAddress($0) },
             failOpen: failOpen, rotation: rotation, maxAnswers: maxAnswers
         )
-        return ZoneBuilder(settings: settings).build(
+        return SnapshotBuilder(settings: settings).build(
             catalog: catalog, staticZones: zones, health: health, generation: 1, serial: serial
         )
     }

@@ -288,140 +288,46 @@ struct Serve: AsyncParsableCommand {
         logger.info(
             "file descriptors", metadata: ["process.open_files": "\(openFiles)", "dns.tcp_max_connections": "\(maxTCPConnections)"]
         )
-        let metricsRegistry = Self.bootstrapMetrics()
-        let readiness = Readiness()
+        // Before anything that counts: a counter made before the bootstrap would count nowhere.
+        let metrics = Self.bootstrapMetrics()
         let domain = try registry.clusterDomain()
         let listen = (dnsAddresses.isEmpty ? ["127.0.0.1:1053"] : dnsAddresses).compactMap(ListenAddress.init)
-        let http = ListenAddress(httpAddress)!
-
         var folderState = FolderState()
         guard let contents = try registry.loadOrReport(into: &folderState) else {
             logger.error("not serving: the zones folder has problems", metadata: ["zones.directory": "\(registry.zones)"])
             throw ExitCode(1)
         }
+        let forwarding = try forwardingPolicy(listen: listen, logger: logger)
         // ns.dns.<domain> answers with the addresses svcdns listens on, when they are specific ones.
         let nameServers = listen.compactMap { IPAddress($0.host) }.filter { $0 != IPAddress("0.0.0.0") && $0 != IPAddress("::") }
-        let forwarding = try forwardingPolicy(listen: listen, logger: logger)
-        let settings = ClusterSettings(
-            domain: domain, ttl: ttl, nameServerAddresses: nameServers, failOpen: !noFailOpen,
-            rotation: RotationMode(rawValue: rotate)!, maxAnswers: maxAnswers,
-            forwardsUnknownReverseNames: forwarding != nil, serviceNetworks: serviceCidr.compactMap(IPNetwork.init)
-        )
-        let snapshots = SnapshotStore()
-        let snapshotBuilder = SnapshotBuilder(
-            builder: ZoneBuilder(settings: settings), store: snapshots, logger: Logger(label: "svcdns.snapshot")
-        )
-        let defaults = HealthDefaults(
-            interval: HealthCheckOverrides.parseDuration(healthInterval)!,
-            timeout: HealthCheckOverrides.parseDuration(healthTimeout)!, fall: healthFall, rise: healthRise
-        )
-        // Probes run on a thread of their own, so a burst of probes never delays a DNS answer.
-        let healthChecker = try HealthChecker(
-            defaults: defaults, logger: Logger(label: "svcdns.health"),
-            onChange: { verdicts, _ in snapshotBuilder.update(health: verdicts) }
-        )
-        let liveRegistry: LiveRegistry
-        let onChange: LiveRegistry.ChangeHandler = { change in
-            snapshotBuilder.update(
-                catalog: change.catalog, zones: change.zones, changedServices: change.changedServices, sequence: change.sequence
-            )
-            healthChecker.update(catalog: change.catalog, changedServices: change.changedServices, sequence: change.sequence)
-        }
-        let shared = EtcdStore(url: store)
-        if store.hasPrefix("etcd://") && shared == nil {
-            print("store: \(store) is not etcd://HOST:PORT[,HOST:PORT...][/PREFIX]")
-            throw ExitCode(1)
-        }
-        do {
-            if let shared {
-                liveRegistry = try LiveRegistry(store: nil, shared: shared, folder: contents, onChange: onChange)
-            } else {
-                liveRegistry = try LiveRegistry(store: try ObjectStore(directory: store), folder: contents, onChange: onChange)
-            }
-        } catch {
-            // Never a silent empty registry: what was acknowledged to API clients must be served.
-            print("store: \(error)")
-            logger.error("not serving: the store cannot be used", metadata: ["store.path": "\(store)", "error": "\(error)"])
-            throw ExitCode(1)
-        }
-        // With etcd, the shared objects come from its prefix: listed once before the first answer, then
-        // watched by the follower.
-        let storeStatus = StoreStatus()
-        var follower = shared.map {
-            EtcdFollower(
-                client: $0.client, prefix: $0.prefix, registry: liveRegistry, status: storeStatus,
-                logger: Logger(label: "svcdns.etcd")
-            )
-        }
-        if let listing = follower {
-            follower?.listedAt = await listing.listFirst(within: .seconds(5))
-        }
-        let registryNow = liveRegistry.current
-        snapshotBuilder.update(catalog: registryNow.catalog, zones: registryNow.zones, sequence: registryNow.sequence)
-        healthChecker.update(catalog: registryNow.catalog, sequence: registryNow.sequence)
-        let snapshot = snapshotBuilder.rebuildNow()
-        logger.info(
-            "registry loaded",
-            metadata: [
-                "zones.directory": "\(registry.zones)", "registry.summary": "\(contents.summary)",
-                "snapshot.names": "\(snapshot.summary.names)",
-            ]
-        )
-
-        let folderWatcher = FolderWatcher(
-            source: FolderSource(directory: registry.zones, domain: domain), state: folderState,
-            interval: HealthCheckOverrides.parseDuration(reloadInterval)!, logger: Logger(label: "svcdns.registry"),
-            onChange: { contents in liveRegistry.replaceFolder(contents) }
-        )
-
-        let group = MultiThreadedEventLoopGroup.singleton
-        let dnsServer = DNSServer(
-            configuration: DNSServerConfiguration(
+        let configuration = ServeApplication.Configuration(
+            zones: registry.zones, domain: domain, folder: contents, folderState: folderState,
+            reloadInterval: HealthCheckOverrides.parseDuration(reloadInterval)!, store: store, apiToken: token,
+            cluster: ClusterSettings(
+                domain: domain, ttl: ttl, nameServerAddresses: nameServers, failOpen: !noFailOpen,
+                rotation: RotationMode(rawValue: rotate)!, maxAnswers: maxAnswers,
+                forwardsUnknownReverseNames: forwarding != nil, serviceNetworks: serviceCidr.compactMap(IPNetwork.init)
+            ),
+            health: HealthDefaults(
+                interval: HealthCheckOverrides.parseDuration(healthInterval)!,
+                timeout: HealthCheckOverrides.parseDuration(healthTimeout)!, fall: healthFall, rise: healthRise
+            ),
+            forwarding: forwarding,
+            dns: DNSServerConfiguration(
                 addresses: listen, tcpIdleTimeout: TimeAmount(HealthCheckOverrides.parseDuration(tcpIdleTimeout)!),
                 maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: tcpMaxConnectionsPerClient,
                 tcpLimits: TCPConnectionLimits(maxQueriesInFlight: tcpMaxInFlight, maxQueuedAnswerBytes: tcpMaxQueuedBytes),
                 tcpDeferAccept: .seconds(Int64(tcpDeferAccept)),
                 udpWorkers: udpWorkers ?? DNSServerConfiguration.defaultUDPWorkers, rateLimit: rateLimit
             ),
-            pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots, forwarding: forwarding)),
-            group: group,
-            logger: Logger(label: "svcdns.server"),
-            readiness: readiness
-        )
-        // A replica on etcd is ready once it holds the shared objects; after that an outage only degrades it,
-        // since DNS keeps answering from the last data.
-        let needsListing = shared != nil
-        var endpoints = ControlServer.Endpoints(
-            isReady: { readiness.isReady && (!needsListing || storeStatus.hasListed) }, metrics: { metricsRegistry.emitToBuffer() },
-            endpointStatuses: { await healthChecker.statuses() }
-        )
-        endpoints.storeProblem = {
-            let unreachable = storeStatus.unreachable.map { "etcd unreachable: \($0)" }
-            guard needsListing && !storeStatus.hasListed else { return unreachable }
-            return "not yet listed from etcd" + (unreachable.map { ": \($0)" } ?? "")
-        }
-        let controlServer = ControlServer(
-            host: http.host, port: http.port, logger: Logger(label: "svcdns.http"), endpoints: endpoints,
-            registry: liveRegistry, apiToken: token,
-            limits: ControlServer.Limits(
+            http: ListenAddress(httpAddress)!,
+            httpLimits: ControlServer.Limits(
                 maxConnections: httpMaxConnections, timeout: TimeAmount(HealthCheckOverrides.parseDuration(httpTimeout)!),
                 maxHeaderBytes: httpMaxHeaderBytes
             )
         )
-        var serviceList: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: snapshotBuilder), .init(service: folderWatcher), .init(service: healthChecker),
-            .init(service: dnsServer),
-            .init(service: controlServer),
-        ]
-        if let follower { serviceList.append(.init(service: follower)) }
-        let services = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: serviceList,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
-        try await services.run()
+        let application = try await ServeApplication(configuration: configuration, metrics: metrics, logger: logger)
+        try await application.run()
     }
 
     /// `--rrl-rate`, `--rrl-slip`, `--rrl-table-size` in range.

@@ -10,7 +10,7 @@ import Testing
 /// either could know, for every type.
 @Suite struct IncrementalUpdateTests {
     static let settings = ClusterSettings(domain: DomainName("cluster.local.")!, ttl: 5, rotation: .none)
-    static let builder = ZoneBuilder(settings: settings)
+    static let builder = SnapshotBuilder(settings: settings)
     static let types: [RecordType] = [.a, .aaaa, .srv, .ptr, .cname, .txt, .ns, .soa]
 
     @Test(arguments: [1, 2] as [UInt64])

@@ -24,8 +24,8 @@ import Testing
     }
 
     @Test func anOlderCatalogArrivingLastDoesNotUndoANewerWrite() {
-        let builder = SnapshotBuilder(
-            builder: ZoneBuilder(settings: Self.settings), store: SnapshotStore(),
+        let builder = SnapshotPublisher(
+            builder: SnapshotBuilder(settings: Self.settings), store: SnapshotStore(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         let a = Self.service("a", "10.96.0.1")
