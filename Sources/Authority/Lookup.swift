@@ -33,7 +33,7 @@ extension Snapshot {
             case .answer(let entry):
                 let presented = rotator.present(entry.rrSet, counter: entry.rotation)
                 response.answer.append(presented)
-                let windowed = presented.presentedCount < presented.rdata.count
+                let windowed = presented.presentedCount < presented.recordCount
                 // The additionals were linked once per target when the zone was built, so there is
                 // nothing to de-duplicate here (checking each against the others was quadratic: half a
                 // million comparisons for the SRV set of a Service with 1,000 endpoints).
@@ -76,8 +76,9 @@ extension Snapshot {
 extension Snapshot {
     /// True when one of the records `set` presents names `owner` as its SRV, MX or NS target.
     static func targets(of set: RRSet, include owner: DomainName) -> Bool {
+        let records = set.rdata
         for position in 0..<set.presentedCount {
-            switch set.rdata[(set.firstRecord + position) % set.rdata.count] {
+            switch records[(set.firstRecord + position) % records.count] {
             case .srv(_, _, _, let target), .mx(_, let target), .ns(let target):
                 if target == owner { return true }
             default:

@@ -35,7 +35,7 @@ struct NodeTable {
             owners[ownerIndex].sets.append(RRSet(owner: owner, type: type, ttl: ttl, rdata: [rdata]))
             return
         }
-        let count = owners[ownerIndex].sets[setIndex].rdata.count
+        let count = owners[ownerIndex].sets[setIndex].recordCount
         if count < Self.linearScanLimit {
             guard !owners[ownerIndex].sets[setIndex].rdata.contains(rdata) else { return }
         } else {

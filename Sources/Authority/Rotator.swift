@@ -32,7 +32,7 @@ struct Rotator: Sendable {
 
     /// The set as one response presents it, taking the next ticket of its counter (nil: not rotating).
     func present(_ set: RRSet, counter: RotationCounter?) -> RRSet {
-        let size = set.rdata.count
+        let size = set.recordCount
         guard size > 1 else { return set }
         var presented = set
         if maxAnswers > 0 { presented.recordLimit = maxAnswers }

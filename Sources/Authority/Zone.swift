@@ -106,6 +106,6 @@ struct NodeEntry: Sendable {
     init(rrSet: RRSet, additional: [RRSet]) {
         self.rrSet = rrSet
         self.additional = additional
-        self.rotation = rrSet.rdata.count > 1 ? RotationCounter(0) : nil
+        self.rotation = rrSet.recordCount > 1 ? RotationCounter(0) : nil
     }
 }

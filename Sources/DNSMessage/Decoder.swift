@@ -166,6 +166,18 @@ public enum MessageDecoder {
         guard try reader.readUInt16() == RecordClass.internet else { throw .notInternetClass }
         let ttl = try reader.readUInt32()
         let length = Int(try reader.readUInt16())
+        let rdata = try readRData(type, length: length, &reader)
+        return ResourceRecord(owner: owner, type: type, ttl: ttl, rdata: rdata)
+    }
+
+    /// Reads one record's data of exactly `bytes` (a stored record: names uncompressed).
+    static func readRData(_ type: RecordType, from bytes: UnsafeRawBufferPointer) throws(MalformedReason) -> RData {
+        var reader = WireReader(bytes)
+        return try readRData(type, length: bytes.count, &reader)
+    }
+
+    /// Reads the data of a record of `type` that fills the next `length` bytes, and nothing more.
+    static func readRData(_ type: RecordType, length: Int, _ reader: inout WireReader) throws(MalformedReason) -> RData {
         let end = reader.position + length
         guard end <= reader.bytes.count else { throw .truncated }
         let rdata: RData
@@ -213,6 +225,6 @@ public enum MessageDecoder {
             }
         }
         guard reader.position == end else { throw .truncated }
-        return ResourceRecord(owner: owner, type: type, ttl: ttl, rdata: rdata)
+        return rdata
     }
 }

@@ -178,14 +178,18 @@ private enum MessageWriter {
     private static func writeRRSet<Sink: MessageSink>(
         _ rrSet: RRSet, budget: Int, table: inout CompressionTable, into sink: inout Sink
     ) -> (count: Int, complete: Bool) {
+        if let stored = rrSet.stored {
+            return writeStoredRRSet(rrSet, stored.store, index: stored.index, owner: stored.owner, budget: budget, table: &table, into: &sink)
+        }
+        let records = rrSet.recordValues ?? []
         let count = rrSet.presentedCount
-        let size = rrSet.rdata.count
+        let size = records.count
         guard size > 0 else { return (0, true) }
         var index = rrSet.firstRecord % size
         for written in 0..<count {
             let mark = sink.count
             let tableMark = table.count
-            writeRecord(owner: rrSet.owner, type: rrSet.type, ttl: rrSet.ttl, rdata: rrSet.rdata[index], table: &table, into: &sink)
+            writeRecord(owner: rrSet.owner, type: rrSet.type, ttl: rrSet.ttl, rdata: records[index], table: &table, into: &sink)
             if sink.overflowed || sink.count > budget {
                 sink.truncate(to: mark)
                 table.count = tableMark
@@ -195,6 +199,95 @@ private enum MessageWriter {
             if index == size { index = 0 }
         }
         return (count, true)
+    }
+
+    /// As `writeRRSet` for a set held in a `RecordStore`: each record's bytes are copied as stored, and the names
+    /// in the data of the RFC 1035 types are compressed as a value's are.
+    private static func writeStoredRRSet<Sink: MessageSink>(
+        _ rrSet: RRSet, _ store: RecordStore, index: Int, owner: DomainName?, budget: Int, table: inout CompressionTable,
+        into sink: inout Sink
+    ) -> (count: Int, complete: Bool) {
+        store.withBytes(index) { storedOwner, records, entry in
+            let size = Int(entry.count)
+            guard size > 0 else { return (0, true) }
+            let count = rrSet.presentedCount
+            var position = rrSet.firstRecord % size
+            var offset = 0
+            if entry.uniformLength {
+                offset = position * (2 + (Int(records[0]) << 8 | Int(records[1])))
+            } else {
+                for _ in 0..<position {
+                    offset += 2 + (Int(records[offset]) << 8 | Int(records[offset + 1]))
+                }
+            }
+            for written in 0..<count {
+                let mark = sink.count
+                let tableMark = table.count
+                let length = Int(records[offset]) << 8 | Int(records[offset + 1])
+                let rdata = UnsafeRawBufferPointer(rebasing: records[(offset + 2)..<(offset + 2 + length)])
+                if let owner {
+                    owner.wire.withUnsafeBufferPointer { owner in
+                        writeStoredRecord(owner: owner, type: rrSet.type, ttl: rrSet.ttl, rdata: rdata, table: &table, into: &sink)
+                    }
+                } else {
+                    writeStoredRecord(owner: storedOwner, type: rrSet.type, ttl: rrSet.ttl, rdata: rdata, table: &table, into: &sink)
+                }
+                if sink.overflowed || sink.count > budget {
+                    sink.truncate(to: mark)
+                    table.count = tableMark
+                    return (written, false)
+                }
+                position += 1
+                offset += 2 + length
+                if position == size {
+                    position = 0
+                    offset = 0
+                }
+            }
+            return (count, true)
+        }
+    }
+
+    private static func writeStoredRecord<Sink: MessageSink>(
+        owner: UnsafeBufferPointer<UInt8>, type: RecordType, ttl: UInt32, rdata: UnsafeRawBufferPointer,
+        table: inout CompressionTable, into sink: inout Sink
+    ) {
+        writeName(owner, compress: true, table: &table, into: &sink)
+        sink.append16(type.rawValue)
+        sink.append16(RecordClass.internet)
+        sink.append32(ttl)
+        let lengthAt = sink.count
+        sink.append16(0)
+        let bytes = rdata.assumingMemoryBound(to: UInt8.self)
+        switch type {
+        case .cname, .ns, .ptr:
+            writeName(bytes, compress: true, table: &table, into: &sink)
+        case .mx:
+            sink.append(UnsafeRawBufferPointer(rebasing: rdata[0..<2]))
+            writeName(UnsafeBufferPointer(rebasing: bytes[2...]), compress: true, table: &table, into: &sink)
+        case .soa:
+            let rname = nameLength(bytes, from: 0)
+            let fields = rname + nameLength(bytes, from: rname)
+            writeName(UnsafeBufferPointer(rebasing: bytes[0..<rname]), compress: true, table: &table, into: &sink)
+            writeName(UnsafeBufferPointer(rebasing: bytes[rname..<fields]), compress: true, table: &table, into: &sink)
+            sink.append(UnsafeRawBufferPointer(rebasing: rdata[fields...]))
+        case .srv:
+            // Not compressed (RFC 2782), but later names may point at it, as at a value's target.
+            sink.append(UnsafeRawBufferPointer(rebasing: rdata[0..<6]))
+            writeName(UnsafeBufferPointer(rebasing: bytes[6...]), compress: false, table: &table, into: &sink)
+        default:
+            sink.append(rdata)
+        }
+        sink.patch16(UInt16(truncatingIfNeeded: sink.count - lengthAt - 2), at: lengthAt)
+    }
+
+    /// The length of the uncompressed name at `start` of `bytes`, its zero byte included.
+    private static func nameLength(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var position = start
+        while bytes[position] != 0 {
+            position += Int(bytes[position]) + 1
+        }
+        return position + 1 - start
     }
 
     static func writeHeader<Sink: MessageSink>(id: UInt16, flags: UInt16, into sink: inout Sink) {
@@ -274,6 +367,15 @@ private enum MessageWriter {
         _ name: DomainName, compress: Bool, table: inout CompressionTable, into sink: inout Sink
     ) {
         name.wire.withUnsafeBufferPointer { wire in
+            writeName(wire, compress: compress, table: &table, into: &sink)
+        }
+    }
+
+    /// As `writeName(_:compress:table:into:)`, for a name's uncompressed wire bytes.
+    private static func writeName<Sink: MessageSink>(
+        _ wire: UnsafeBufferPointer<UInt8>, compress: Bool, table: inout CompressionTable, into sink: inout Sink
+    ) {
+        do {
             var suffixStart = 0
             var pointer: Int? = nil
             if compress && !sink.overflowed {

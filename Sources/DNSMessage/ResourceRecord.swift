@@ -87,29 +87,120 @@ public struct ResourceRecord: Hashable, Sendable {
 }
 
 /// All records of one owner, type and class (RFC 2181 §5): the unit answers are built from and truncated by.
+///
+/// Either values (`owner` and `rdata` as given) or a reference into a `RecordStore`, whose bytes the encoder copies
+/// as they are; `owner` and `rdata` of a stored set are decoded from the store when read. Equal sets are equal
+/// whichever way each is held.
 public struct RRSet: Hashable, Sendable {
-    public var owner: DomainName
+    /// The records of a value set; empty for a stored one.
+    private var values: [RData]
+    /// The store of a stored set; nil for a value set.
+    private var store: RecordStore?
+    private var storeIndex: Int
+    /// Nil for a stored set whose owner is the store's.
+    private var ownerName: DomainName?
     public var type: RecordType
     /// RFC 2181 §5.2: one TTL for the whole set.
     public var ttl: UInt32
-    public var rdata: [RData]
-    /// Where the encoder starts writing `rdata`, wrapping around: how a rotated answer is presented
+    /// Where the encoder starts writing the records, wrapping around: how a rotated answer is presented
     /// without copying the records. 0 in a zone; set on the copy that goes into one response.
     public var firstRecord: Int
     /// At most this many records are written, from `firstRecord` on; 0 writes them all.
     public var recordLimit: Int
 
     public init(owner: DomainName, type: RecordType, ttl: UInt32, rdata: [RData], firstRecord: Int = 0, recordLimit: Int = 0) {
-        self.owner = owner
+        self.values = rdata
+        self.store = nil
+        self.storeIndex = 0
+        self.ownerName = owner
         self.type = type
         self.ttl = ttl
-        self.rdata = rdata
         self.firstRecord = firstRecord
         self.recordLimit = recordLimit
     }
 
+    /// The set at `index` of `store`.
+    init(stored store: RecordStore, index: Int, type: RecordType, ttl: UInt32) {
+        self.values = []
+        self.store = store
+        self.storeIndex = index
+        self.ownerName = nil
+        self.type = type
+        self.ttl = ttl
+        self.firstRecord = 0
+        self.recordLimit = 0
+    }
+
+    /// The owner; setting it on a stored set keeps the records where they are (an answer's owner is the name
+    /// asked, a wildcard's the name it answers for).
+    public var owner: DomainName {
+        get {
+            if let ownerName { return ownerName }
+            guard let store else { preconditionFailure("a value set has an owner") }
+            return store.owner(storeIndex)
+        }
+        set { ownerName = newValue }
+    }
+
+    /// The records as values; setting them (or changing them in place) makes the set a value set.
+    public var rdata: [RData] {
+        get {
+            guard let store else { return values }
+            return store.records(storeIndex)
+        }
+        set {
+            materialize()
+            values = newValue
+        }
+        // In place: building a zone appends to a set record by record, and a copy per append would be quadratic.
+        _modify {
+            materialize()
+            yield &values
+        }
+    }
+
+    /// Makes a stored set a value set with the same owner and records.
+    private mutating func materialize() {
+        guard let store else { return }
+        if ownerName == nil { ownerName = store.owner(storeIndex) }
+        values = store.records(storeIndex)
+        self.store = nil
+    }
+
+    /// How many records the set holds (without decoding a stored one).
+    public var recordCount: Int {
+        guard let store else { return values.count }
+        return store.recordCount(storeIndex)
+    }
+
+    /// The store and index of a stored set, and the owner written in place of the store's (nil: the store's).
+    var stored: (store: RecordStore, index: Int, owner: DomainName?)? {
+        guard let store else { return nil }
+        return (store, storeIndex, ownerName)
+    }
+
+    /// The records of a value set, nil for a stored one: the encoder's way to each.
+    var recordValues: [RData]? {
+        store == nil ? values : nil
+    }
+
+    public static func == (lhs: RRSet, rhs: RRSet) -> Bool {
+        lhs.type == rhs.type && lhs.ttl == rhs.ttl && lhs.firstRecord == rhs.firstRecord
+            && lhs.recordLimit == rhs.recordLimit && lhs.owner == rhs.owner && lhs.rdata == rhs.rdata
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(owner)
+        hasher.combine(type)
+        hasher.combine(ttl)
+        hasher.combine(rdata)
+        hasher.combine(firstRecord)
+        hasher.combine(recordLimit)
+    }
+
     /// How many records the encoder writes.
     public var presentedCount: Int {
-        recordLimit > 0 ? min(recordLimit, rdata.count) : rdata.count
+        let count = recordCount
+        return recordLimit > 0 ? min(recordLimit, count) : count
     }
 }

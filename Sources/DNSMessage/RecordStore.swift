@@ -1,0 +1,195 @@
+/// RRsets kept in wire form in three contiguous buffers (owner names, record data, one entry per RRset), the way
+/// NSD and Knot keep a zone's answers precompiled: a million records are a few arrays, not a million heap objects,
+/// and the encoder copies a record's bytes rather than re-encoding a value.
+///
+/// Immutable once built (`Builder`). An RRset read from it (`subscript`) refers back to the store, so reading one
+/// allocates nothing; its owner and records are decoded into values only when asked for (`RRSet.owner`,
+/// `RRSet.rdata`), which the query path never does.
+public final class RecordStore: Sendable {
+    /// Where one RRset lives in the buffers.
+    struct Entry: Sendable {
+        var ownerStart: UInt32
+        var ownerLength: UInt8
+        /// Every record's data has the same length (A, AAAA, and many SRV sets): the k-th record is found by
+        /// arithmetic instead of by stepping over k lengths.
+        var uniformLength: Bool
+        var type: UInt16
+        var ttl: UInt32
+        var dataStart: UInt32
+        var count: UInt32
+    }
+
+    /// Owner names in wire form, as given (not lowercased).
+    let names: [UInt8]
+    /// Each record's data, preceded by its length in two bytes; names inside are uncompressed.
+    let data: [UInt8]
+    let entries: [Entry]
+
+    private init(names: [UInt8], data: [UInt8], entries: [Entry]) {
+        self.names = names
+        self.data = data
+        self.entries = entries
+    }
+
+    /// How many RRsets it holds.
+    public var count: Int { entries.count }
+
+    /// The bytes it holds, all buffers together (for the memory figures).
+    public var byteCount: Int {
+        names.count + data.count + entries.count * MemoryLayout<Entry>.stride
+    }
+
+    /// The RRset at `index`, referring to this store.
+    public subscript(index: Int) -> RRSet {
+        let entry = entries[index]
+        return RRSet(stored: self, index: index, type: RecordType(rawValue: entry.type), ttl: entry.ttl)
+    }
+
+    /// The number of records of the RRset at `index`.
+    func recordCount(_ index: Int) -> Int {
+        Int(entries[index].count)
+    }
+
+    /// The owner of the RRset at `index`, as a value (allocates).
+    func owner(_ index: Int) -> DomainName {
+        let entry = entries[index]
+        let start = Int(entry.ownerStart)
+        return DomainName(uncheckedWire: Array(names[start..<(start + Int(entry.ownerLength))]))
+    }
+
+    /// The records of the RRset at `index`, as values (allocates).
+    func records(_ index: Int) -> [RData] {
+        let entry = entries[index]
+        let type = RecordType(rawValue: entry.type)
+        var records: [RData] = []
+        records.reserveCapacity(Int(entry.count))
+        data.withUnsafeBytes { bytes in
+            var offset = Int(entry.dataStart)
+            for _ in 0..<entry.count {
+                let length = Int(bytes[offset]) << 8 | Int(bytes[offset + 1])
+                let record = UnsafeRawBufferPointer(rebasing: bytes[(offset + 2)..<(offset + 2 + length)])
+                // The builder wrote these bytes from values, so they read back; a failure here is a bug.
+                records.append(try! MessageDecoder.readRData(type, from: record))
+                offset += 2 + length
+            }
+        }
+        return records
+    }
+
+    /// Calls `body` with the owner's wire bytes and the bytes of the records of the RRset at `index`, each record's
+    /// data preceded by its two-byte length; `recordOffset(k)` gives where record k starts in them.
+    func withBytes<Result>(
+        _ index: Int,
+        _ body: (_ owner: UnsafeBufferPointer<UInt8>, _ records: UnsafeRawBufferPointer, _ entry: Entry) -> Result
+    ) -> Result {
+        let entry = entries[index]
+        return names.withUnsafeBufferPointer { names in
+            data.withUnsafeBytes { data in
+                let ownerStart = Int(entry.ownerStart)
+                let owner = UnsafeBufferPointer(rebasing: names[ownerStart..<(ownerStart + Int(entry.ownerLength))])
+                return body(owner, UnsafeRawBufferPointer(rebasing: data[Int(entry.dataStart)...]), entry)
+            }
+        }
+    }
+
+    /// Collects RRsets into a store: append each set once, then `finish`.
+    public struct Builder {
+        private var names: [UInt8] = []
+        private var data: [UInt8] = []
+        private var entries: [Entry] = []
+        /// The last owner appended, so that the RRsets of one name share its bytes.
+        private var lastOwner: (wire: [UInt8], start: UInt32)? = nil
+
+        public init(expectedSets: Int = 0) {
+            entries.reserveCapacity(expectedSets)
+        }
+
+        /// How many RRsets have been appended.
+        public var count: Int { entries.count }
+
+        /// Appends `set` (its records as they are, in order); returns its index in the store.
+        @discardableResult
+        public mutating func append(_ set: RRSet) -> Int {
+            let owner = set.owner.wire
+            let ownerStart: UInt32
+            if let lastOwner, lastOwner.wire == owner {
+                ownerStart = lastOwner.start
+            } else {
+                ownerStart = UInt32(names.count)
+                names += owner
+                lastOwner = (owner, ownerStart)
+            }
+            let dataStart = UInt32(data.count)
+            var firstLength: Int? = nil
+            var uniform = true
+            for record in set.rdata {
+                let lengthAt = data.count
+                data += [0, 0]
+                record.appendWire(to: &data)
+                let length = data.count - lengthAt - 2
+                data[lengthAt] = UInt8(truncatingIfNeeded: length >> 8)
+                data[lengthAt + 1] = UInt8(truncatingIfNeeded: length)
+                if let firstLength, firstLength != length { uniform = false }
+                if firstLength == nil { firstLength = length }
+            }
+            entries.append(
+                Entry(
+                    ownerStart: ownerStart, ownerLength: UInt8(owner.count), uniformLength: uniform,
+                    type: set.type.rawValue, ttl: set.ttl, dataStart: dataStart, count: UInt32(set.rdata.count)
+                )
+            )
+            return entries.count - 1
+        }
+
+        public func finish() -> RecordStore {
+            RecordStore(names: names, data: data, entries: entries)
+        }
+    }
+}
+
+extension RData {
+    /// Appends the record's data in wire form, names uncompressed (as RFC 3597 §4 requires of unknown types, and as
+    /// the encoder may write any name).
+    func appendWire(to bytes: inout [UInt8]) {
+        func append16(_ value: UInt16) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> 8))
+            bytes.append(UInt8(truncatingIfNeeded: value))
+        }
+        func append32(_ value: UInt32) {
+            append16(UInt16(truncatingIfNeeded: value >> 16))
+            append16(UInt16(truncatingIfNeeded: value))
+        }
+        switch self {
+        case .a(let address):
+            bytes += [address.b0, address.b1, address.b2, address.b3]
+        case .aaaa(let address):
+            append32(UInt32(truncatingIfNeeded: address.high >> 32))
+            append32(UInt32(truncatingIfNeeded: address.high))
+            append32(UInt32(truncatingIfNeeded: address.low >> 32))
+            append32(UInt32(truncatingIfNeeded: address.low))
+        case .cname(let name), .ns(let name), .ptr(let name):
+            bytes += name.wire
+        case .mx(let preference, let exchange):
+            append16(preference)
+            bytes += exchange.wire
+        case .soa(let soa):
+            bytes += soa.mname.wire
+            bytes += soa.rname.wire
+            for value in [soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum] {
+                append32(value)
+            }
+        case .srv(let priority, let weight, let port, let target):
+            append16(priority)
+            append16(weight)
+            append16(port)
+            bytes += target.wire
+        case .txt(let strings):
+            for string in strings {
+                bytes.append(UInt8(string.count))
+                bytes += string
+            }
+        case .opaque(let data):
+            bytes += data
+        }
+    }
+}
