@@ -92,21 +92,32 @@ public struct ResourceRecord: Hashable, Sendable {
 /// as they are; `owner` and `rdata` of a stored set are decoded from the store when read. Equal sets are equal
 /// whichever way each is held.
 public struct RRSet: Hashable, Sendable {
+    // Laid out to stay small (48 bytes): snapshots hold millions of RRsets by value.
     /// The records of a value set; empty for a stored one.
     private var values: [RData]
     /// The store of a stored set; nil for a value set.
     private var store: RecordStore?
-    private var storeIndex: Int
     /// Nil for a stored set whose owner is the store's.
     private var ownerName: DomainName?
-    public var type: RecordType
     /// RFC 2181 §5.2: one TTL for the whole set.
     public var ttl: UInt32
+    private var storeIndex: UInt32
+    private var first: UInt32
+    private var limit: UInt32
+    public var type: RecordType
+
     /// Where the encoder starts writing the records, wrapping around: how a rotated answer is presented
     /// without copying the records. 0 in a zone; set on the copy that goes into one response.
-    public var firstRecord: Int
+    public var firstRecord: Int {
+        get { Int(first) }
+        set { first = UInt32(truncatingIfNeeded: newValue) }
+    }
+
     /// At most this many records are written, from `firstRecord` on; 0 writes them all.
-    public var recordLimit: Int
+    public var recordLimit: Int {
+        get { Int(limit) }
+        set { limit = UInt32(clamping: newValue) }
+    }
 
     public init(owner: DomainName, type: RecordType, ttl: UInt32, rdata: [RData], firstRecord: Int = 0, recordLimit: Int = 0) {
         self.values = rdata
@@ -115,20 +126,20 @@ public struct RRSet: Hashable, Sendable {
         self.ownerName = owner
         self.type = type
         self.ttl = ttl
-        self.firstRecord = firstRecord
-        self.recordLimit = recordLimit
+        self.first = UInt32(truncatingIfNeeded: firstRecord)
+        self.limit = UInt32(clamping: recordLimit)
     }
 
     /// The set at `index` of `store`.
     init(stored store: RecordStore, index: Int, type: RecordType, ttl: UInt32) {
         self.values = []
         self.store = store
-        self.storeIndex = index
+        self.storeIndex = UInt32(index)
         self.ownerName = nil
         self.type = type
         self.ttl = ttl
-        self.firstRecord = 0
-        self.recordLimit = 0
+        self.first = 0
+        self.limit = 0
     }
 
     /// The owner; setting it on a stored set keeps the records where they are (an answer's owner is the name
@@ -137,7 +148,7 @@ public struct RRSet: Hashable, Sendable {
         get {
             if let ownerName { return ownerName }
             guard let store else { preconditionFailure("a value set has an owner") }
-            return store.owner(storeIndex)
+            return store.owner(Int(storeIndex))
         }
         set { ownerName = newValue }
     }
@@ -146,7 +157,7 @@ public struct RRSet: Hashable, Sendable {
     public var rdata: [RData] {
         get {
             guard let store else { return values }
-            return store.records(storeIndex)
+            return store.records(Int(storeIndex))
         }
         set {
             materialize()
@@ -162,21 +173,21 @@ public struct RRSet: Hashable, Sendable {
     /// Makes a stored set a value set with the same owner and records.
     private mutating func materialize() {
         guard let store else { return }
-        if ownerName == nil { ownerName = store.owner(storeIndex) }
-        values = store.records(storeIndex)
+        if ownerName == nil { ownerName = store.owner(Int(storeIndex)) }
+        values = store.records(Int(storeIndex))
         self.store = nil
     }
 
     /// How many records the set holds (without decoding a stored one).
     public var recordCount: Int {
         guard let store else { return values.count }
-        return store.recordCount(storeIndex)
+        return store.recordCount(Int(storeIndex))
     }
 
     /// The store and index of a stored set, and the owner written in place of the store's (nil: the store's).
     var stored: (store: RecordStore, index: Int, owner: DomainName?)? {
         guard let store else { return nil }
-        return (store, storeIndex, ownerName)
+        return (store, Int(storeIndex), ownerName)
     }
 
     /// The records of a value set, nil for a stored one: the encoder's way to each.

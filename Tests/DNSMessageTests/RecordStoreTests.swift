@@ -116,6 +116,11 @@ private func encode(_ response: Response, to query: Query, limit: Int) -> [UInt8
         #expect(encode(Response(answer: [storedSet]), to: asked, limit: 65535) == encode(Response(answer: [value]), to: asked, limit: 65535))
     }
 
+    /// A snapshot holds millions of RRsets by value: room for the store's reference costs no more than 8 bytes.
+    @Test func anRRSetStaysSmall() {
+        #expect(MemoryLayout<RRSet>.stride <= 48)
+    }
+
     @Test func changingAStoredSetsRecordsMakesItAValueSet() {
         var set = storedSets(sets)[0]
         set.rdata.append(.a(IPv4Bytes(127, 0, 2, 99)))
