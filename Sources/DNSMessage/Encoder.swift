@@ -253,11 +253,7 @@ private enum MessageWriter {
         table: inout CompressionTable, into sink: inout Sink
     ) {
         writeName(owner, compress: true, table: &table, into: &sink)
-        sink.append16(type.rawValue)
-        sink.append16(RecordClass.internet)
-        sink.append32(ttl)
-        let lengthAt = sink.count
-        sink.append16(0)
+        let lengthAt = writeRecordFields(type: type, ttl: ttl, into: &sink)
         let bytes = rdata.assumingMemoryBound(to: UInt8.self)
         switch type {
         case .cname, .ns, .ptr:
@@ -309,15 +305,23 @@ private enum MessageWriter {
         }
     }
 
-    private static func writeRecord<Sink: MessageSink>(
-        owner: DomainName, type: RecordType, ttl: UInt32, rdata: RData, table: inout CompressionTable, into sink: inout Sink
-    ) {
-        writeName(owner, compress: true, table: &table, into: &sink)
+    /// A record's type, class and TTL after its owner, and room for its data's length; returns where the length
+    /// goes, to be patched once the data is written.
+    @inline(__always)
+    private static func writeRecordFields<Sink: MessageSink>(type: RecordType, ttl: UInt32, into sink: inout Sink) -> Int {
         sink.append16(type.rawValue)
         sink.append16(RecordClass.internet)
         sink.append32(ttl)
         let lengthAt = sink.count
         sink.append16(0)
+        return lengthAt
+    }
+
+    private static func writeRecord<Sink: MessageSink>(
+        owner: DomainName, type: RecordType, ttl: UInt32, rdata: RData, table: inout CompressionTable, into sink: inout Sink
+    ) {
+        writeName(owner, compress: true, table: &table, into: &sink)
+        let lengthAt = writeRecordFields(type: type, ttl: ttl, into: &sink)
         switch rdata {
         case .a(let address):
             sink.append32(UInt32(address.b0) << 24 | UInt32(address.b1) << 16 | UInt32(address.b2) << 8 | UInt32(address.b3))
