@@ -3,7 +3,7 @@
 /// One endpoint (usually a pod) of an EndpointSlice.
 public struct Endpoint: Hashable, Sendable {
     /// The endpoint's addresses, all of the slice's family; empty in FQDN slices, whose addresses svcdns does not read.
-    public var addresses: [IPAddress]
+    public var addresses: EndpointAddresses
     /// `hostname`, a DNS-1123 label: the endpoint's name under a headless Service (else its dashed address is used).
     public var hostname: String?
     /// `conditions.ready`; Kubernetes reads an absent condition as ready, and so does this.
@@ -27,7 +27,7 @@ public struct Endpoint: Hashable, Sendable {
         nodeName: String? = nil,
         zone: String? = nil
     ) {
-        self.addresses = addresses
+        self.addresses = EndpointAddresses(addresses)
         self.hostname = hostname
         self.ready = ready
         self.serving = serving
