@@ -14,7 +14,7 @@ struct NameKey: Hashable, Sendable {
         self.hash = bytes.withUnsafeBytes(Self.mix)
     }
 
-    private static func mix(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+    static func mix(_ raw: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(raw.count)
         var offset = 0
         while offset + 8 <= raw.count {

@@ -1,0 +1,48 @@
+import Testing
+
+@testable import Authority
+
+/// The packed name index finds exactly the names it was built from, by their bytes.
+@Suite struct NameIndexTests {
+    /// Names as lowercased wire bytes: `<label>.<n>.svc.cluster.local.` and their near misses.
+    static func wire(_ labels: [String]) -> [UInt8] {
+        labels.flatMap { [UInt8($0.utf8.count)] + Array($0.utf8) } + [0]
+    }
+
+    @Test func everyNameIsFoundAndNothingElse() {
+        var random = SystemRandomNumberGenerator()
+        var names: [[UInt8]] = [[0], Self.wire(["cluster", "local"])]
+        var seen = Set(names)
+        while names.count < 20_000 {
+            let length = Int.random(in: 1...20, using: &random)
+            let label = String((0..<length).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789-".randomElement(using: &random)! })
+            let name = Self.wire([label, "ns-\(names.count % 7)", "svc", "cluster", "local"])
+            if seen.insert(name).inserted { names.append(name) }
+        }
+        let index = NameIndex(names)
+        #expect(index.count == names.count)
+        for (number, name) in names.enumerated() {
+            #expect(index.number(of: name) == number)
+            #expect(Array(index.name(number)) == name)
+        }
+        // Names it does not hold: a label longer, shorter, one letter changed, one level up or down.
+        var misses = 0
+        for name in names.prefix(2_000) where name.count > 2 {
+            var changed = name
+            changed[1] ^= 0x01
+            for miss in [Array(name.dropLast()) + [1, 0x61, 0], [UInt8(1), 0x61] + name, changed] where !seen.contains(miss) {
+                #expect(index.number(of: miss) == nil)
+                misses += 1
+            }
+        }
+        #expect(misses > 5_000)
+        #expect(index.number(of: []) == nil)
+    }
+
+    @Test func anEmptyIndexHoldsNothing() {
+        let index = NameIndex([])
+        #expect(index.count == 0)
+        #expect(index.number(of: [0]) == nil)
+        #expect(index.number(of: Self.wire(["a", "cluster", "local"])) == nil)
+    }
+}
