@@ -20,7 +20,7 @@ extension Snapshot {
     public func answer(name: DomainName, type: RecordType) -> AuthoritativeAnswer? {
         var key = name.lookupKey
         guard var zone = zone(containing: key) else { return nil }
-        if let owned = zone.ownedNetworks, zone.nodes[NameKey(key)] == nil, let address = ReverseName.address(of: key),
+        if let owned = zone.ownedNetworks, zone.nodes.find(NameKey(key)) == nil, let address = ReverseName.address(of: key),
             !owned.contains(where: { $0.contains(address) })
         {
             // An address outside the service networks that svcdns does not know: another resolver's to answer.
@@ -53,7 +53,7 @@ extension Snapshot {
             case .referral(let nsEntry):
                 response.authoritative = !response.answer.isEmpty
                 response.authority = [nsEntry.rrSet]
-                response.additional = nsEntry.additional
+                response.additional = Array(nsEntry.additional)
                 return AuthoritativeAnswer(response: response)
             case .alias(let cname):
                 response.answer.append(cname)
@@ -103,10 +103,12 @@ extension Zone {
         if !delegations.isEmpty, let cut = delegation(above: key, type: type) {
             return .referral(cut)
         }
-        guard let node = nodes[NameKey(key)] ?? synthesize(key: key, name: name) else { return .nameError }
+        guard let node = nodes.find(NameKey(key)) ?? synthesize(key: key, name: name).map(FoundNode.value) else {
+            return .nameError
+        }
         if type == .any {
             // RFC 8482 §4.2: answer ANY with one RRset rather than everything.
-            return node.entries.first.map { .answer($0) } ?? .noData
+            return node.firstEntry.map { .answer($0) } ?? .noData
         }
         if let entry = node.entry(of: type) { return .answer(entry) }
         if let alias = node.entry(of: .cname) { return .alias(alias.rrSet) }
@@ -120,7 +122,7 @@ extension Zone {
         var found: NodeEntry? = nil
         while ancestor.count > originKey.count {
             if delegations.contains(NameKey(ancestor)), !(ancestor == key && type.rawValue == 43),
-                let entry = nodes[NameKey(ancestor)]?.entry(of: .ns)
+                let entry = nodes.find(NameKey(ancestor))?.entry(of: .ns)
             {
                 found = entry
             }
@@ -178,14 +180,14 @@ extension Zone {
         var encloser = key
         while encloser.count > originKey.count {
             encloser = Array(encloser[(Int(encloser[0]) + 1)...])
-            if nodes[NameKey(encloser)] != nil { break }
+            if nodes.find(NameKey(encloser)) != nil { break }
         }
         guard let wildcard = nodes[NameKey([1, UInt8(ascii: "*")] + encloser)] else { return nil }
         return Node(
             entries: wildcard.entries.map { entry in
                 var set = entry.rrSet
                 set.owner = name
-                return NodeEntry(rrSet: set, additional: entry.additional)
+                return NodeEntry(rrSet: set, additional: entry.additional, rotation: entry.rotation)
             }
         )
     }

@@ -21,20 +21,31 @@ struct NameIndex: Sendable {
         bytes.reserveCapacity(names.reduce(0) { $0 + $1.count })
         var ends: [UInt32] = []
         ends.reserveCapacity(names.count)
-        // At most three quarters full, so that a miss ends within a few slots.
-        var capacity = 8
-        while capacity * 3 < names.count * 4 { capacity <<= 1 }
-        var slots = [UInt64](repeating: 0, count: capacity)
-        let mask = capacity - 1
-        for (number, name) in names.enumerated() {
+        for name in names {
             bytes += name
             ends.append(UInt32(bytes.count))
-            let hash = name.withUnsafeBytes(NameKey.mix)
-            var slot = Int(truncatingIfNeeded: hash) & mask
-            while slots[slot] != 0 {
-                slot = (slot + 1) & mask
+        }
+        self.init(bytes: bytes, ends: ends)
+    }
+
+    /// Indexes the names laid end to end in `bytes`, name `i` ending at `ends[i]`; they must be distinct.
+    init(bytes: [UInt8], ends: [UInt32]) {
+        // At most three quarters full, so that a miss ends within a few slots.
+        var capacity = 8
+        while capacity * 3 < ends.count * 4 { capacity <<= 1 }
+        var slots = [UInt64](repeating: 0, count: capacity)
+        let mask = capacity - 1
+        bytes.withUnsafeBytes { bytes in
+            var start = 0
+            for (number, end) in ends.enumerated() {
+                let hash = NameKey.mix(UnsafeRawBufferPointer(rebasing: bytes[start..<Int(end)]))
+                start = Int(end)
+                var slot = Int(truncatingIfNeeded: hash) & mask
+                while slots[slot] != 0 {
+                    slot = (slot + 1) & mask
+                }
+                slots[slot] = (hash >> 32) << 32 | UInt64(number + 1)
             }
-            slots[slot] = (hash >> 32) << 32 | UInt64(number + 1)
         }
         self.bytes = bytes
         self.ends = ends
@@ -49,8 +60,16 @@ struct NameIndex: Sendable {
 
     /// The number of the name whose lowercased wire form is `key`, or nil when it holds no such name.
     func number(of key: UnsafeRawBufferPointer) -> Int? {
+        number(of: key, hash: NameKey.mix(key))
+    }
+
+    /// The number of `key`'s name, its hash computed once with the key's.
+    func number(of key: NameKey) -> Int? {
+        key.bytes.withUnsafeBytes { number(of: $0, hash: key.hash) }
+    }
+
+    private func number(of key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
         guard let keyStart = key.baseAddress, !key.isEmpty else { return nil }
-        let hash = NameKey.mix(key)
         let tag = (hash >> 32) << 32
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask

@@ -61,6 +61,16 @@ struct NodeTable {
         _ = indexOf(owner)
     }
 
+    /// The place of `key`'s owner in `owners`, or nil when the table has no such owner.
+    func ownerIndex(of key: NameKey) -> Int? {
+        index[key]
+    }
+
+    /// The RRsets of `key`'s owner.
+    func sets(of key: NameKey) -> [RRSet] {
+        index[key].map { owners[$0].sets } ?? []
+    }
+
     private mutating func indexOf(_ owner: DomainName) -> Int {
         let key = owner.lookupKey
         if let existing = index[NameKey(key)] { return existing }
@@ -75,65 +85,10 @@ struct NodeTable {
             (NameKey(key), sets.map { NodeEntry(rrSet: $0, additional: addresses.additional(for: $0)) })
         }
     }
-
-    /// Appends every RRset to `records`, owner by owner; returns where each owner's first set went.
-    func appendSets(to records: inout RecordStore.Builder) -> [Int32] {
-        owners.map { _, sets in
-            let first = Int32(records.count)
-            for set in sets {
-                records.append(set)
-            }
-            return first
-        }
-    }
-
-    /// The finished zone: every owner, every ancestor up to the origin as an empty non-terminal
-    /// (RFC 8020: a name with descendants exists), additionals linked, children counted. With `stored`, each
-    /// RRset (and each additional one) is the stored copy of this table's (number `table` of the build) rather
-    /// than its value: the records then live in the store's buffers, not in arrays of their own.
-    func freeze(addresses: AddressIndex, stored: StoredSets? = nil, table: Int = 0) -> NodeMap {
-        let originKey = origin.lookupKey
-        // Empty non-terminals add a few percent to the owners.
-        var nodes = NodeMap(origin: originKey, expectedCount: owners.count + owners.count / 16)
-        for (ownerIndex, (key, sets)) in owners.enumerated() {
-            let entries = sets.indices.map { setIndex in
-                let set = sets[setIndex]
-                guard let stored else { return NodeEntry(rrSet: set, additional: addresses.additional(for: set)) }
-                let position = AddressIndex.Position(table: table, owner: ownerIndex, set: setIndex)
-                return NodeEntry(
-                    rrSet: stored[position], additional: addresses.additionalPositions(for: set).map { stored[$0] })
-            }
-            nodes[NameKey(key)] = Node(entries: entries)
-        }
-        for (key, _) in owners where key.count > originKey.count {
-            nodes.attach(NameKey(key))
-        }
-        return nodes
-    }
 }
 
-/// The RRsets of a build's tables as stored in one `RecordStore`, found by their place in the tables.
-struct StoredSets {
-    let store: RecordStore
-    /// Per table, per owner, the index of the owner's first set in the store.
-    let firstSets: [[Int32]]
-
-    /// Stores every RRset of `tables`.
-    init(tables: [NodeTable]) {
-        let sets = tables.reduce(0) { total, table in total + table.owners.reduce(0) { $0 + $1.sets.count } }
-        var records = RecordStore.Builder(expectedSets: sets)
-        firstSets = tables.map { $0.appendSets(to: &records) }
-        store = records.finish()
-    }
-
-    subscript(position: AddressIndex.Position) -> RRSet {
-        store[Int(firstSets[position.table][position.owner]) + position.set]
-    }
-}
-
-/// The A/AAAA RRsets of every owner in a build, for linking the additional section (RFC 2782,
-/// RFC 1035 §3.3.9). It reads the tables' own indexes rather than copying every address owner into a
-/// dictionary of its own: at 1M endpoints that copy was a million entries built and thrown away.
+/// The A/AAAA RRsets of the owners of a few tables, for linking the additional section (RFC 2782,
+/// RFC 1035 §3.3.9) of the names an incremental update makes; a full build links in `ZonePacker`.
 struct AddressIndex {
     private let tables: [NodeTable]
 
@@ -141,21 +96,9 @@ struct AddressIndex {
         self.tables = tables
     }
 
-    /// Where one RRset of a build is: its table, its owner in the table, and its place among the owner's sets.
-    struct Position: Hashable {
-        var table: Int
-        var owner: Int
-        var set: Int
-    }
-
     /// The address RRsets of the targets of `set`'s SRV, MX or NS records, each target once.
     func additional(for set: RRSet) -> [RRSet] {
-        additionalPositions(for: set).map { tables[$0.table].owners[$0.owner].sets[$0.set] }
-    }
-
-    /// Where `additional(for:)`'s RRsets are in the tables.
-    func additionalPositions(for set: RRSet) -> [Position] {
-        var result: [Position] = []
+        var result: [RRSet] = []
         var seenTargets: Set<NameKey> = []
         for rdata in set.rdata {
             let target: DomainName
@@ -168,14 +111,14 @@ struct AddressIndex {
             // Two targets never share an RRset (their owners differ); one target may have the same
             // RRset in two tables (a zone file repeating a cluster name's address).
             var sets: [RRSet] = []
-            for (tableIndex, table) in tables.enumerated() {
+            for table in tables {
                 for (owner, setIndex) in table.addressSets(of: key) {
                     let found = table.owners[owner].sets[setIndex]
                     guard !sets.contains(found) else { continue }
                     sets.append(found)
-                    result.append(Position(table: tableIndex, owner: owner, set: setIndex))
                 }
             }
+            result += sets
         }
         return result
     }

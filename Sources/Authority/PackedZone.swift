@@ -1,11 +1,10 @@
 import DNSMessage
 
-/// One zone's names and RRsets packed into a few arrays, built in one pass from its `NodeTable`: the names in a
-/// `NameIndex`, the RRsets in the build's `RecordStore`, and per name only where its RRsets start, how many it
-/// has and how many names are one label below it. No name, RRset or record is a heap object of its own.
+/// One zone's names and RRsets packed into a few arrays (by `ZonePacker`): the names in a `NameIndex`, the RRsets
+/// in the build's `RecordStore`, and per name only where its RRsets start, how many it has and how many names
+/// are one label below it. No name, RRset or record is a heap object of its own.
 ///
-/// The form a zone is answered from once the packed snapshot replaces `NodeMap` (a map of the names changed
-/// since, looked at first, keeps incremental updates cheap).
+/// The form a zone is answered from after a full build (`ZoneNodes` keeps the names changed since beside it).
 final class PackedZone: Sendable {
     struct Node: Sendable, Equatable {
         /// The index of the name's first RRset in the store.
@@ -13,6 +12,8 @@ final class PackedZone: Sendable {
         var setCount: UInt16
         /// How many names exist one label below this one (RFC 8020: a name with descendants exists).
         var children: UInt32
+        /// True when the name exists only because names below it do (an empty non-terminal no one added).
+        var isDerived: Bool = false
     }
 
     let names: NameIndex
@@ -27,62 +28,34 @@ final class PackedZone: Sendable {
     private let additional: [UInt32]
     /// A counter for each RRset of more than one record, by store index: the few sets that rotate.
     private let rotation: [UInt32: RotationCounter]
+    /// True when some name is a wildcard (`*.…`).
+    let hasWildcards: Bool
+    /// The names with NS records (the apex's among them).
+    let nameServerOwners: [NameKey]
 
-    /// Packs table number `table` of a build, whose RRsets `stored` holds; `addresses` links the additionals.
-    init(table: NodeTable, number: Int, stored: StoredSets, addresses: AddressIndex) {
-        let originLength = table.origin.wire.count
-        let owners = table.owners
-        var keys = owners.map(\.key)
-        var nodes = owners.indices.map { owner in
-            Node(firstSet: UInt32(stored.firstSets[number][owner]), setCount: UInt16(owners[owner].sets.count), children: 0)
-        }
-        // Every ancestor up to the origin exists: those no one added are empty non-terminals.
-        var numbers = [NameKey: Int](minimumCapacity: keys.count)
-        for (number, key) in keys.enumerated() {
-            numbers[NameKey(key)] = number
-        }
-        var name = 0
-        while name < keys.count {
-            let key = keys[name]
-            name += 1
-            guard key.count > originLength, let parent = NodeMap.parent(of: NameKey(key)) else { continue }
-            if let known = numbers[parent] {
-                nodes[known].children += 1
-            } else {
-                numbers[parent] = keys.count
-                keys.append(parent.bytes)
-                nodes.append(Node(firstSet: 0, setCount: 0, children: 1))
-            }
-        }
-        numbers = [:]
-        self.names = NameIndex(keys)
+    /// A zone `ZonePacker` packed: its RRsets are `records[firstSet ..< firstSet + additionalEnds.count]`.
+    init(
+        names: NameIndex, nodes: [Node], records: RecordStore, firstSet: Int, additionalEnds: [UInt32],
+        additional: [UInt32], rotation: [UInt32: RotationCounter], hasWildcards: Bool, nameServerOwners: [NameKey]
+    ) {
+        self.names = names
         self.nodes = nodes
-        self.records = stored.store
-
-        let first = owners.isEmpty ? 0 : Int(stored.firstSets[number][0])
-        var ends: [UInt32] = []
-        var linked: [UInt32] = []
-        var rotation: [UInt32: RotationCounter] = [:]
-        for (owner, entry) in owners.enumerated() {
-            for (setIndex, set) in entry.sets.enumerated() {
-                for position in addresses.additionalPositions(for: set) {
-                    linked.append(UInt32(Int(stored.firstSets[position.table][position.owner]) + position.set))
-                }
-                ends.append(UInt32(linked.count))
-                if set.recordCount > 1 {
-                    rotation[UInt32(Int(stored.firstSets[number][owner]) + setIndex)] = RotationCounter(0)
-                }
-            }
-        }
-        self.firstSet = first
-        self.additionalEnds = ends
-        self.additional = linked
+        self.records = records
+        self.firstSet = firstSet
+        self.additionalEnds = additionalEnds
+        self.additional = additional
         self.rotation = rotation
+        self.hasWildcards = hasWildcards
+        self.nameServerOwners = nameServerOwners
     }
 
     /// The node of the name whose lowercased wire form is `key`, or nil.
-    func node(_ key: [UInt8]) -> Node? {
+    func node(_ key: NameKey) -> Node? {
         names.number(of: key).map { nodes[$0] }
+    }
+
+    func node(_ key: [UInt8]) -> Node? {
+        node(NameKey(key))
     }
 
     /// The RRsets of `node`, read from the store.
@@ -90,16 +63,56 @@ final class PackedZone: Sendable {
         (0..<Int(node.setCount)).map { records[Int(node.firstSet) + $0] }
     }
 
-    /// The additional RRsets of the RRset at store index `set`.
-    func additional(of set: Int) -> [RRSet] {
+    /// The RRset at store index `set`, with its additionals and rotation counter, all read in place.
+    func entry(_ set: Int) -> NodeEntry {
+        NodeEntry(rrSet: records[set], additional: AdditionalSets(packed: self, links: links(of: set)),
+                  rotation: rotation.isEmpty ? nil : rotation[UInt32(set)])
+    }
+
+    /// The RRset of `type` at `node`, if it has one.
+    func entry(of type: RecordType, at node: Node) -> NodeEntry? {
+        let first = Int(node.firstSet)
+        for set in first..<(first + Int(node.setCount)) where records.type(of: set) == type {
+            return entry(set)
+        }
+        return nil
+    }
+
+    /// `node` as a value whose RRsets still refer to the store.
+    func value(of node: Node) -> Authority.Node {
+        let first = Int(node.firstSet)
+        return Authority.Node(
+            entries: (first..<(first + Int(node.setCount))).map(entry), children: Int32(node.children),
+            isDerived: node.isDerived)
+    }
+
+    /// Where the additional RRsets of the RRset at store index `set` are in `additional`.
+    private func links(of set: Int) -> Range<Int> {
         let local = set - firstSet
         let start = local == 0 ? 0 : Int(additionalEnds[local - 1])
-        return additional[start..<Int(additionalEnds[local])].map { records[Int($0)] }
+        return start..<Int(additionalEnds[local])
+    }
+
+    /// The additional RRsets of the RRset at store index `set`.
+    func additional(of set: Int) -> [RRSet] {
+        links(of: set).map(linkedSet)
+    }
+
+    /// The RRset that link number `link` names.
+    func linkedSet(_ link: Int) -> RRSet {
+        records[Int(additional[link])]
     }
 
     /// The rotation counter of the RRset at store index `set`; nil when it has one record.
     func rotationCounter(of set: Int) -> RotationCounter? {
         rotation[UInt32(set)]
+    }
+
+    /// Every name with its node, in no particular order (each key a new array: for builds and tests).
+    func forEach(_ body: (NameKey, Node) -> Void) {
+        for number in nodes.indices {
+            body(NameKey(Array(names.name(number))), nodes[number])
+        }
     }
 
     /// The bytes its own arrays take (the store is the build's, counted once by its owner).

@@ -28,6 +28,19 @@ public final class Snapshot: Sendable, AtomicReference {
         Snapshot(generation: 0, zones: [], summary: SnapshotSummary(), rotator: Rotator(mode: .none, maxAnswers: 0))
     }
 
+    /// True when incremental updates have changed so many names since the last full build (a sixteenth, and at
+    /// least 4,096) that the next change should build afresh: a changed name costs a few hundred bytes in the
+    /// map of changes, and a packed one a few dozen.
+    var needsRepacking: Bool {
+        let changed = zones.reduce(0) { $0 + $1.nodes.changeCount }
+        return changed > max(4096, summary.names / 16)
+    }
+
+    /// The bytes the packed zones' arrays take, the records' store among them (for the memory figures).
+    public var packedByteCount: Int {
+        zones.reduce(0) { $0 + $1.nodes.packedByteCount } + (zones.first?.nodes.storeByteCount ?? 0)
+    }
+
     /// The zone a name falls in: the one with the longest origin that the name is at or below.
     func zone(containing key: [UInt8]) -> Zone? {
         zones.first { zone in Self.key(key, isAtOrBelow: zone.originKey) }

@@ -27,61 +27,83 @@ public struct SnapshotBuilder: Sendable {
     ) -> Snapshot {
         var summary = SnapshotSummary()
         let domain = settings.domain
+        let ttl = settings.ttl
         // Each Service owns its name and an SRV name or two; each endpoint a hostname and a PTR.
         let services = catalog.services.count
         let endpoints = catalog.endpointSlices.values.reduce(0) { $0 + $1.endpoints.count }
-        var cluster = NodeTable(origin: domain, expectedOwners: 3 * services + endpoints)
-        var reverseV4 = NodeTable(origin: ReverseName.ipv4Zone, expectedOwners: services + endpoints)
-        var reverseV6 = NodeTable(origin: ReverseName.ipv6Zone)
-        let ttl = settings.ttl
+        var packer = ZonePacker(expectedSets: 3 * services + 2 * endpoints)
 
-        // The apex and the fixed names of the schema.
-        cluster.add(domain, .ns, ttl: ttl, .ns(settings.nameServer))
+        // The apex and the fixed names of the schema. They go in after the Services, except one that a Service
+        // also owns (a --nameserver named like a Service): its records join that Service's.
+        var fixed = NodeTable(origin: domain)
+        fixed.add(generatedSOA(origin: domain, serial: serial))
+        fixed.add(domain, .ns, ttl: ttl, .ns(settings.nameServer))
         for address in settings.nameServerAddresses {
-            cluster.add(settings.nameServer, address.recordType, ttl: ttl, address.rdata)
+            fixed.add(settings.nameServer, address.recordType, ttl: ttl, address.rdata)
         }
-        cluster.add(domain.prepending("dns-version")!, .txt, ttl: ttl, .txt([Array(Self.schemaVersion.utf8)]))
-        cluster.addEmpty(domain.prepending("svc")!)
-        cluster.addEmpty(domain.prepending("pod")!)
+        fixed.add(domain.prepending("dns-version")!, .txt, ttl: ttl, .txt([Array(Self.schemaVersion.utf8)]))
+        fixed.addEmpty(domain.prepending("svc")!)
+        fixed.addEmpty(domain.prepending("pod")!)
+        let fixedOwners = Set(fixed.owners.map { NameKey($0.key) })
+        var joined: Set<NameKey> = []
 
+        // Each Service's names are packed as soon as they are made: no table of the whole cluster is kept.
+        packer.beginZone(origin: domain, expectedNames: 3 * services + endpoints)
+        var pointers = PointerList()
         for service in catalog.services.values.sorted(by: { $0.key < $1.key }) {
-            var pointers: [Pointer] = []
-            addRecords(of: service, in: catalog, health: health, to: &cluster, pointers: &pointers, summary: &summary)
-            for pointer in pointers {
-                switch pointer.address {
-                case .v4: reverseV4.add(pointer.owner, .ptr, ttl: ttl, .ptr(pointer.target))
-                case .v6: reverseV6.add(pointer.owner, .ptr, ttl: ttl, .ptr(pointer.target))
-                }
+            var table = NodeTable(origin: domain)
+            var servicePointers: [Pointer] = []
+            addRecords(of: service, in: catalog, health: health, to: &table, pointers: &servicePointers, summary: &summary)
+            for key in fixedOwners where table.ownerIndex(of: key) != nil {
+                fixed.sets(of: key).forEach { table.add($0) }
+                joined.insert(key)
+            }
+            let firstSets = packer.add(table)
+            for pointer in servicePointers {
+                let target = table.ownerIndex(of: NameKey(pointer.target.lookupKey)).map { firstSets[$0] } ?? -1
+                pointers.append(pointer, targetSet: target)
+            }
+        }
+        packer.add(fixed, skipping: joined)
+
+        let reverseZones = [ReverseName.ipv4Zone, ReverseName.ipv6Zone]
+        for (origin, family) in zip(reverseZones, pointers.byFamily) {
+            packer.beginZone(origin: origin, expectedNames: family.count)
+            packer.addOwner(key: origin.lookupKey, sets: [generatedSOA(origin: origin, serial: serial)])
+            PointerList.forEachOwner(of: family) { address, targets in
+                let owner = ReverseName.of(address)
+                let rdata = targets.map { RData.ptr(pointers.name(of: $0, in: packer)) }
+                packer.addOwner(key: owner.lookupKey, sets: [RRSet(owner: owner, type: .ptr, ttl: ttl, rdata: rdata)])
             }
         }
 
-        var tables = [cluster, reverseV4, reverseV6]
         var kinds: [Zone.Kind] = [.cluster, .reverse, .reverse]
-        var soas: [RRSet] = tables.map { generatedSOA(origin: $0.origin, serial: serial) }
+        var origins = [domain] + reverseZones
+        var soas = origins.map { generatedSOA(origin: $0, serial: serial) }
         for zone in staticZones {
             var table = NodeTable(origin: zone.origin)
+            let soa = RRSet(owner: zone.origin, type: .soa, ttl: zone.soaTTL, rdata: [.soa(zone.soa)])
             for record in zone.records {
                 table.add(record.owner, record.type, ttl: record.ttl, record.rdata)
             }
-            tables.append(table)
+            table.add(soa)
+            packer.beginZone(origin: zone.origin)
+            packer.add(table)
             kinds.append(.file)
-            soas.append(RRSet(owner: zone.origin, type: .soa, ttl: zone.soaTTL, rdata: [.soa(zone.soa)]))
+            origins.append(zone.origin)
+            soas.append(soa)
             summary.staticZones += 1
         }
-        for index in tables.indices {
-            tables[index].add(soas[index])
-        }
 
-        // Link additionals across every table, so an SRV in a zone file pointing at a service finds it.
-        let addresses = AddressIndex(tables: tables)
+        // Additionals are linked across every zone, so an SRV in a zone file pointing at a Service finds it.
         var zones: [Zone] = []
-        for index in tables.indices {
-            let nodes = tables[index].freeze(addresses: addresses)
+        for (index, packed) in packer.finish().enumerated() {
+            let nodes = ZoneNodes(packed: packed, originLength: origins[index].wire.count)
             summary.names += nodes.count
             let owned = kinds[index] == .reverse && settings.forwardsUnknownReverseNames ? settings.serviceNetworks : nil
             zones.append(
                 Zone(
-                    kind: kinds[index], origin: tables[index].origin, soa: soas[index], nodes: nodes, recordTTL: ttl,
+                    kind: kinds[index], origin: origins[index], soa: soas[index], nodes: nodes, recordTTL: ttl,
                     ownedNetworks: owned
                 )
             )
@@ -203,6 +225,50 @@ public struct SnapshotBuilder: Sendable {
         }
         summary.endpointAddresses += healthy.count
         return healthy
+    }
+}
+
+/// The PTRs of a full build, kept small until the reverse zones are packed: per address, the store index of an
+/// RRset of its target (the target's name is that RRset's owner), in the order the Services made them.
+struct PointerList {
+    private var v4: [(address: IPAddress, sequence: Int32, target: Int32)] = []
+    private var v6: [(address: IPAddress, sequence: Int32, target: Int32)] = []
+    /// Targets that own no RRset (none do today), by name: referred to as -1 - their place here.
+    private var namedTargets: [DomainName] = []
+
+    mutating func append(_ pointer: SnapshotBuilder.Pointer, targetSet: Int32) {
+        var target = targetSet
+        if target < 0 {
+            namedTargets.append(pointer.target)
+            target = -Int32(namedTargets.count)
+        }
+        switch pointer.address {
+        case .v4: v4.append((pointer.address, Int32(v4.count), target))
+        case .v6: v6.append((pointer.address, Int32(v6.count), target))
+        }
+    }
+
+    /// The IPv4 pointers and the IPv6 ones, each sorted by address (and then in the order they came).
+    var byFamily: [[(address: IPAddress, sequence: Int32, target: Int32)]] {
+        [v4, v6].map { family in family.sorted { ($0.address, $0.sequence) < ($1.address, $1.sequence) } }
+    }
+
+    /// Calls `body` once per address of a sorted family, with the targets of its pointers.
+    static func forEachOwner(
+        of family: [(address: IPAddress, sequence: Int32, target: Int32)], _ body: (IPAddress, [Int32]) -> Void
+    ) {
+        var start = 0
+        while start < family.count {
+            var end = start + 1
+            while end < family.count && family[end].address == family[start].address { end += 1 }
+            body(family[start].address, family[start..<end].map(\.target))
+            start = end
+        }
+    }
+
+    /// The name a target stands for.
+    func name(of target: Int32, in packer: ZonePacker) -> DomainName {
+        target >= 0 ? packer.owner(ofSet: target) : namedTargets[Int(-target - 1)]
     }
 }
 

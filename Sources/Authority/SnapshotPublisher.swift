@@ -17,7 +17,8 @@ import Glibc
 /// snapshot published last until the new one is stored.
 ///
 /// A change that names the Services it touches is applied to the last snapshot (`SnapshotBuilder.update`);
-/// one that does not (a new reading of the folder) rebuilds everything.
+/// one that does not (a new reading of the folder) rebuilds everything, and so does the change after the
+/// incremental ones have changed so many names that their map costs more than packing them in again.
 public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
     /// What changed since the last build.
     private enum Pending {
@@ -144,7 +145,9 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
         }
         let started = ContinuousClock.now
         let snapshot: Snapshot
-        if case .services(let changed) = pending, let built, builder.allowsIncrementalUpdates(staticZones: zones) {
+        if case .services(let changed) = pending, let built, builder.allowsIncrementalUpdates(staticZones: zones),
+            !built.snapshot.needsRepacking
+        {
             snapshot = builder.update(
                 built.snapshot, changing: changed, from: (built.catalog, built.health), to: (catalog, health),
                 generation: generation, serial: serial

@@ -7,7 +7,7 @@ import ServiceModel
 /// Every name a Service owns in the cluster zone lies at or below `<svc>.<ns>.svc.<domain>.`, so its
 /// old names can be dropped and its new ones set without looking at any other Service. PTRs may be
 /// shared (two Services with one address), so they change record by record. Names that exist only
-/// because of names below them come and go with their last child (`NodeMap` counts children).
+/// because of names below them come and go with their last child (`ZoneNodes` counts children).
 extension SnapshotBuilder {
     /// True when the zone files leave the generated zones to svcdns: none lies inside the cluster domain
     /// or a reverse zone, and none has an SRV, MX or NS record pointing there (a full build links those
@@ -116,7 +116,7 @@ extension SnapshotBuilder {
         return (table, pointers, summary)
     }
 
-    private static func add(_ pointer: Pointer, ttl: UInt32, to nodes: inout NodeMap) {
+    private static func add(_ pointer: Pointer, ttl: UInt32, to nodes: inout ZoneNodes) {
         let owner = pointer.owner
         let key = NameKey(owner.lookupKey)
         let rdata = RData.ptr(pointer.target)
@@ -136,7 +136,7 @@ extension SnapshotBuilder {
         }
     }
 
-    private static func remove(_ pointer: Pointer, from nodes: inout NodeMap) {
+    private static func remove(_ pointer: Pointer, from nodes: inout ZoneNodes) {
         let key = NameKey(pointer.owner.lookupKey)
         let rdata = RData.ptr(pointer.target)
         var emptied = false

@@ -21,7 +21,7 @@ final class Zone: Sendable {
     /// RFC 2308 §3: the SOA in a negative answer has TTL = min(SOA TTL, SOA MINIMUM).
     let negativeSOA: RRSet
     /// Every name that exists, including empty non-terminals (nodes with no RRsets), by lowercased wire form.
-    let nodes: NodeMap
+    let nodes: ZoneNodes
     /// True when some owner is a wildcard (`*.…`), so misses must look for one (RFC 4592).
     let hasWildcards: Bool
     /// Owners below the apex that carry NS records: the query path answers with a referral below them.
@@ -33,23 +33,17 @@ final class Zone: Sendable {
     let ownedNetworks: [IPNetwork]?
 
     convenience init(
-        kind: Kind, origin: DomainName, soa: RRSet, nodes: NodeMap, recordTTL: UInt32, ownedNetworks: [IPNetwork]? = nil
+        kind: Kind, origin: DomainName, soa: RRSet, nodes: ZoneNodes, recordTTL: UInt32, ownedNetworks: [IPNetwork]? = nil
     ) {
-        var hasWildcards = false
-        var delegations: Set<NameKey> = []
         let originKey = NameKey(origin.lookupKey)
-        nodes.forEach { key, node in
-            if key.bytes.first == 1 && key.bytes.count > 1 && key.bytes[1] == UInt8(ascii: "*") { hasWildcards = true }
-            if key != originKey && node.entries.contains(where: { $0.rrSet.type == .ns }) { delegations.insert(key) }
-        }
         self.init(
             kind: kind, origin: origin, soa: soa, nodes: nodes, recordTTL: recordTTL, ownedNetworks: ownedNetworks,
-            hasWildcards: hasWildcards, delegations: delegations
+            hasWildcards: nodes.hasWildcards, delegations: nodes.delegations.subtracting([originKey])
         )
     }
 
     private init(
-        kind: Kind, origin: DomainName, soa: RRSet, nodes: NodeMap, recordTTL: UInt32, ownedNetworks: [IPNetwork]?,
+        kind: Kind, origin: DomainName, soa: RRSet, nodes: ZoneNodes, recordTTL: UInt32, ownedNetworks: [IPNetwork]?,
         hasWildcards: Bool, delegations: Set<NameKey>
     ) {
         self.ownedNetworks = ownedNetworks
@@ -70,7 +64,7 @@ final class Zone: Sendable {
 
     /// This zone with changed names and a new SOA. Only generated zones (cluster and reverse) change this
     /// way, and Services never make wildcards or delegations in them, so those are carried over unscanned.
-    func replacing(nodes: NodeMap, soa: RRSet) -> Zone {
+    func replacing(nodes: ZoneNodes, soa: RRSet) -> Zone {
         Zone(
             kind: kind, origin: origin, soa: soa, nodes: nodes, recordTTL: recordTTL, ownedNetworks: ownedNetworks,
             hasWildcards: hasWildcards, delegations: delegations
@@ -98,14 +92,48 @@ struct Node: Sendable {
 /// linked when the snapshot was built so a query only follows it.
 struct NodeEntry: Sendable {
     var rrSet: RRSet
-    var additional: [RRSet]
+    var additional: AdditionalSets
     /// The RRset's rotation counter; nil when it has one record. It belongs to the RRset, so an RRset
     /// a change leaves alone keeps its place in the rotation across snapshots.
     var rotation: RotationCounter? = nil
 
     init(rrSet: RRSet, additional: [RRSet]) {
         self.rrSet = rrSet
-        self.additional = additional
+        self.additional = AdditionalSets(additional)
         self.rotation = rrSet.recordCount > 1 ? RotationCounter(0) : nil
+    }
+
+    init(rrSet: RRSet, additional: AdditionalSets, rotation: RotationCounter?) {
+        self.rrSet = rrSet
+        self.additional = additional
+        self.rotation = rotation
+    }
+}
+
+/// The additional RRsets of one RRset: values, or a range of a packed zone's links read in place (so that
+/// answering from a packed zone copies none of them).
+struct AdditionalSets: RandomAccessCollection, Sendable {
+    private let values: [RRSet]
+    private let packed: PackedZone?
+    private let links: Range<Int>
+
+    init(_ values: [RRSet]) {
+        self.values = values
+        self.packed = nil
+        self.links = 0..<0
+    }
+
+    init(packed: PackedZone, links: Range<Int>) {
+        self.values = []
+        self.packed = packed
+        self.links = links
+    }
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { packed == nil ? values.count : links.count }
+
+    subscript(position: Int) -> RRSet {
+        guard let packed else { return values[position] }
+        return packed.linkedSet(links.lowerBound + position)
     }
 }

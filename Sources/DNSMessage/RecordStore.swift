@@ -45,7 +45,16 @@ public final class RecordStore: Sendable {
         return RRSet(stored: self, index: index, type: RecordType(rawValue: entry.type), ttl: entry.ttl)
     }
 
+    /// The type of the RRset at `index`.
+    public func type(of index: Int) -> RecordType {
+        RecordType(rawValue: entries[index].type)
+    }
+
     /// The number of records of the RRset at `index`.
+    public func recordCount(of index: Int) -> Int {
+        Int(entries[index].count)
+    }
+
     func recordCount(_ index: Int) -> Int {
         Int(entries[index].count)
     }
@@ -74,6 +83,28 @@ public final class RecordStore: Sendable {
             }
         }
         return records
+    }
+
+    /// Calls `body` with the uncompressed wire form of each name that brings records into the additional section
+    /// (RFC 1035 §3.3.9, RFC 2782): the target of each SRV record, the exchange of each MX, the host of each NS,
+    /// in record order. Other types have none.
+    public func forEachAdditionalTarget(of index: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        let entry = entries[index]
+        let skip: Int
+        switch RecordType(rawValue: entry.type) {
+        case .srv: skip = 6
+        case .mx: skip = 2
+        case .ns: skip = 0
+        default: return
+        }
+        data.withUnsafeBytes { bytes in
+            var offset = Int(entry.dataStart)
+            for _ in 0..<entry.count {
+                let length = Int(bytes[offset]) << 8 | Int(bytes[offset + 1])
+                body(UnsafeRawBufferPointer(rebasing: bytes[(offset + 2 + skip)..<(offset + 2 + length)]))
+                offset += 2 + length
+            }
+        }
     }
 
     /// Calls `body` with the owner's wire bytes and the bytes of the records of the RRset at `index`, each record's
@@ -139,6 +170,12 @@ public final class RecordStore: Sendable {
                 )
             )
             return entries.count - 1
+        }
+
+        /// The owner of RRset `index`, in wire form as given.
+        public func ownerWire(of index: Int) -> [UInt8] {
+            let entry = entries[index]
+            return Array(names[Int(entry.ownerStart)..<(Int(entry.ownerStart) + Int(entry.ownerLength))])
         }
 
         public func finish() -> RecordStore {

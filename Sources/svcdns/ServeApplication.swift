@@ -79,7 +79,7 @@ struct ServeApplication {
             "registry loaded",
             metadata: [
                 "zones.directory": "\(configuration.zones)", "registry.summary": "\(configuration.folder.summary)",
-                "snapshot.names": "\(snapshot.summary.names)",
+                "snapshot.names": "\(snapshot.summary.names)", "snapshot.packed_bytes": "\(snapshot.packedByteCount)",
             ]
         )
 

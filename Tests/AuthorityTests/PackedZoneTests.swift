@@ -33,34 +33,51 @@ import Testing
         return [cluster, file]
     }
 
-    @Test func holdsWhatTheNodeMapHolds() throws {
+    static func pack(_ tables: [NodeTable]) -> [PackedZone] {
+        var packer = ZonePacker()
+        for table in tables {
+            packer.beginZone(origin: table.origin)
+            packer.add(table)
+        }
+        return packer.finish()
+    }
+
+    @Test func holdsEveryOwnersRRsetsWithTheirAdditionals() throws {
         let tables = Self.tables()
         let addresses = AddressIndex(tables: tables)
-        let stored = StoredSets(tables: tables)
+        let zones = Self.pack(tables)
         for (number, table) in tables.enumerated() {
-            let map = table.freeze(addresses: addresses, stored: stored, table: number)
-            let packed = PackedZone(table: table, number: number, stored: stored, addresses: addresses)
-            var names = 0
-            map.forEach { key, node in
-                names += 1
-                guard let packedNode = packed.node(key.bytes) else {
-                    Issue.record("\(DomainName(uncheckedWire: key.bytes)) is missing")
-                    return
-                }
-                #expect(Int(packedNode.children) == Int(node.children), "\(DomainName(uncheckedWire: key.bytes))")
-                let sets = packed.sets(of: packedNode)
-                #expect(sets == node.entries.map(\.rrSet))
-                for (offset, entry) in node.entries.enumerated() {
-                    let index = Int(packedNode.firstSet) + offset
-                    #expect(packed.additional(of: index) == entry.additional)
+            let packed = zones[number]
+            let owners = table.entries(addresses: addresses)
+            for (key, entries) in owners {
+                let node = try #require(packed.node(key), "\(DomainName(uncheckedWire: key.bytes)) is missing")
+                #expect(!node.isDerived)
+                #expect(packed.sets(of: node) == entries.map(\.rrSet))
+                for (offset, entry) in entries.enumerated() {
+                    let index = Int(node.firstSet) + offset
+                    #expect(packed.additional(of: index) == Array(entry.additional))
                     #expect((packed.rotationCounter(of: index) != nil) == (entry.rotation != nil))
+                    let found = try #require(packed.entry(of: entry.rrSet.type, at: node))
+                    #expect(found.rrSet == entry.rrSet)
+                    #expect(Array(found.additional) == Array(entry.additional))
                 }
             }
-            #expect(packed.names.count == names, "no name the map lacks")
             #expect(packed.node(Self.name("nowhere.prod.svc.cluster.local.").lookupKey) == nil)
+            if number == 0 {
+                // Owners, and the empty non-terminals above them: `prod.svc`, `_tcp.web.prod.svc`, `_tcp.db.prod.svc`.
+                #expect(packed.names.count == owners.count + 3)
+                let prod = try #require(packed.node(Self.name("prod.svc.cluster.local.").lookupKey))
+                #expect(prod.isDerived && prod.setCount == 0 && prod.children == 2)
+                let svc = try #require(packed.node(Self.name("svc.cluster.local.").lookupKey))
+                #expect(!svc.isDerived && svc.setCount == 0 && svc.children == 1, "an owner with no records is no ENT")
+                let apex = try #require(packed.node(Self.name("cluster.local.").lookupKey))
+                #expect(apex.children == 2, "dns-version and svc")
+                #expect(packed.nameServerOwners == [NameKey(Self.name("cluster.local.").lookupKey)])
+                #expect(!packed.hasWildcards)
+            }
         }
         // The zone file's SRV links the cluster name's address across zones.
-        let file = PackedZone(table: tables[1], number: 1, stored: stored, addresses: addresses)
+        let file = zones[1]
         let srv = try #require(file.node(Self.name("db.example.org.").lookupKey))
         #expect(file.additional(of: Int(srv.firstSet)).map(\.owner) == [Self.name("pod-2.db.prod.svc.cluster.local.")])
     }
