@@ -2,44 +2,50 @@
 import Glibc
 #endif
 
-/// The names of one zone by their lowercased wire form: every name's bytes in one buffer behind one
-/// open-addressing table, built once and never changed. A million names are three arrays, not a million keys
-/// of their own in a dictionary (NSD's and Knot's zone trees are the reference; a hash table is what a query
-/// path that only ever asks "is this exact name here" needs).
+/// The names of one zone, found by their lowercased wire form: the names' bytes in one buffer (the record store's,
+/// shared rather than copied) behind one open-addressing table, built once and never changed. A million names are
+/// two arrays and a share of a buffer, not a million keys of their own in a dictionary (NSD's and Knot's zone
+/// trees are the reference; a hash table is what a query path that only ever asks "is this exact name here"
+/// needs).
 ///
 /// A slot holds the name's hash in its high 32 bits and its number + 1 in the low 32 (0: empty), so a probe
-/// compares the bytes only of a name whose hash matches.
+/// compares the bytes only of a name whose hash matches. Names are hashed and compared without regard to ASCII
+/// case, so the buffer may keep the case they were written in.
 struct NameIndex: Sendable {
+    /// Names in wire form; name `i` starts at `starts[i]` and ends at its zero byte.
     private let bytes: [UInt8]
-    /// Name `i` is `bytes[ends[i - 1] ..< ends[i]]` (from 0 for the first).
-    private let ends: [UInt32]
+    private let starts: [UInt32]
     private let slots: [UInt64]
+    /// False when `bytes` is another's buffer (counted by its owner).
+    private let ownsBytes: Bool
 
-    /// Indexes `names`, which must be distinct; name `i` gets number `i`.
+    /// Indexes `names`, which must be distinct wire forms; name `i` gets number `i`.
     init(_ names: [[UInt8]]) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(names.reduce(0) { $0 + $1.count })
-        var ends: [UInt32] = []
-        ends.reserveCapacity(names.count)
+        var starts: [UInt32] = []
+        starts.reserveCapacity(names.count)
         for name in names {
+            starts.append(UInt32(bytes.count))
             bytes += name
-            ends.append(UInt32(bytes.count))
         }
-        self.init(bytes: bytes, ends: ends)
+        self.init(bytes: bytes, starts: starts, ownsBytes: true)
     }
 
-    /// Indexes the names laid end to end in `bytes`, name `i` ending at `ends[i]`; they must be distinct.
-    init(bytes: [UInt8], ends: [UInt32]) {
+    /// Indexes the names that start in `bytes` at `starts` (name `i` gets number `i`); they must be distinct.
+    init(bytes: [UInt8], starts: [UInt32], ownsBytes: Bool = false) {
         // At most three quarters full, so that a miss ends within a few slots.
         var capacity = 8
-        while capacity * 3 < ends.count * 4 { capacity <<= 1 }
+        while capacity * 3 < starts.count * 4 { capacity <<= 1 }
         var slots = [UInt64](repeating: 0, count: capacity)
         let mask = capacity - 1
-        bytes.withUnsafeBytes { bytes in
-            var start = 0
-            for (number, end) in ends.enumerated() {
-                let hash = NameKey.mix(UnsafeRawBufferPointer(rebasing: bytes[start..<Int(end)]))
-                start = Int(end)
+        var lowercased: [UInt8] = []
+        bytes.withUnsafeBufferPointer { bytes in
+            for (number, start) in starts.enumerated() {
+                let name = Self.name(at: Int(start), in: bytes)
+                lowercased.removeAll(keepingCapacity: true)
+                lowercased.append(contentsOf: name.lazy.map(Self.lowercase))
+                let hash = lowercased.withUnsafeBytes(NameKey.mix)
                 var slot = Int(truncatingIfNeeded: hash) & mask
                 while slots[slot] != 0 {
                     slot = (slot + 1) & mask
@@ -48,15 +54,16 @@ struct NameIndex: Sendable {
             }
         }
         self.bytes = bytes
-        self.ends = ends
+        self.starts = starts
         self.slots = slots
+        self.ownsBytes = ownsBytes
     }
 
     /// How many names it holds.
-    var count: Int { ends.count }
+    var count: Int { starts.count }
 
-    /// The bytes its buffers take (for the memory figures).
-    var byteCount: Int { bytes.count + ends.count * 4 + slots.count * 8 }
+    /// The bytes its own arrays take (for the memory figures); a shared buffer is its owner's to count.
+    var byteCount: Int { (ownsBytes ? bytes.count : 0) + starts.count * 4 + slots.count * 8 }
 
     /// The number of the name whose lowercased wire form is `key`, or nil when it holds no such name.
     func number(of key: UnsafeRawBufferPointer) -> Int? {
@@ -79,10 +86,14 @@ struct NameIndex: Sendable {
                 if entry == 0 { return nil }
                 if entry & 0xFFFF_FFFF_0000_0000 == tag {
                     let number = Int(entry & 0xFFFF_FFFF) - 1
-                    let start = number == 0 ? 0 : Int(ends[number - 1])
-                    let end = Int(ends[number])
-                    if end - start == key.count && memcmp(bytes.baseAddress! + start, keyStart, key.count) == 0 {
-                        return number
+                    let start = Int(starts[number])
+                    // The key is one whole name, so equal bytes up to its length are the same name: a shorter
+                    // stored name differs at its zero byte.
+                    if start + key.count <= bytes.count {
+                        let stored = bytes.baseAddress! + start
+                        if memcmp(stored, keyStart, key.count) == 0 || Self.equalFolding(stored, keyStart, key.count) {
+                            return number
+                        }
                     }
                 }
                 slot = (slot + 1) & mask
@@ -94,8 +105,36 @@ struct NameIndex: Sendable {
         key.withUnsafeBytes { number(of: $0) }
     }
 
-    /// The bytes of name `number`.
-    func name(_ number: Int) -> ArraySlice<UInt8> {
-        bytes[(number == 0 ? 0 : Int(ends[number - 1]))..<Int(ends[number])]
+    /// Calls `body` with the bytes of name `number`, as written.
+    func withName<Result>(_ number: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {
+        bytes.withUnsafeBufferPointer { body(Self.name(at: Int(starts[number]), in: $0)) }
+    }
+
+    /// The bytes of name `number`, as written.
+    func name(_ number: Int) -> [UInt8] {
+        bytes.withUnsafeBufferPointer { Array(Self.name(at: Int(starts[number]), in: $0)) }
+    }
+
+    /// The wire-form name that starts at `start`, its zero byte included.
+    private static func name(at start: Int, in bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        var end = start
+        while bytes[end] != 0 {
+            end += Int(bytes[end]) + 1
+        }
+        return UnsafeBufferPointer(rebasing: bytes[start...end])
+    }
+
+    /// True when `stored`, lowercased, is `key` (already lowercased). Length bytes (at most 63) never change.
+    private static func equalFolding(_ stored: UnsafeRawPointer, _ key: UnsafeRawPointer, _ count: Int) -> Bool {
+        for offset in 0..<count where lowercase(stored.load(fromByteOffset: offset, as: UInt8.self))
+            != key.load(fromByteOffset: offset, as: UInt8.self)
+        {
+            return false
+        }
+        return true
+    }
+
+    static func lowercase(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 }

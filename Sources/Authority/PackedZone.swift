@@ -9,11 +9,18 @@ final class PackedZone: Sendable {
     struct Node: Sendable, Equatable {
         /// The index of the name's first RRset in the store.
         var firstSet: UInt32
-        var setCount: UInt16
         /// How many names exist one label below this one (RFC 8020: a name with descendants exists).
         var children: UInt32
+        var setCount: UInt16
         /// True when the name exists only because names below it do (an empty non-terminal no one added).
         var isDerived: Bool = false
+
+        init(firstSet: UInt32, setCount: UInt16, children: UInt32, isDerived: Bool = false) {
+            self.firstSet = firstSet
+            self.children = children
+            self.setCount = setCount
+            self.isDerived = isDerived
+        }
     }
 
     let names: NameIndex
@@ -111,7 +118,7 @@ final class PackedZone: Sendable {
     /// Every name with its node, in no particular order (each key a new array: for builds and tests).
     func forEach(_ body: (NameKey, Node) -> Void) {
         for number in nodes.indices {
-            body(NameKey(Array(names.name(number))), nodes[number])
+            body(NameKey(names.name(number).map(NameIndex.lowercase)), nodes[number])
         }
     }
 

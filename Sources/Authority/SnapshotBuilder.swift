@@ -72,8 +72,12 @@ public struct SnapshotBuilder: Sendable {
             packer.addOwner(key: origin.lookupKey, sets: [generatedSOA(origin: origin, serial: serial)])
             PointerList.forEachOwner(of: family) { address, targets in
                 let owner = ReverseName.of(address)
-                let rdata = targets.map { RData.ptr(pointers.name(of: $0, in: packer)) }
-                packer.addOwner(key: owner.lookupKey, sets: [RRSet(owner: owner, type: .ptr, ttl: ttl, rdata: rdata)])
+                if targets.allSatisfy({ $0 >= 0 }) {
+                    packer.addPointers(owner: owner, ttl: ttl, targets: targets)
+                } else {
+                    let rdata = targets.map { RData.ptr(pointers.name(of: $0, in: packer)) }
+                    packer.addOwner(key: owner.lookupKey, sets: [RRSet(owner: owner, type: .ptr, ttl: ttl, rdata: rdata)])
+                }
             }
         }
 

@@ -12,9 +12,8 @@ import DNSMessage
 struct ZonePacker {
     private struct ZoneInProgress {
         var originLength: Int
-        /// The lowercased wire forms of its names, end to end; name `i` ends at `ends[i]`.
-        var keys: [UInt8] = []
-        var ends: [UInt32] = []
+        /// Where each of its names starts among the store's names.
+        var starts: [UInt32] = []
         var nodes: [PackedZone.Node] = []
         var firstSet: Int
         var hasWildcards = false
@@ -31,19 +30,29 @@ struct ZonePacker {
     /// Starts the next zone: the owners added from now on are its own.
     mutating func beginZone(origin: DomainName, expectedNames: Int = 0) {
         var zone = ZoneInProgress(originLength: origin.wire.count, firstSet: records.count)
-        zone.ends.reserveCapacity(expectedNames)
+        zone.starts.reserveCapacity(expectedNames)
         zone.nodes.reserveCapacity(expectedNames)
         zones.append(zone)
     }
 
     /// Adds the owners of `table` to the zone begun last, except those in `skipping`; none of them may be in the
-    /// zone already. Returns, per owner of the table, the store index of its first RRset (-1: it has none or
-    /// was skipped).
+    /// zone already. A name in a record that is one of the table's owners (an SRV record's target, a CNAME to a
+    /// sibling) is stored as a reference to it. Returns, per owner of the table, the store index of its first
+    /// RRset (-1: it has none or was skipped).
     @discardableResult
     mutating func add(_ table: NodeTable, skipping: Set<NameKey> = []) -> [Int32] {
-        table.owners.map { key, sets in
-            if !skipping.isEmpty && skipping.contains(NameKey(key)) { return -1 }
-            return addOwner(key: key, sets: sets)
+        let owners = table.owners
+        let added = owners.map { key, _ in skipping.isEmpty || !skipping.contains(NameKey(key)) }
+        // Every owner's name first, so that records naming an owner later in the table can refer to it.
+        let names = owners.indices.map { owner in
+            added[owner] ? appendName(key: owners[owner].key, wire: owners[owner].sets.first?.owner.wire) : (start: 0, node: 0)
+        }
+        let reference = { (name: DomainName) -> UInt32? in
+            table.ownerIndex(of: NameKey(name.lookupKey)).flatMap { added[$0] ? names[$0].start : nil }
+        }
+        return owners.indices.map { owner in
+            guard added[owner] else { return -1 }
+            return appendSets(owners[owner].sets, node: names[owner].node, ownerStart: names[owner].start, reference: reference)
         }
     }
 
@@ -51,16 +60,46 @@ struct ZonePacker {
     /// first RRset, -1 when it has none.
     @discardableResult
     mutating func addOwner(key: [UInt8], sets: [RRSet]) -> Int32 {
-        let first = Int32(records.count)
-        for set in sets {
-            records.append(set)
-        }
+        let name = appendName(key: key, wire: sets.first?.owner.wire)
+        return appendSets(sets, node: name.node, ownerStart: name.start, reference: nil)
+    }
+
+    /// Adds `owner` to the zone begun last with one PTR RRset naming the owners of the store's RRsets `targets`.
+    mutating func addPointers(owner: DomainName, ttl: UInt32, targets: [Int32]) {
+        let name = appendName(key: owner.lookupKey, wire: owner.wire)
         let zone = zones.count - 1
-        zones[zone].keys += key
-        zones[zone].ends.append(UInt32(zones[zone].keys.count))
-        zones[zone].nodes.append(PackedZone.Node(firstSet: UInt32(first), setCount: UInt16(sets.count), children: 0))
+        zones[zone].nodes[name.node].firstSet = UInt32(records.count)
+        zones[zone].nodes[name.node].setCount = 1
+        records.appendReferences(
+            type: .ptr, ttl: ttl, ownerStart: name.start, ownerLength: owner.wire.count,
+            targets: targets.map { records.ownerStart(of: Int($0)) })
+    }
+
+    /// Puts a name into the store's names (as `wire` has it, else as `key`) and onto the zone's list, with a node
+    /// of no RRsets yet; returns where the name starts and the node's number.
+    private mutating func appendName(key: [UInt8], wire: [UInt8]?) -> (start: UInt32, node: Int) {
+        let start = records.appendName(wire ?? key)
+        let zone = zones.count - 1
+        zones[zone].starts.append(start)
+        zones[zone].nodes.append(PackedZone.Node(firstSet: 0, setCount: 0, children: 0))
         if key.starts(with: [1, UInt8(ascii: "*")]) { zones[zone].hasWildcards = true }
-        if sets.contains(where: { $0.type == .ns }) { zones[zone].nameServerOwners.append(NameKey(key)) }
+        return (start, zones[zone].nodes.count - 1)
+    }
+
+    /// Appends the RRsets of the owner whose name starts at `ownerStart` and whose node is `node`.
+    private mutating func appendSets(
+        _ sets: [RRSet], node: Int, ownerStart: UInt32, reference: ((DomainName) -> UInt32?)?
+    ) -> Int32 {
+        let zone = zones.count - 1
+        let first = Int32(records.count)
+        zones[zone].nodes[node].firstSet = UInt32(first)
+        zones[zone].nodes[node].setCount = UInt16(sets.count)
+        for set in sets {
+            records.append(set, ownerStart: ownerStart, reference: reference)
+        }
+        if sets.contains(where: { $0.type == .ns }) {
+            zones[zone].nameServerOwners.append(NameKey(DomainName(uncheckedWire: sets[0].owner.wire).lookupKey))
+        }
         return sets.isEmpty ? -1 : first
     }
 
@@ -71,62 +110,74 @@ struct ZonePacker {
 
     /// The packed zones, in the order they were begun.
     consuming func finish() -> [PackedZone] {
+        for zone in zones.indices {
+            addEmptyNonTerminals(to: zone)
+        }
         let store = records.finish()
-        let indexed = zones.map(Self.addingEmptyNonTerminals)
-        let names = indexed.map(\.names)
-        return indexed.enumerated().map { number, zone in
-            let firstSet = zones[number].firstSet
+        let names = zones.map { NameIndex(bytes: store.nameBytes, starts: $0.starts) }
+        var packed: [PackedZone] = []
+        let nodes = zones.map(\.nodes)
+        for (number, zone) in zones.enumerated() {
             let end = number + 1 < zones.count ? zones[number + 1].firstSet : store.count
-            var linker = AdditionalLinker(store: store, zones: names, nodes: indexed.map(\.nodes))
+            var linker = AdditionalLinker(store: store, zones: names, nodes: nodes)
             var ends: [UInt32] = []
-            ends.reserveCapacity(end - firstSet)
+            ends.reserveCapacity(end - zone.firstSet)
             var rotation: [UInt32: RotationCounter] = [:]
-            for set in firstSet..<end {
+            for set in zone.firstSet..<end {
                 linker.link(set)
                 ends.append(UInt32(linker.links.count))
                 if store.recordCount(of: set) > 1 { rotation[UInt32(set)] = RotationCounter(0) }
             }
-            return PackedZone(
-                names: zone.names, nodes: zone.nodes, records: store, firstSet: firstSet, additionalEnds: ends,
-                additional: linker.links, rotation: rotation, hasWildcards: zones[number].hasWildcards,
-                nameServerOwners: zones[number].nameServerOwners)
+            packed.append(
+                PackedZone(
+                    names: names[number], nodes: zone.nodes, records: store, firstSet: zone.firstSet,
+                    additionalEnds: ends, additional: linker.links, rotation: rotation, hasWildcards: zone.hasWildcards,
+                    nameServerOwners: zone.nameServerOwners))
         }
+        return packed
     }
 
-    /// The zone's names indexed, with every missing ancestor up to the origin added as an empty non-terminal
-    /// and each name's children counted.
-    private static func addingEmptyNonTerminals(_ zone: ZoneInProgress) -> (names: NameIndex, nodes: [PackedZone.Node]) {
-        var keys = zone.keys
-        var ends = zone.ends
-        var nodes = zone.nodes
-        let owners = NameIndex(bytes: keys, ends: ends)
+    /// Adds every missing ancestor of the zone's names up to its origin as an empty non-terminal, and counts each
+    /// name's children.
+    private mutating func addEmptyNonTerminals(to zone: Int) {
+        let originLength = zones[zone].originLength
         // The few names no one added (namespaces, `_tcp` under a Service, reverse-zone prefixes), by key.
         var added: [NameKey: Int] = [:]
-        var number = 0
-        while number < ends.count {
-            let start = number == 0 ? 0 : Int(ends[number - 1])
-            let end = Int(ends[number])
-            number += 1
-            guard end - start > zone.originLength else { continue }
-            let parentStart = start + Int(keys[start]) + 1
-            let parent = keys.withUnsafeBytes { bytes in
-                owners.number(of: UnsafeRawBufferPointer(rebasing: bytes[parentStart..<end]))
-            }
-            if let parent {
-                nodes[parent].children += 1
-                continue
-            }
-            let key = NameKey(Array(keys[parentStart..<end]))
-            if let known = added[key] {
-                nodes[known].children += 1
-            } else {
-                added[key] = nodes.count
-                keys += key.bytes
-                ends.append(UInt32(keys.count))
-                nodes.append(PackedZone.Node(firstSet: 0, setCount: 0, children: 1, isDerived: true))
+        var addedNames: [[UInt8]] = []
+        var nodes = zones[zone].nodes
+        do {
+            // Shares the builder's buffer until the end of this block; nothing is appended meanwhile.
+            let owners = NameIndex(bytes: records.nameBytes, starts: zones[zone].starts)
+            var key: [UInt8] = []
+            var number = 0
+            while number < nodes.count {
+                key.removeAll(keepingCapacity: true)
+                if number < owners.count {
+                    owners.withName(number) { key.append(contentsOf: $0.lazy.map(NameIndex.lowercase)) }
+                } else {
+                    key += addedNames[number - owners.count]
+                }
+                number += 1
+                guard key.count > originLength, let first = key.first, first > 0 else { continue }
+                let parentStart = Int(first) + 1
+                if let known = key.withUnsafeBytes({ owners.number(of: UnsafeRawBufferPointer(rebasing: $0[parentStart...])) }) {
+                    nodes[known].children += 1
+                    continue
+                }
+                let parent = NameKey(Array(key[parentStart...]))
+                if let known = added[parent] {
+                    nodes[known].children += 1
+                } else {
+                    added[parent] = nodes.count
+                    addedNames.append(parent.bytes)
+                    nodes.append(PackedZone.Node(firstSet: 0, setCount: 0, children: 1, isDerived: true))
+                }
             }
         }
-        return (added.isEmpty ? owners : NameIndex(bytes: keys, ends: ends), nodes)
+        for name in addedNames {
+            zones[zone].starts.append(records.appendName(name))
+        }
+        zones[zone].nodes = nodes
     }
 }
 

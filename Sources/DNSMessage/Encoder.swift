@@ -207,7 +207,7 @@ private enum MessageWriter {
         _ rrSet: RRSet, _ store: RecordStore, index: Int, owner: DomainName?, budget: Int, table: inout CompressionTable,
         into sink: inout Sink
     ) -> (count: Int, complete: Bool) {
-        store.withBytes(index) { storedOwner, records, entry in
+        store.withBytes(index) { storedOwner, records, entry, names in
             let size = Int(entry.count)
             guard size > 0 else { return (0, true) }
             let count = rrSet.presentedCount
@@ -227,10 +227,10 @@ private enum MessageWriter {
                 let rdata = UnsafeRawBufferPointer(rebasing: records[(offset + 2)..<(offset + 2 + length)])
                 if let owner {
                     owner.wire.withUnsafeBufferPointer { owner in
-                        writeStoredRecord(owner: owner, type: rrSet.type, ttl: rrSet.ttl, rdata: rdata, table: &table, into: &sink)
+                        writeStoredRecord(owner: owner, type: rrSet.type, ttl: rrSet.ttl, rdata: rdata, names: names, table: &table, into: &sink)
                     }
                 } else {
-                    writeStoredRecord(owner: storedOwner, type: rrSet.type, ttl: rrSet.ttl, rdata: rdata, table: &table, into: &sink)
+                    writeStoredRecord(owner: storedOwner, type: rrSet.type, ttl: rrSet.ttl, rdata: rdata, names: names, table: &table, into: &sink)
                 }
                 if sink.overflowed || sink.count > budget {
                     sink.truncate(to: mark)
@@ -250,17 +250,21 @@ private enum MessageWriter {
 
     private static func writeStoredRecord<Sink: MessageSink>(
         owner: UnsafeBufferPointer<UInt8>, type: RecordType, ttl: UInt32, rdata: UnsafeRawBufferPointer,
-        table: inout CompressionTable, into sink: inout Sink
+        names: UnsafeBufferPointer<UInt8>, table: inout CompressionTable, into sink: inout Sink
     ) {
         writeName(owner, compress: true, table: &table, into: &sink)
         let lengthAt = writeRecordFields(type: type, ttl: ttl, into: &sink)
         let bytes = rdata.assumingMemoryBound(to: UInt8.self)
+        /// The name at `start`, or the store's name it refers to.
+        func name(at start: Int) -> UnsafeBufferPointer<UInt8> {
+            RecordStore.resolve(UnsafeBufferPointer(rebasing: bytes[start...]), names: names)
+        }
         switch type {
         case .cname, .ns, .ptr:
-            writeName(bytes, compress: true, table: &table, into: &sink)
+            writeName(name(at: 0), compress: true, table: &table, into: &sink)
         case .mx:
             sink.append(UnsafeRawBufferPointer(rebasing: rdata[0..<2]))
-            writeName(UnsafeBufferPointer(rebasing: bytes[2...]), compress: true, table: &table, into: &sink)
+            writeName(name(at: 2), compress: true, table: &table, into: &sink)
         case .soa:
             let rname = nameLength(bytes, from: 0)
             let fields = rname + nameLength(bytes, from: rname)
@@ -270,7 +274,7 @@ private enum MessageWriter {
         case .srv:
             // Not compressed (RFC 2782), but later names may point at it, as at a value's target.
             sink.append(UnsafeRawBufferPointer(rebasing: rdata[0..<6]))
-            writeName(UnsafeBufferPointer(rebasing: bytes[6...]), compress: false, table: &table, into: &sink)
+            writeName(name(at: 6), compress: false, table: &table, into: &sink)
         default:
             sink.append(rdata)
         }

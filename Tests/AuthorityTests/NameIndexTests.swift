@@ -39,6 +39,16 @@ import Testing
         #expect(index.number(of: []) == nil)
     }
 
+    /// A store keeps names as written; the index finds them by their lowercased form.
+    @Test func namesWrittenInCapitalsAreFoundByTheirLowercasedForm() {
+        let written = [Self.wire(["Web", "PROD", "svc", "cluster", "local"]), Self.wire(["db", "prod", "svc", "Cluster", "local"])]
+        let index = NameIndex(written)
+        #expect(index.number(of: Self.wire(["web", "prod", "svc", "cluster", "local"])) == 0)
+        #expect(index.number(of: Self.wire(["db", "prod", "svc", "cluster", "local"])) == 1)
+        #expect(index.number(of: Self.wire(["webx", "prod", "svc", "cluster", "local"])) == nil)
+        #expect(index.name(0) == written[0], "the name keeps its case")
+    }
+
     @Test func anEmptyIndexHoldsNothing() {
         let index = NameIndex([])
         #expect(index.count == 0)

@@ -31,12 +31,30 @@ private let sets: [RRSet] = [
     RRSet(owner: name("odd.example.org."), type: RecordType(rawValue: 65280), ttl: 5, rdata: [.opaque([1, 2, 3]), .opaque([])]),
 ]
 
-private func storedSets(_ values: [RRSet]) -> [RRSet] {
+/// `values` stored; with `referring`, every name in a CNAME, NS, PTR, MX or SRV record is put among the store's
+/// names first and the record refers to it there.
+private func storedSets(_ values: [RRSet], referring: Bool = false) -> [RRSet] {
     var builder = RecordStore.Builder()
-    let indices = values.map { builder.append($0) }
+    var starts: [DomainName: UInt32] = [:]
+    if referring {
+        for set in values {
+            for record in set.rdata {
+                let target: DomainName
+                switch record {
+                case .cname(let name), .ns(let name), .ptr(let name), .mx(_, let name), .srv(_, _, _, let name): target = name
+                default: continue
+                }
+                if starts[target] == nil { starts[target] = builder.appendName(target.wire) }
+            }
+        }
+    }
+    let indices = values.map { builder.append($0, reference: referring ? { starts[$0] } : nil) }
     let store = builder.finish()
     return indices.map { store[$0] }
 }
+
+/// Each set beside its stored copy, stored both ways.
+private let pairs = Array(zip(sets + sets, storedSets(sets) + storedSets(sets, referring: true)))
 
 private func encode(_ response: Response, to query: Query, limit: Int) -> [UInt8] {
     var encoder = ResponseEncoder()
@@ -47,7 +65,7 @@ private func encode(_ response: Response, to query: Query, limit: Int) -> [UInt8
 
 @Suite struct RecordStoreTests {
     @Test func storedSetsReadBackAsTheirValues() {
-        for (value, stored) in zip(sets, storedSets(sets)) {
+        for (value, stored) in pairs {
             #expect(stored.owner == value.owner)
             #expect(stored.type == value.type)
             #expect(stored.ttl == value.ttl)
@@ -58,7 +76,7 @@ private func encode(_ response: Response, to query: Query, limit: Int) -> [UInt8
         }
     }
 
-    @Test(arguments: zip(sets, storedSets(sets)))
+    @Test(arguments: pairs)
     func aStoredSetEncodesAsItsValueDoes(_ value: RRSet, _ stored: RRSet) throws {
         // The owner as the question asked it, in another case: the answer's owner points at the question.
         let asked = Query(
@@ -87,6 +105,40 @@ private func encode(_ response: Response, to query: Query, limit: Int) -> [UInt8
     }
 
     /// A stored set's owner is written from the store when none is given (the additional section's addresses).
+    /// Names kept once and referred to: the store is smaller, and the targets that bring additionals read back.
+    @Test func referencesKeepEachNameOnce() throws {
+        let hosts = (1...3).map { name("pod-\($0).web.prod.svc.cluster.local.") }
+        let srv = RRSet(
+            owner: name("_http._tcp.web.prod.svc.cluster.local."), type: .srv, ttl: 5,
+            rdata: hosts.map { .srv(priority: 0, weight: 33, port: 80, target: $0) })
+        func store(referring: Bool) -> (store: RecordStore, srv: Int, starts: [DomainName: UInt32]) {
+            var builder = RecordStore.Builder()
+            var starts: [DomainName: UInt32] = [:]
+            for host in hosts {
+                starts[host] = builder.appendName(host.wire)
+                builder.append(RRSet(owner: host, type: .a, ttl: 5, rdata: [.a(IPv4Bytes(127, 0, 2, 1))]), ownerStart: starts[host])
+            }
+            let index = builder.append(srv, reference: referring ? { starts[$0] } : nil)
+            return (builder.finish(), index, starts)
+        }
+        let (referring, srvIndex, _) = store(referring: true)
+        #expect(referring[srvIndex].rdata == srv.rdata)
+        var targets: [DomainName] = []
+        referring.forEachAdditionalTarget(of: srvIndex) { targets.append(DomainName(uncheckedWire: Array($0))) }
+        #expect(targets == hosts)
+        // Each target's 34 bytes become a 5-byte reference.
+        #expect(store(referring: false).store.byteCount - referring.byteCount == hosts.count * (34 - 5))
+
+        var builder = RecordStore.Builder()
+        let host = builder.appendName(hosts[1].wire)
+        let owner = name("1.2.0.127.in-addr.arpa.")
+        let ptr = builder.appendReferences(
+            type: .ptr, ttl: 5, ownerStart: builder.appendName(owner.wire), ownerLength: owner.wire.count, targets: [host])
+        let pointers = builder.finish()
+        #expect(pointers[ptr].rdata == [.ptr(hosts[1])])
+        #expect(pointers[ptr].owner == owner)
+    }
+
     @Test func aStoredOwnerIsWrittenFromTheStore() throws {
         let srv = storedSets(sets)[7]
         let target = RRSet(
