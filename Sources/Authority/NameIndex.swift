@@ -8,14 +8,17 @@ import Glibc
 /// trees are the reference; a hash table is what a query path that only ever asks "is this exact name here"
 /// needs).
 ///
-/// A slot holds the name's hash in its high 32 bits and its number + 1 in the low 32 (0: empty), so a probe
-/// compares the bytes only of a name whose hash matches. Names are hashed and compared without regard to ASCII
-/// case, so the buffer may keep the case they were written in.
+/// A slot is 32 bits: the name's number + 1 in the low bits (as many as the count needs; 0: empty) and the top
+/// bits of its hash in the rest, so a probe compares the bytes only of a name whose hash matches (at 1.3 million
+/// names, 21 bits of number leave 11 of hash: one needless comparison in 2,048). Names are hashed and compared
+/// without regard to ASCII case, so the buffer may keep the case they were written in.
 struct NameIndex: Sendable {
     /// Names in wire form; name `i` starts at `starts[i]` and ends at its zero byte.
     private let bytes: [UInt8]
     private let starts: [UInt32]
-    private let slots: [UInt64]
+    private let slots: [UInt32]
+    /// How many low bits of a slot hold the number.
+    private let numberBits: UInt32
     /// False when `bytes` is another's buffer (counted by its owner).
     private let ownsBytes: Bool
 
@@ -37,8 +40,9 @@ struct NameIndex: Sendable {
         // At most three quarters full, so that a miss ends within a few slots.
         var capacity = 8
         while capacity * 3 < starts.count * 4 { capacity <<= 1 }
-        var slots = [UInt64](repeating: 0, count: capacity)
+        var slots = [UInt32](repeating: 0, count: capacity)
         let mask = capacity - 1
+        let numberBits = Self.numberBits(for: starts.count)
         var lowercased: [UInt8] = []
         bytes.withUnsafeBufferPointer { bytes in
             for (number, start) in starts.enumerated() {
@@ -50,20 +54,33 @@ struct NameIndex: Sendable {
                 while slots[slot] != 0 {
                     slot = (slot + 1) & mask
                 }
-                slots[slot] = (hash >> 32) << 32 | UInt64(number + 1)
+                slots[slot] = Self.tag(hash, numberBits: numberBits) | UInt32(number + 1)
             }
         }
         self.bytes = bytes
         self.starts = starts
         self.slots = slots
+        self.numberBits = numberBits
         self.ownsBytes = ownsBytes
+    }
+
+    /// Bits enough for every number + 1 (at least 1; at most 31, which a name count never nears).
+    private static func numberBits(for count: Int) -> UInt32 {
+        var bits: UInt32 = 1
+        while bits < 31 && (1 << bits) <= count { bits += 1 }
+        return bits
+    }
+
+    /// The hash's top bits, placed above the number's.
+    private static func tag(_ hash: UInt64, numberBits: UInt32) -> UInt32 {
+        UInt32(truncatingIfNeeded: hash >> 32) & ~((1 << numberBits) - 1)
     }
 
     /// How many names it holds.
     var count: Int { starts.count }
 
     /// The bytes its own arrays take (for the memory figures); a shared buffer is its owner's to count.
-    var byteCount: Int { (ownsBytes ? bytes.count : 0) + starts.count * 4 + slots.count * 8 }
+    var byteCount: Int { (ownsBytes ? bytes.count : 0) + starts.count * 4 + slots.count * 4 }
 
     /// The number of the name whose lowercased wire form is `key`, or nil when it holds no such name.
     func number(of key: UnsafeRawBufferPointer) -> Int? {
@@ -77,15 +94,16 @@ struct NameIndex: Sendable {
 
     private func number(of key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
         guard let keyStart = key.baseAddress, !key.isEmpty else { return nil }
-        let tag = (hash >> 32) << 32
+        let tag = Self.tag(hash, numberBits: numberBits)
+        let numberMask: UInt32 = (1 << numberBits) - 1
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         return bytes.withUnsafeBytes { bytes -> Int? in
             while true {
                 let entry = slots[slot]
                 if entry == 0 { return nil }
-                if entry & 0xFFFF_FFFF_0000_0000 == tag {
-                    let number = Int(entry & 0xFFFF_FFFF) - 1
+                if entry & ~numberMask == tag {
+                    let number = Int(entry & numberMask) - 1
                     let start = Int(starts[number])
                     // The key is one whole name, so equal bytes up to its length are the same name: a shorter
                     // stored name differs at its zero byte.

@@ -12,10 +12,50 @@ public struct Endpoint: Hashable, Sendable {
     public var serving: Bool?
     /// `conditions.terminating`, `nil` when absent.
     public var terminating: Bool?
+    /// Where the endpoint runs, boxed: most manifests svcdns reads leave it out, and a million endpoints with two
+    /// optional strings inline took 80 bytes each rather than 56.
+    private var placement: PlacementBox?
+
     /// `nodeName`, `nil` when absent.
-    public var nodeName: String?
+    public var nodeName: String? {
+        get { placement?.nodeName }
+        set { place(nodeName: newValue, zone: zone) }
+    }
     /// `zone`, `nil` when absent.
-    public var zone: String?
+    public var zone: String? {
+        get { placement?.zone }
+        set { place(nodeName: nodeName, zone: newValue) }
+    }
+
+    /// Immutable: a change makes a new box, so copies of an endpoint never share a change.
+    private final class PlacementBox: Sendable {
+        let nodeName: String?
+        let zone: String?
+        init(nodeName: String?, zone: String?) {
+            self.nodeName = nodeName
+            self.zone = zone
+        }
+    }
+
+    private mutating func place(nodeName: String?, zone: String?) {
+        placement = nodeName == nil && zone == nil ? nil : PlacementBox(nodeName: nodeName, zone: zone)
+    }
+
+    public static func == (lhs: Endpoint, rhs: Endpoint) -> Bool {
+        lhs.addresses == rhs.addresses && lhs.hostname == rhs.hostname && lhs.ready == rhs.ready
+            && lhs.serving == rhs.serving && lhs.terminating == rhs.terminating && lhs.nodeName == rhs.nodeName
+            && lhs.zone == rhs.zone
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(addresses)
+        hasher.combine(hostname)
+        hasher.combine(ready)
+        hasher.combine(serving)
+        hasher.combine(terminating)
+        hasher.combine(nodeName)
+        hasher.combine(zone)
+    }
 
     /// Creates an endpoint; the values are not validated here.
     public init(
@@ -32,7 +72,6 @@ public struct Endpoint: Hashable, Sendable {
         self.ready = ready
         self.serving = serving
         self.terminating = terminating
-        self.nodeName = nodeName
-        self.zone = zone
+        place(nodeName: nodeName, zone: zone)
     }
 }
