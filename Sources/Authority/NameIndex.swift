@@ -36,20 +36,63 @@ struct NameIndex: Sendable {
     }
 
     /// Indexes the names that start in `bytes` at `starts` (name `i` gets number `i`); they must be distinct.
-    init(bytes: [UInt8], starts: [UInt32], ownsBytes: Bool = false) {
+    /// `reserve` leaves room for that many names more (`adding`) without building again.
+    init(bytes: [UInt8], starts: [UInt32], ownsBytes: Bool = false, reserve: Int = 0) {
         // At most three quarters full, so that a miss ends within a few slots.
         var capacity = 8
-        while capacity * 3 < starts.count * 4 { capacity <<= 1 }
+        while capacity * 3 < (starts.count + reserve) * 4 { capacity <<= 1 }
+        let numberBits = Self.numberBits(for: starts.count + reserve)
         var slots = [UInt32](repeating: 0, count: capacity)
-        let mask = capacity - 1
-        let numberBits = Self.numberBits(for: starts.count)
+        Self.insert(starts.indices, starts: starts, bytes: bytes, numberBits: numberBits, into: &slots)
+        self.bytes = bytes
+        self.starts = starts
+        self.slots = slots
+        self.numberBits = numberBits
+        self.ownsBytes = ownsBytes
+    }
+
+    private init(bytes: [UInt8], starts: [UInt32], slots: [UInt32], numberBits: UInt32, ownsBytes: Bool) {
+        self.bytes = bytes
+        self.starts = starts
+        self.slots = slots
+        self.numberBits = numberBits
+        self.ownsBytes = ownsBytes
+    }
+
+    /// This index without its names' buffer, to be given one again by `adding` (lookups need the buffer).
+    func detached() -> NameIndex {
+        NameIndex(bytes: [], starts: starts, slots: slots, numberBits: numberBits, ownsBytes: ownsBytes)
+    }
+
+    /// This index with the names at `more` added after its own, over `bytes` (which holds its names where they
+    /// were, and the new ones). Built again only when the room reserved is not enough.
+    func adding(_ more: [UInt32], in bytes: [UInt8]) -> NameIndex {
+        let starts = self.starts + more
+        guard slots.count * 3 >= starts.count * 4, (1 << numberBits) > starts.count else {
+            return NameIndex(bytes: bytes, starts: starts, ownsBytes: ownsBytes)
+        }
+        var slots = self.slots
+        Self.insert(self.starts.count..<starts.count, starts: starts, bytes: bytes, numberBits: numberBits, into: &slots)
+        return NameIndex(bytes: bytes, starts: starts, slots: slots, numberBits: numberBits, ownsBytes: ownsBytes)
+    }
+
+    /// Puts names `numbers` (starting in `bytes` at `starts[number]`) into `slots`.
+    private static func insert(
+        _ numbers: Range<Int>, starts: [UInt32], bytes: [UInt8], numberBits: UInt32, into slots: inout [UInt32]
+    ) {
+        let mask = slots.count - 1
         var lowercased: [UInt8] = []
         bytes.withUnsafeBufferPointer { bytes in
-            for (number, start) in starts.enumerated() {
-                let name = Self.name(at: Int(start), in: bytes)
-                lowercased.removeAll(keepingCapacity: true)
-                lowercased.append(contentsOf: name.lazy.map(Self.lowercase))
-                let hash = lowercased.withUnsafeBytes(NameKey.mix)
+            for number in numbers {
+                let name = Self.name(at: Int(starts[number]), in: bytes)
+                let hash: UInt64
+                if name.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
+                    lowercased.removeAll(keepingCapacity: true)
+                    lowercased.append(contentsOf: name.lazy.map(Self.lowercase))
+                    hash = lowercased.withUnsafeBytes(NameKey.mix)
+                } else {
+                    hash = NameKey.mix(UnsafeRawBufferPointer(name))
+                }
                 var slot = Int(truncatingIfNeeded: hash) & mask
                 while slots[slot] != 0 {
                     slot = (slot + 1) & mask
@@ -57,11 +100,6 @@ struct NameIndex: Sendable {
                 slots[slot] = Self.tag(hash, numberBits: numberBits) | UInt32(number + 1)
             }
         }
-        self.bytes = bytes
-        self.starts = starts
-        self.slots = slots
-        self.numberBits = numberBits
-        self.ownsBytes = ownsBytes
     }
 
     /// Bits enough for every number + 1 (at least 1; at most 31, which a name count never nears).

@@ -7,16 +7,31 @@ enum ReverseName {
     static let ipv6Zone = DomainName("ip6.arpa.")!
 
     /// `d.c.b.a.in-addr.arpa.` for IPv4; 32 nibbles, least significant first, under `ip6.arpa.` for IPv6.
+    /// Written as wire bytes directly: a full build makes one per endpoint address.
     static func of(_ address: IPAddress) -> DomainName {
-        let bytes = address.bytes
-        let labels: [String]
+        var wire: [UInt8] = []
         switch address {
-        case .v4:
-            labels = bytes.reversed().map { String($0) } + ["in-addr", "arpa"]
-        case .v6:
-            labels = bytes.reversed().flatMap { [String($0 & 0x0F, radix: 16), String($0 >> 4, radix: 16)] } + ["ip6", "arpa"]
+        case .v4(let value):
+            wire.reserveCapacity(30)
+            for shift in stride(from: 0, through: 24, by: 8) {
+                let byte = UInt8(truncatingIfNeeded: value >> UInt32(shift))
+                wire.append(byte >= 100 ? 3 : byte >= 10 ? 2 : 1)
+                if byte >= 100 { wire.append(UInt8(ascii: "0") + byte / 100) }
+                if byte >= 10 { wire.append(UInt8(ascii: "0") + byte / 10 % 10) }
+                wire.append(UInt8(ascii: "0") + byte % 10)
+            }
+            wire += ipv4Zone.wire
+        case .v6(let high, let low):
+            wire.reserveCapacity(74)
+            for word in [low, high] {
+                for shift in stride(from: 0, to: 64, by: 4) {
+                    let nibble = UInt8(truncatingIfNeeded: word >> UInt64(shift)) & 0x0F
+                    wire += [1, nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10]
+                }
+            }
+            wire += ipv6Zone.wire
         }
-        return DomainName(labels.joined(separator: ".") + ".")!
+        return DomainName(uncheckedWire: wire)
     }
 
     /// The address a full reverse name stands for (4 labels under in-addr.arpa, 32 nibbles under

@@ -110,13 +110,24 @@ struct ZonePacker {
 
     /// The packed zones, in the order they were begun.
     consuming func finish() -> [PackedZone] {
+        // Each zone's owners indexed with room for its empty non-terminals, which are found with the index's help
+        // and then added to it, so that no zone's names are hashed twice.
+        var owners: [NameIndex] = []
+        var addedNames: [[[UInt8]]] = []
         for zone in zones.indices {
-            addEmptyNonTerminals(to: zone)
+            let index = NameIndex(
+                bytes: records.nameBytes, starts: zones[zone].starts, reserve: zones[zone].starts.count / 8)
+            addedNames.append(emptyNonTerminals(of: zone, owners: index))
+            // Without the builder's buffer, so that appending below does not copy it.
+            owners.append(index.detached())
         }
+        let addedStarts = addedNames.map { $0.map { records.appendName($0) } }
+        addedNames = []
         let store = records.finish()
-        let names = zones.map { NameIndex(bytes: store.nameBytes, starts: $0.starts) }
-        var packed: [PackedZone] = []
+        let names = owners.indices.map { owners[$0].adding(addedStarts[$0], in: store.nameBytes) }
+        owners = []
         let nodes = zones.map(\.nodes)
+        var packed: [PackedZone] = []
         for (number, zone) in zones.enumerated() {
             let end = number + 1 < zones.count ? zones[number + 1].firstSet : store.count
             var linker = AdditionalLinker(store: store, zones: names, nodes: nodes)
@@ -137,47 +148,42 @@ struct ZonePacker {
         return packed
     }
 
-    /// Adds every missing ancestor of the zone's names up to its origin as an empty non-terminal, and counts each
-    /// name's children.
-    private mutating func addEmptyNonTerminals(to zone: Int) {
+    /// Finds every missing ancestor of the zone's names up to its origin (an empty non-terminal), counting each
+    /// name's children; appends their nodes to the zone and returns their names. `owners` indexes the zone's names
+    /// as added.
+    private mutating func emptyNonTerminals(of zone: Int, owners: NameIndex) -> [[UInt8]] {
         let originLength = zones[zone].originLength
         // The few names no one added (namespaces, `_tcp` under a Service, reverse-zone prefixes), by key.
         var added: [NameKey: Int] = [:]
         var addedNames: [[UInt8]] = []
         var nodes = zones[zone].nodes
-        do {
-            // Shares the builder's buffer until the end of this block; nothing is appended meanwhile.
-            let owners = NameIndex(bytes: records.nameBytes, starts: zones[zone].starts)
-            var key: [UInt8] = []
-            var number = 0
-            while number < nodes.count {
-                key.removeAll(keepingCapacity: true)
-                if number < owners.count {
-                    owners.withName(number) { key.append(contentsOf: $0.lazy.map(NameIndex.lowercase)) }
-                } else {
-                    key += addedNames[number - owners.count]
-                }
-                number += 1
-                guard key.count > originLength, let first = key.first, first > 0 else { continue }
-                let parentStart = Int(first) + 1
-                if let known = key.withUnsafeBytes({ owners.number(of: UnsafeRawBufferPointer(rebasing: $0[parentStart...])) }) {
-                    nodes[known].children += 1
-                    continue
-                }
-                let parent = NameKey(Array(key[parentStart...]))
-                if let known = added[parent] {
-                    nodes[known].children += 1
-                } else {
-                    added[parent] = nodes.count
-                    addedNames.append(parent.bytes)
-                    nodes.append(PackedZone.Node(firstSet: 0, setCount: 0, children: 1, isDerived: true))
-                }
+        var key: [UInt8] = []
+        var number = 0
+        while number < nodes.count {
+            key.removeAll(keepingCapacity: true)
+            if number < owners.count {
+                owners.withName(number) { key.append(contentsOf: $0.lazy.map(NameIndex.lowercase)) }
+            } else {
+                key += addedNames[number - owners.count]
+            }
+            number += 1
+            guard key.count > originLength, let first = key.first, first > 0 else { continue }
+            let parentStart = Int(first) + 1
+            if let known = key.withUnsafeBytes({ owners.number(of: UnsafeRawBufferPointer(rebasing: $0[parentStart...])) }) {
+                nodes[known].children += 1
+                continue
+            }
+            let parent = NameKey(Array(key[parentStart...]))
+            if let known = added[parent] {
+                nodes[known].children += 1
+            } else {
+                added[parent] = nodes.count
+                addedNames.append(parent.bytes)
+                nodes.append(PackedZone.Node(firstSet: 0, setCount: 0, children: 1, isDerived: true))
             }
         }
-        for name in addedNames {
-            zones[zone].starts.append(records.appendName(name))
-        }
         zones[zone].nodes = nodes
+        return addedNames
     }
 }
 

@@ -49,6 +49,27 @@ import Testing
         #expect(index.name(0) == written[0], "the name keeps its case")
     }
 
+    /// Names added later (a zone's empty non-terminals) are found beside the first ones, within the room reserved
+    /// and past it (where the index is built again).
+    @Test(arguments: [0, 100])
+    func namesAddedLaterAreFound(reserve: Int) {
+        let first = (0..<6).map { Self.wire(["web-\($0)", "prod", "svc", "cluster", "local"]) }
+        let later = (0..<40).map { Self.wire(["_tcp", "db-\($0)", "prod", "svc", "cluster", "local"]) }
+        var bytes = first.flatMap { $0 }
+        let starts = first.indices.map { UInt32(first[..<$0].reduce(0) { $0 + $1.count }) }
+        let index = NameIndex(bytes: bytes, starts: starts, reserve: reserve).detached()
+        let more = later.map { name -> UInt32 in
+            defer { bytes += name }
+            return UInt32(bytes.count)
+        }
+        let grown = index.adding(more, in: bytes)
+        #expect(grown.count == first.count + later.count)
+        for (number, name) in (first + later).enumerated() {
+            #expect(grown.number(of: name) == number)
+        }
+        #expect(grown.number(of: Self.wire(["web-6", "prod", "svc", "cluster", "local"])) == nil)
+    }
+
     @Test func anEmptyIndexHoldsNothing() {
         let index = NameIndex([])
         #expect(index.count == 0)
