@@ -73,7 +73,7 @@ final class PackedZone: Sendable {
     /// The RRset at store index `set`, with its additionals and rotation counter, all read in place.
     func entry(_ set: Int) -> NodeEntry {
         NodeEntry(rrSet: records[set], additional: AdditionalSets(packed: self, links: links(of: set)),
-                  rotation: rotation.isEmpty ? nil : rotation[UInt32(set)])
+                  rotation: records.recordCount(of: set) > 1 ? rotation[UInt32(set)] : nil)
     }
 
     /// The RRset of `type` at `node`, if it has one.
