@@ -130,7 +130,8 @@ struct NameIndex: Sendable {
         key.bytes.withUnsafeBytes { number(of: $0, hash: key.hash) }
     }
 
-    private func number(of key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+    /// The number of the name whose lowercased wire form is `key`, whose `NameKey.mix` hash is `hash`.
+    func number(of key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
         guard let keyStart = key.baseAddress, !key.isEmpty else { return nil }
         let tag = Self.tag(hash, numberBits: numberBits)
         let numberMask: UInt32 = (1 << numberBits) - 1

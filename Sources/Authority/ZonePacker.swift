@@ -196,7 +196,6 @@ private struct AdditionalLinker {
     let nodes: [[PackedZone.Node]]
     /// The store indices of the linked RRsets, one RRset's after another's.
     private(set) var links: [UInt32] = []
-    private var lowercased: [UInt8] = []
 
     init(store: RecordStore, zones: [NameIndex], nodes: [[PackedZone.Node]]) {
         self.store = store
@@ -208,20 +207,30 @@ private struct AdditionalLinker {
         var seenTargets: Set<UInt64> = []
         let setStart = links.count
         store.forEachAdditionalTarget(of: set) { target in
-            lowercased.removeAll(keepingCapacity: true)
-            lowercased.append(contentsOf: target.lazy.map(Self.asciiLowercase))
-            for zone in zones.indices {
-                guard let number = lowercased.withUnsafeBytes({ zones[zone].number(of: $0) }),
-                    seenTargets.insert(UInt64(zone) << 32 | UInt64(number)).inserted
-                else { continue }
-                let node = nodes[zone][number]
-                for candidate in Int(node.firstSet)..<(Int(node.firstSet) + Int(node.setCount)) {
-                    let type = store.type(of: candidate)
-                    guard type == .a || type == .aaaa else { continue }
-                    // One target may have the same RRset in two zones (a zone file repeating a cluster address).
-                    let duplicate = zone > 0 && links[setStart...].contains { store[Int($0)] == store[candidate] }
-                    if !duplicate { links.append(UInt32(candidate)) }
-                }
+            // Hashed once for every zone; copied only when it has capitals to fold.
+            guard target.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else {
+                linkTarget(target, setStart: setStart, seenTargets: &seenTargets)
+                return
+            }
+            var lowercased = target.map(Self.asciiLowercase)
+            lowercased.withUnsafeMutableBytes { linkTarget(UnsafeRawBufferPointer($0), setStart: setStart, seenTargets: &seenTargets) }
+        }
+    }
+
+    /// Links the address RRsets of the name `key` (lowercased) in every zone, unless linked for this set already.
+    private mutating func linkTarget(_ key: UnsafeRawBufferPointer, setStart: Int, seenTargets: inout Set<UInt64>) {
+        let hash = NameKey.mix(key)
+        for zone in zones.indices {
+            guard let number = zones[zone].number(of: key, hash: hash),
+                seenTargets.insert(UInt64(zone) << 32 | UInt64(number)).inserted
+            else { continue }
+            let node = nodes[zone][number]
+            for candidate in Int(node.firstSet)..<(Int(node.firstSet) + Int(node.setCount)) {
+                let type = store.type(of: candidate)
+                guard type == .a || type == .aaaa else { continue }
+                // One target may have the same RRset in two zones (a zone file repeating a cluster address).
+                let duplicate = zone > 0 && links[setStart...].contains { store[Int($0)] == store[candidate] }
+                if !duplicate { links.append(UInt32(candidate)) }
             }
         }
     }

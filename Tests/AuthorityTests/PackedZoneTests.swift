@@ -29,7 +29,7 @@ import Testing
         }
         var file = NodeTable(origin: name("example.org."))
         file.add(name("db.example.org."), .srv, ttl: 60,
-                 .srv(priority: 0, weight: 1, port: 5432, target: name("pod-2.db.prod.svc.cluster.local.")))
+                 .srv(priority: 0, weight: 1, port: 5432, target: name("Pod-2.DB.prod.svc.cluster.local.")))
         return [cluster, file]
     }
 
@@ -76,7 +76,7 @@ import Testing
                 #expect(!packed.hasWildcards)
             }
         }
-        // The zone file's SRV links the cluster name's address across zones.
+        // The zone file's SRV links the cluster name's address across zones, whatever the case of its target.
         let file = zones[1]
         let srv = try #require(file.node(Self.name("db.example.org.").lookupKey))
         #expect(file.additional(of: Int(srv.firstSet)).map(\.owner) == [Self.name("pod-2.db.prod.svc.cluster.local.")])
