@@ -115,13 +115,6 @@ final class PackedZone: Sendable {
         rotation[UInt32(set)]
     }
 
-    /// Every name with its node, in no particular order (each key a new array: for builds and tests).
-    func forEach(_ body: (NameKey, Node) -> Void) {
-        for number in nodes.indices {
-            body(NameKey(names.name(number).map(NameIndex.lowercase)), nodes[number])
-        }
-    }
-
     /// The bytes its own arrays take (the store is the build's, counted once by its owner).
     var byteCount: Int {
         names.byteCount + nodes.count * MemoryLayout<Node>.stride + additionalEnds.count * 4 + additional.count * 4

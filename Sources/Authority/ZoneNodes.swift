@@ -84,17 +84,6 @@ struct ZoneNodes: Sendable {
         changes[key] = .set(node)
         return true
     }
-
-    /// Every name with its node, in no particular order (materialises every node: for builds, not queries).
-    func forEach(_ body: (NameKey, Node) -> Void) {
-        packed.forEach { key, node in
-            guard changes[key] == nil else { return }
-            body(key, FoundNode.packed(packed, node).node)
-        }
-        changes.forEach { key, change in
-            if case .set(let node) = change { body(key, node) }
-        }
-    }
 }
 
 /// A name a query found, read where it lies: a value (changed since the last full build, or made for the query), or in the packed zone.

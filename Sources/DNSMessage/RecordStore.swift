@@ -82,10 +82,6 @@ public final class RecordStore: Sendable {
         Int(entries[index].count)
     }
 
-    func recordCount(_ index: Int) -> Int {
-        Int(entries[index].count)
-    }
-
     /// The owner of the RRset at `index`, as a value (allocates).
     func owner(_ index: Int) -> DomainName {
         let entry = entries[index]
@@ -184,9 +180,6 @@ public final class RecordStore: Sendable {
 
         /// How many RRsets have been appended.
         public var count: Int { entries.count }
-
-        /// The bytes of the names appended so far.
-        public var nameByteCount: Int { names.count }
 
         /// Appends a name (an owner whose sets follow, or one only referred to); returns where it starts.
         public mutating func appendName(_ wire: [UInt8]) -> UInt32 {

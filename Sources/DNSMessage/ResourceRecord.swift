@@ -181,7 +181,7 @@ public struct RRSet: Hashable, Sendable {
     /// How many records the set holds (without decoding a stored one).
     public var recordCount: Int {
         guard let store else { return values.count }
-        return store.recordCount(Int(storeIndex))
+        return store.recordCount(of: Int(storeIndex))
     }
 
     /// The store and index of a stored set, and the owner written in place of the store's (nil: the store's).
