@@ -18,7 +18,6 @@ private let cappedPipeline = QueryPipeline(resolver: QueryResolver(snapshots: Sn
 /// A low rate, so that slipped (empty, TC) and dropped answers come up as often as sent ones.
 private let limiter = ResponseRateLimiter(ResponseRateLimit(rate: 2, slip: 2))
 private let client = IPAddress("127.0.0.9")
-private nonisolated(unsafe) var encoder = ResponseEncoder()
 private nonisolated(unsafe) var tcpOutput: [UInt8] = []
 private nonisolated(unsafe) var clock: Int64 = 0
 /// The UDP worker's send slot: the advertised payload size, as `DatagramBatch` allocates it.
@@ -41,7 +40,7 @@ public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     clock += 100_000_000  // 0.1 s a query: the limiter's window moves on
     let (outcome, written, decision) = pipeline.respond(
         toDatagram: request, client: client, snapshot: snapshot, limiter: limiter, now: .uptimeNanoseconds(UInt64(clock)),
-        encoder: &encoder, into: slot
+        into: slot
     )
     switch outcome {
     case .answered(let type):
@@ -59,8 +58,7 @@ public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
 
     // TCP, into the connection's array, with the other shape of the cluster.
-    var tcpEncoder = ResponseEncoder()
-    switch cappedPipeline.respond(to: request, overTCP: true, client: client, encoder: &tcpEncoder, into: &tcpOutput) {
+    switch cappedPipeline.respond(to: request, overTCP: true, client: client, into: &tcpOutput) {
     case .answered:
         tcpOutput.withUnsafeBytes { response in
             _ = WireCheck.requireResponse(response, limit: limit(for: request, overTCP: true), id: id, what: "TCP answer")

@@ -13,7 +13,6 @@ private let cache = ResponseCache(capacity: 8, maxTTL: maxTTL, maxBytes: 16 * 10
 /// The question asked of the upstream when the input names none this could match.
 private let asked = AnswerMatcher(id: 0x4242, name: DomainName("www.example.org.")!, type: .a)
 private nonisolated(unsafe) var clock: UInt64 = 1_000_000_000
-private nonisolated(unsafe) var encoder = ResponseEncoder()
 private nonisolated(unsafe) var output: [UInt8] = []
 /// Whether libldns could read the upstream answer each cache entry was last stored from: an entry outlives
 /// its input, and is held to that input's standard, not the current one's. Cleared now and then, to stay small.
@@ -45,7 +44,7 @@ private func requireDeliverable(_ response: Response, name: DomainName, type: Re
     ]
     for (query, overTCP) in queries {
         let limit = ResponseEncoder.sizeLimit(for: query, overTCP: overTCP)
-        encoder.encode(response, to: query, limit: limit, into: &output)
+        ResponseEncoder.encode(.response(response, to: query), limit: limit, into: &output)
         output.withUnsafeBytes { bytes in
             if upstreamReadable {
                 WireCheck.requireResponse(bytes, limit: limit, id: query.id, what: "forwarded answer (TCP: \(overTCP))")

@@ -5,7 +5,6 @@ import DNSMessage
 import FuzzSupport
 
 private let origin = DomainName("corp.example.")!
-private nonisolated(unsafe) var encoder = ResponseEncoder()
 private nonisolated(unsafe) var output: [UInt8] = []
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -21,7 +20,7 @@ public func fuzzZoneFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for (index, set) in RRSet.grouping(zone.records).prefix(64).enumerated() {
         let query = Query(
             header: QueryHeader(id: UInt16(index), flags: 0x0100), name: set.owner, type: set.type, recordClass: 1, edns: nil)
-        encoder.encode(Response(authoritative: true, answer: [set]), to: query, limit: ResponseEncoder.tcpLimit, into: &output)
+        ResponseEncoder.encode(.response(Response(authoritative: true, answer: [set]), to: query), limit: ResponseEncoder.tcpLimit, into: &output)
         output.withUnsafeBytes { bytes in
             WireCheck.requireResponse(bytes, limit: ResponseEncoder.tcpLimit, id: query.id, what: "\(set.owner) \(set.type)")
         }

@@ -1,9 +1,18 @@
-/// Values → wire. The last stage of the query path.
+/// What the server sends back to one request: a response to a query it could read, or an error
+/// (FORMERR, NOTIMP) with no question, to one it could not use.
+public enum OutgoingMessage: Sendable {
+    case response(Response, to: Query)
+    /// `edns` adds an OPT record: RFC 6891 §7 wants one in the answer to every request that had one.
+    case error(ResponseCode, header: QueryHeader, edns: EDNS?)
+}
+
+/// Values → wire. The last stage of the query path, and its one way out: every message svcdns answers
+/// with goes through `encode(_:limit:into:)`, into a growable array or into fixed memory.
 ///
 /// Encoding allocates nothing of its own: the compression table lives on the stack for one message, and
 /// the message goes into the caller's array (which keeps its capacity between messages) or straight into
 /// the caller's fixed memory (a UDP worker's send slot).
-public struct ResponseEncoder {
+public enum ResponseEncoder {
     /// RFC 1035 §4.2.1: without EDNS a UDP message is at most 512 bytes.
     public static let classicUDPLimit = 512
     /// The EDNS buffer size svcdns advertises and caps UDP answers at: DNS Flag Day 2020's 1232, which
@@ -11,8 +20,6 @@ public struct ResponseEncoder {
     public static let advertisedUDPPayloadSize: UInt16 = 1232
     /// RFC 7766: a TCP message is limited only by its two-byte length prefix.
     public static let tcpLimit = 65535
-
-    public init() {}
 
     /// The largest response a query may get: over UDP the smaller of the client's EDNS size (at least
     /// 512, RFC 6891 §6.2.5) and what svcdns advertises, or 512 without EDNS.
@@ -22,27 +29,26 @@ public struct ResponseEncoder {
         return min(max(Int(edns.udpPayloadSize), classicUDPLimit), Int(advertisedUDPPayloadSize))
     }
 
-    /// Writes `response` to `query` into `buffer` (replacing its contents), within `limit` bytes.
+    /// Writes `message` into `buffer` (replacing its contents), within `limit` bytes.
     ///
     /// Truncation (RFC 2181 §9): an answer that does not fit keeps as many whole records as fit, in the
     /// order the RRsets present them, and sets TC; authority and additional records are dropped first. An
     /// authority RRset that does not fit sets TC; an additional RRset that does not fit is left out without TC.
     /// The question is echoed in the client's letter case. OPT is added only when the query had one.
-    public mutating func encode(_ response: Response, to query: Query, limit: Int, into buffer: inout [UInt8]) {
+    /// An error message is a header and at most an OPT record: it always fits.
+    public static func encode(_ message: OutgoingMessage, limit: Int, into buffer: inout [UInt8]) {
         buffer.removeAll(keepingCapacity: true)
         withUnsafeMutablePointer(to: &buffer) { bytes in
             var sink = ArraySink(bytes)
-            MessageWriter.writeResponse(response, to: query, limit: limit, into: &sink)
+            MessageWriter.write(message, limit: limit, into: &sink)
         }
     }
 
-    /// As `encode(_:to:limit:into:)`, into fixed memory of at least `min(limit, 512)` bytes; returns the
+    /// As `encode(_:limit:into:)`, into fixed memory of at least `min(limit, 512)` bytes; returns the
     /// message's length. Nothing past `memory.count` is written: what does not fit is truncated as above.
-    public mutating func encode(
-        _ response: Response, to query: Query, limit: Int, into memory: UnsafeMutableRawBufferPointer
-    ) -> Int {
+    public static func encode(_ message: OutgoingMessage, limit: Int, into memory: UnsafeMutableRawBufferPointer) -> Int {
         var sink = RawSink(UnsafeMutableRawBufferPointer(rebasing: memory[..<min(limit, memory.count)]))
-        MessageWriter.writeResponse(response, to: query, limit: limit, into: &sink)
+        MessageWriter.write(message, limit: limit, into: &sink)
         return sink.count
     }
 
@@ -63,25 +69,6 @@ public struct ResponseEncoder {
             MessageWriter.writeOPT(rcode: .noError, dnssecOK: dnssecOK, into: &sink)
         }
     }
-
-    /// Writes an error response (FORMERR, NOTIMP) with no question, for a query that could not be used.
-    /// `edns` adds an OPT record: RFC 6891 §7 wants one in the answer to every request that had one.
-    public static func encodeError(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS? = nil, into buffer: inout [UInt8]) {
-        buffer.removeAll(keepingCapacity: true)
-        withUnsafeMutablePointer(to: &buffer) { bytes in
-            var sink = ArraySink(bytes)
-            MessageWriter.writeError(rcode, header: header, edns: edns, into: &sink)
-        }
-    }
-
-    /// As `encodeError(_:header:edns:into:)`, into fixed memory (at least 23 bytes); returns the length.
-    public static func encodeError(
-        _ rcode: ResponseCode, header: QueryHeader, edns: EDNS? = nil, into memory: UnsafeMutableRawBufferPointer
-    ) -> Int {
-        var sink = RawSink(memory)
-        MessageWriter.writeError(rcode, header: header, edns: edns, into: &sink)
-        return sink.count
-    }
 }
 
 /// The writing itself, for one message into one sink; specialised for each sink.
@@ -91,7 +78,18 @@ private enum MessageWriter {
     /// Enough for every name of any realistic answer; past it names are simply written whole.
     static let maxCompressionTargets = 64
 
-    static func writeResponse<Sink: MessageSink>(_ response: Response, to query: Query, limit: Int, into sink: inout Sink) {
+    static func write<Sink: MessageSink>(_ message: OutgoingMessage, limit: Int, into sink: inout Sink) {
+        switch message {
+        case .response(let response, let query):
+            writeResponse(response, to: query, limit: limit, into: &sink)
+        case .error(let rcode, let header, let edns):
+            writeError(rcode, header: header, edns: edns, into: &sink)
+        }
+    }
+
+    private static func writeResponse<Sink: MessageSink>(
+        _ response: Response, to query: Query, limit: Int, into sink: inout Sink
+    ) {
         // The compression table lives on the stack for one message: no allocation, nothing to reset.
         withUnsafeTemporaryAllocation(of: UInt16.self, capacity: maxCompressionTargets) { offsets in
             var table = CompressionTable(offsets: offsets)

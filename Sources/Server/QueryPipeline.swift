@@ -26,44 +26,52 @@ public struct QueryPipeline: Sendable {
     /// Decodes and resolves `request`; an answer known now is encoded into `output` at once. `client` is
     /// the sender's address, read only to decide whether it may use forwarding.
     public func respond(
-        to request: UnsafeRawBufferPointer, overTCP: Bool, client: IPAddress?, encoder: inout ResponseEncoder,
-        into output: inout [UInt8]
+        to request: UnsafeRawBufferPointer, overTCP: Bool, client: IPAddress?, into output: inout [UInt8]
     ) -> Outcome {
-        withUnsafeMutablePointer(to: &output) { bytes in
-            var sink = ArrayOutput(bytes: bytes)
-            var decision = ResponseRateLimiter.Decision.send
-            return respond(
-                to: request, overTCP: overTCP, client: client, snapshot: resolver.snapshots.load(), decision: &decision,
-                encoder: &encoder, output: &sink
-            )
+        var decision = ResponseRateLimiter.Decision.send
+        switch reply(to: request, overTCP: overTCP, client: client, snapshot: resolver.snapshots.load(), decision: &decision) {
+        case .send(let message, let limit, let type):
+            ResponseEncoder.encode(message, limit: limit, into: &output)
+            return .answered(type)
+        case .other(let outcome):
+            return outcome
         }
     }
 
-    /// As `respond(to:overTCP:client:encoder:into:)` for a UDP query, answering from `snapshot` (loaded
-    /// once per batch by the worker) and writing an answer known now straight into `datagram` (at least
-    /// 1232 bytes: what leaves is never larger); `size` is the answer's length. With `limiter`, an answer
-    /// known now passes response rate limiting at `now`: `rateLimit` says whether it was sent as it is,
-    /// slipped (an empty TC answer is in `datagram`) or dropped (the outcome is `.dropped`).
+    /// As `respond(to:overTCP:client:into:)` for a UDP query, answering from `snapshot` (loaded once per
+    /// batch by the worker) and writing an answer known now straight into `datagram` (at least 1232 bytes:
+    /// what leaves is never larger); `size` is the answer's length. With `limiter`, an answer known now
+    /// passes response rate limiting at `now`: `rateLimit` says whether it was sent as it is, slipped (an
+    /// empty TC answer is in `datagram`) or dropped (the outcome is `.dropped`).
     package func respond(
         toDatagram request: UnsafeRawBufferPointer, client: IPAddress?, snapshot: Snapshot,
-        limiter: ResponseRateLimiter?, now: NIODeadline, encoder: inout ResponseEncoder,
-        into datagram: UnsafeMutableRawBufferPointer
+        limiter: ResponseRateLimiter?, now: NIODeadline, into datagram: UnsafeMutableRawBufferPointer
     ) -> (outcome: Outcome, size: Int, rateLimit: ResponseRateLimiter.Decision) {
-        var output = DatagramOutput(memory: datagram)
         var decision = ResponseRateLimiter.Decision.send
-        let outcome = respond(
+        switch reply(
             to: request, overTCP: false, client: client, snapshot: snapshot, limiter: limiter, now: now,
-            decision: &decision, encoder: &encoder, output: &output
-        )
-        return (outcome, output.size, decision)
+            decision: &decision
+        ) {
+        case .send(let message, let limit, let type):
+            let size = ResponseEncoder.encode(message, limit: limit, into: datagram)
+            return (.answered(type), size, decision)
+        case .other(let outcome):
+            return (outcome, 0, decision)
+        }
     }
 
-    private func respond<Output: ResponseOutput>(
+    /// What `reply` decided: a message to encode now (within `limit`), or an outcome with nothing to send yet.
+    private enum Reply {
+        case send(OutgoingMessage, limit: Int, type: RecordType?)
+        case other(Outcome)
+    }
+
+    /// Decode → resolve → rate limit; the caller encodes what comes out, into its own memory.
+    private func reply(
         to request: UnsafeRawBufferPointer, overTCP: Bool, client: IPAddress?, snapshot: Snapshot,
         limiter: ResponseRateLimiter? = nil, now: NIODeadline = .uptimeNanoseconds(0),
-        decision: inout ResponseRateLimiter.Decision,
-        encoder: inout ResponseEncoder, output: inout Output
-    ) -> Outcome {
+        decision: inout ResponseRateLimiter.Decision
+    ) -> Reply {
         let query: Query?
         let resolution: QueryResolver.Resolution
         do {
@@ -77,32 +85,30 @@ public struct QueryPipeline: Sendable {
         switch resolution {
         case .answer(var response):
             // Only a decoded query is answered with records.
-            guard let query else { return .dropped }
+            guard let query else { return .other(.dropped) }
             if let limiter {
                 decision = limiter.decide(response, to: query, client: client, now: now)
                 switch decision {
                 case .send: break
-                case .drop: return .dropped
+                case .drop: return .other(.dropped)
                 case .slip: response = response.slipped
                 }
             }
-            output.write(
-                response, to: query, limit: ResponseEncoder.sizeLimit(for: query, overTCP: overTCP), encoder: &encoder
-            )
-            return .answered(query.type)
+            let limit = ResponseEncoder.sizeLimit(for: query, overTCP: overTCP)
+            return .send(.response(response, to: query), limit: limit, type: query.type)
         case .reject(let rcode, let header, let edns):
             // A rejection has no question to empty: a slipped one goes out as it is (it is as small as a slip).
             if let limiter {
                 decision = limiter.decideError(client: client, now: now)
-                if decision == .drop { return .dropped }
+                if decision == .drop { return .other(.dropped) }
             }
-            output.writeError(rcode, header: header, edns: edns)
-            return .answered(query?.type)
+            let limit = overTCP ? ResponseEncoder.tcpLimit : ResponseEncoder.classicUDPLimit
+            return .send(.error(rcode, header: header, edns: edns), limit: limit, type: query?.type)
         case .forward(let request):
-            guard let query else { return .dropped }
-            return .forward(query, request)
+            guard let query else { return .other(.dropped) }
+            return .other(.forward(query, request))
         case .drop:
-            return .dropped
+            return .other(.dropped)
         }
     }
 
@@ -113,11 +119,11 @@ public struct QueryPipeline: Sendable {
         resolver.forward(request, overTCP: overTCP, on: eventLoop)
     }
 
-    /// The last stage: the response on the wire, within what the transport and the client allow.
-    public func encode(
-        _ response: Response, to query: Query, overTCP: Bool, encoder: inout ResponseEncoder, into output: inout [UInt8]
-    ) {
-        encoder.encode(response, to: query, limit: ResponseEncoder.sizeLimit(for: query, overTCP: overTCP), into: &output)
+    /// The last stage for a forwarded answer: the response on the wire, within what the transport and the
+    /// client allow.
+    public func encode(_ response: Response, to query: Query, overTCP: Bool, into output: inout [UInt8]) {
+        ResponseEncoder.encode(
+            .response(response, to: query), limit: ResponseEncoder.sizeLimit(for: query, overTCP: overTCP), into: &output)
     }
 }
 
@@ -127,38 +133,5 @@ extension Response {
     package var slipped: Response {
         Response(
             rcode: rcode, authoritative: authoritative, recursionAvailable: recursionAvailable, truncated: true)
-    }
-}
-
-/// Where `respond` writes an answer known at once; specialised for each, so neither pays for the other.
-private protocol ResponseOutput {
-    mutating func write(_ response: Response, to query: Query, limit: Int, encoder: inout ResponseEncoder)
-    mutating func writeError(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS?)
-}
-
-/// The caller's array, borrowed for one call.
-private struct ArrayOutput: ResponseOutput {
-    let bytes: UnsafeMutablePointer<[UInt8]>
-
-    func write(_ response: Response, to query: Query, limit: Int, encoder: inout ResponseEncoder) {
-        encoder.encode(response, to: query, limit: limit, into: &bytes.pointee)
-    }
-
-    func writeError(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS?) {
-        ResponseEncoder.encodeError(rcode, header: header, edns: edns, into: &bytes.pointee)
-    }
-}
-
-/// A UDP worker's send slot.
-private struct DatagramOutput: ResponseOutput {
-    let memory: UnsafeMutableRawBufferPointer
-    var size = 0
-
-    mutating func write(_ response: Response, to query: Query, limit: Int, encoder: inout ResponseEncoder) {
-        size = encoder.encode(response, to: query, limit: limit, into: memory)
-    }
-
-    mutating func writeError(_ rcode: ResponseCode, header: QueryHeader, edns: EDNS?) {
-        size = ResponseEncoder.encodeError(rcode, header: header, edns: edns, into: memory)
     }
 }

@@ -14,7 +14,6 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
     package typealias OutboundOut = ByteBuffer
 
     private let pipeline: QueryPipeline
-    private var encoder = ResponseEncoder()
     private var output: [UInt8] = []
     private let metrics: DNSMetrics
     private let server: String
@@ -110,7 +109,7 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
         let isIPv6 = client?.protocol == .inet6
         let outcome = request.withUnsafeReadableBytes { bytes in
             pipeline.respond(
-                to: bytes, overTCP: true, client: client.flatMap(ForwardingPolicy.address), encoder: &encoder, into: &output
+                to: bytes, overTCP: true, client: client.flatMap(ForwardingPolicy.address), into: &output
             )
         }
         switch outcome {
@@ -127,7 +126,7 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
             pipeline.forward(request, overTCP: true, on: context.eventLoop).assumeIsolated().whenComplete { result in
                 switch result {
                 case .success(let response):
-                    self.pipeline.encode(response, to: query, overTCP: true, encoder: &self.encoder, into: &self.output)
+                    self.pipeline.encode(response, to: query, overTCP: true, into: &self.output)
                     if self.send(context: context) { context.flush() }
                     self.metrics.record(type: query.type, isIPv6: isIPv6, response: self.output, started: started)
                 case .failure:

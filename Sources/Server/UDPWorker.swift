@@ -76,7 +76,6 @@ final class UDPWorker: Sendable {
 
     private func run(calls: LinuxCalls) {
         var batch = DatagramBatch(capacity: Self.batchSize, calls: calls)
-        var encoder = ResponseEncoder()
         let metrics = DNSMetrics(server: server, proto: "udp")
         while !stopping.load(ordering: .relaxed) {
             let count = batch.receive(from: socket.fd)
@@ -85,7 +84,7 @@ final class UDPWorker: Sendable {
             // One snapshot for the queries read together: each is still answered from one whole snapshot.
             let snapshot = pipeline.resolver.snapshots.load()
             for index in 0..<count {
-                answer(index, of: &batch, snapshot: snapshot, started: started, encoder: &encoder, metrics: metrics)
+                answer(index, of: &batch, snapshot: snapshot, started: started, metrics: metrics)
             }
             // Counted before the answers leave, so a client that has its answer also sees it counted.
             metrics.flush(started: started)
@@ -95,7 +94,7 @@ final class UDPWorker: Sendable {
 
     private func answer(
         _ index: Int, of batch: inout DatagramBatch, snapshot: Snapshot, started: NIODeadline,
-        encoder: inout ResponseEncoder, metrics: DNSMetrics
+        metrics: DNSMetrics
     ) {
         let sender = batch.sender(index)
         let answer = batch.nextAnswer
@@ -103,7 +102,7 @@ final class UDPWorker: Sendable {
         // The batch's clock reading serves as the rate limiter's: one clock read per batch, not per query.
         let (outcome, size, rateLimit) = pipeline.respond(
             toDatagram: batch.datagram(index), client: client, snapshot: snapshot, limiter: limiter, now: started,
-            encoder: &encoder, into: answer
+            into: answer
         )
         switch outcome {
         case .answered(let type):
@@ -137,9 +136,8 @@ final class UDPWorker: Sendable {
                 metrics.countRateLimited(.drop)
                 return
             }
-            var encoder = ResponseEncoder()
             var output: [UInt8] = []
-            pipeline.encode(response, to: query, overTCP: false, encoder: &encoder, into: &output)
+            pipeline.encode(response, to: query, overTCP: false, into: &output)
             if decision == .slip { metrics.countRateLimited(.slip) }
             metrics.record(type: query.type, isIPv6: peer.isIPv6, response: output, started: started)
             socket.send(output, to: peer)

@@ -8,10 +8,9 @@ public enum Harness {
     /// Answers `query` from `snapshot`; nil when the pipeline drops it.
     public static func answer(_ query: [UInt8], from snapshot: Snapshot, overTCP: Bool = false) throws -> DecodedResponse? {
         let pipeline = QueryPipeline(resolver: QueryResolver(snapshots: SnapshotStore(snapshot)))
-        var encoder = ResponseEncoder()
         var output: [UInt8] = []
         let outcome = query.withUnsafeBytes {
-            pipeline.respond(to: $0, overTCP: overTCP, client: nil, encoder: &encoder, into: &output)
+            pipeline.respond(to: $0, overTCP: overTCP, client: nil, into: &output)
         }
         guard case .answered = outcome else { return nil }
         return try LDNS.decode(output)

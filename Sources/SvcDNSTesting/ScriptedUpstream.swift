@@ -46,11 +46,10 @@ public final class ScriptedUpstream: Sendable {
             counter.withLockedValue { $0 += 1 }
             guard let query = envelope.data.withUnsafeReadableBytes({ try? MessageDecoder.decodeQuery($0) }) else { return }
             guard !query.name.firstLabel.hasPrefix("silent") else { return }
-            var encoder = ResponseEncoder()
             var bytes: [UInt8] = []
             let address: RData = query.name.firstLabel.hasPrefix("badaddress") ? .opaque([127]) : .a(IPv4Bytes(127, 0, 14, 1))
             let answer = RRSet(owner: query.name, type: .a, ttl: 60, rdata: [address])
-            encoder.encode(Response(recursionAvailable: true, answer: [answer]), to: query, limit: 1232, into: &bytes)
+            ResponseEncoder.encode(.response(Response(recursionAvailable: true, answer: [answer]), to: query), limit: 1232, into: &bytes)
             if query.name.firstLabel.hasPrefix("otherclass") {
                 // The answer's class: after the header, the question, and the answer's owner (a 2-byte pointer) and type.
                 let classOffset = 12 + query.name.wire.count + 4 + 2 + 2

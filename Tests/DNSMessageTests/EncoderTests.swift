@@ -14,10 +14,10 @@ private func query(
 }
 
 private func encode(_ response: Response, to query: Query, limit: Int? = nil) -> [UInt8] {
-    var encoder = ResponseEncoder()
     var buffer: [UInt8] = []
-    encoder.encode(
-        response, to: query, limit: limit ?? ResponseEncoder.sizeLimit(for: query, overTCP: false), into: &buffer)
+    ResponseEncoder.encode(
+        .response(response, to: query), limit: limit ?? ResponseEncoder.sizeLimit(for: query, overTCP: false),
+        into: &buffer)
     return buffer
 }
 
@@ -378,7 +378,7 @@ struct EncoderTests {
     func errorResponseToAQueryIsAHeaderEchoingIDAndRD(rcode: ResponseCode, name: String) throws {
         let header = QueryHeader(id: 0x4242, flags: 0x0100 | 0x0010)
         var buffer: [UInt8] = [9, 9, 9]
-        ResponseEncoder.encodeError(rcode, header: header, into: &buffer)
+        ResponseEncoder.encode(.error(rcode, header: header, edns: nil), limit: 512, into: &buffer)
         #expect(buffer.count == 12)
         let decoded = try LDNS.decode(buffer)
         #expect(decoded.id == 0x4242)
@@ -394,7 +394,7 @@ struct EncoderTests {
         // RD, AD and CD (and AA, TC, Z) set in the request: RFC 1035 and RFC 4035 define them for QUERY only.
         let header = QueryHeader(id: 0x4343, flags: opcode << 11 | 0x0400 | 0x0200 | 0x0100 | 0x0040 | 0x0020 | 0x0010)
         var buffer: [UInt8] = []
-        ResponseEncoder.encodeError(.notImplemented, header: header, into: &buffer)
+        ResponseEncoder.encode(.error(.notImplemented, header: header, edns: nil), limit: 512, into: &buffer)
         #expect(buffer.count == 12)
         #expect(buffer[2] == 0x80 | UInt8(opcode << 3), "QR and the opcode; AA, TC, RD clear")
         #expect(buffer[3] == 0x04, "RA, Z, AD, CD clear; NOTIMP")
@@ -404,16 +404,15 @@ struct EncoderTests {
         #expect(decoded.rcodeName == "NOTIMP")
     }
 
-    @Test func encoderIsReusableAcrossResponses() throws {
-        // One encoder per event loop: the second message must not point into the first one's offsets.
-        var encoder = ResponseEncoder()
+    @Test func oneBufferIsReusableAcrossResponses() throws {
+        // One array per connection: the second message must not point into the first one's offsets.
         var buffer: [UInt8] = []
         let first = query("_postgres._tcp.db.data.svc.cluster.local.", .srv)
-        encoder.encode(Response(answer: [Self.tenSRV]), to: first, limit: 65535, into: &buffer)
+        ResponseEncoder.encode(.response(Response(answer: [Self.tenSRV]), to: first), limit: 65535, into: &buffer)
         let second = query("x.corp.example.", .cname)
         let cname = RRSet(
             owner: name("x.corp.example."), type: .cname, ttl: 5, rdata: [.cname(name("db.data.svc.cluster.local."))])
-        encoder.encode(Response(answer: [cname]), to: second, limit: 512, into: &buffer)
+        ResponseEncoder.encode(.response(Response(answer: [cname]), to: second), limit: 512, into: &buffer)
         let decoded = try LDNS.decode(buffer)
         #expect(decoded.answer == [try LDNS.canonical("x.corp.example. 5 IN CNAME db.data.svc.cluster.local.")])
     }
@@ -426,8 +425,8 @@ private func encodeIntoMemory(
 ) -> (message: [UInt8], untouched: Bool) {
     var storage = [UInt8](repeating: 0xEE, count: memory + 64)
     let length = storage.withUnsafeMutableBytes { raw in
-        var encoder = ResponseEncoder()
-        return encoder.encode(response, to: query, limit: limit, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<memory]))
+        ResponseEncoder.encode(
+            .response(response, to: query), limit: limit, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<memory]))
     }
     return (Array(storage[..<length]), storage[memory...].allSatisfy { $0 == 0xEE })
 }
@@ -487,12 +486,11 @@ struct FixedMemoryEncoderTests {
 
     @Test func errorIntoMemoryMatchesTheArray() throws {
         let header = QueryHeader(id: 0x4242, flags: 0x0100)
+        let message = OutgoingMessage.error(.formatError, header: header, edns: EDNS(udpPayloadSize: 512))
         var array: [UInt8] = []
-        ResponseEncoder.encodeError(.formatError, header: header, edns: EDNS(udpPayloadSize: 512), into: &array)
+        ResponseEncoder.encode(message, limit: 512, into: &array)
         var storage = [UInt8](repeating: 0, count: 64)
-        let length = storage.withUnsafeMutableBytes { raw in
-            ResponseEncoder.encodeError(.formatError, header: header, edns: EDNS(udpPayloadSize: 512), into: raw)
-        }
+        let length = storage.withUnsafeMutableBytes { raw in ResponseEncoder.encode(message, limit: 512, into: raw) }
         #expect(Array(storage[..<length]) == array)
         #expect(try LDNS.decode(array).rcodeName == "FORMERR")
     }

@@ -57,9 +57,8 @@ private func storedSets(_ values: [RRSet], referring: Bool = false) -> [RRSet] {
 private let pairs = Array(zip(sets + sets, storedSets(sets) + storedSets(sets, referring: true)))
 
 private func encode(_ response: Response, to query: Query, limit: Int) -> [UInt8] {
-    var encoder = ResponseEncoder()
     var buffer: [UInt8] = []
-    encoder.encode(response, to: query, limit: limit, into: &buffer)
+    ResponseEncoder.encode(.response(response, to: query), limit: limit, into: &buffer)
     return buffer
 }
 

@@ -74,9 +74,8 @@ struct UpstreamMessageTests {
             header: QueryHeader(id: 7, flags: 0x0100), name: DomainName("a.longer.question.test.")!, type: .any,
             recordClass: 1, edns: nil)
         let set = RRSet(owner: record.owner, type: record.type, ttl: record.ttl, rdata: [record.rdata])
-        var encoder = ResponseEncoder()
         var bytes: [UInt8] = []
-        encoder.encode(Response(answer: [set]), to: query, limit: 512, into: &bytes)
+        ResponseEncoder.encode(.response(Response(answer: [set]), to: query), limit: 512, into: &bytes)
         #expect(try LDNS.decode(bytes).answer == [try LDNS.canonical(relayed)])
     }
 }

@@ -43,10 +43,9 @@ final class SlowUpstream: Sendable {
             let envelope = unwrapInboundIn(data)
             counter.withLockedValue { $0 += 1 }
             guard let query = envelope.data.withUnsafeReadableBytes({ try? MessageDecoder.decodeQuery($0) }) else { return }
-            var encoder = ResponseEncoder()
             var bytes: [UInt8] = []
             let answer = RRSet(owner: query.name, type: .a, ttl: 60, rdata: [.a(IPv4Bytes(127, 0, 14, 1))])
-            encoder.encode(Response(recursionAvailable: true, answer: [answer]), to: query, limit: 1232, into: &bytes)
+            ResponseEncoder.encode(.response(Response(recursionAvailable: true, answer: [answer]), to: query), limit: 1232, into: &bytes)
             let reply = AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: context.channel.allocator.buffer(bytes: bytes))
             let channel = context.channel
             context.eventLoop.scheduleTask(in: delay) { channel.writeAndFlush(reply, promise: nil) }

@@ -92,9 +92,8 @@ struct ResponseRateLimiterTests {
             answer: [RRSet(owner: Self.web, type: .a, ttl: 5, rdata: [.a(IPv4Bytes(10, 96, 0, 10))])])
         #expect(limiter.decide(response, to: query, client: Self.client, now: Self.at(0)) == .send)
         #expect(limiter.decide(response, to: query, client: Self.client, now: Self.at(0)) == .slip)
-        var encoder = ResponseEncoder()
         var bytes: [UInt8] = []
-        encoder.encode(response.slipped, to: query, limit: 1232, into: &bytes)
+        ResponseEncoder.encode(.response(response.slipped, to: query), limit: 1232, into: &bytes)
         let decoded = try LDNS.decode(bytes)
         #expect(decoded.id == 7)
         #expect(decoded.truncated && decoded.authoritative && decoded.rcodeName == "NOERROR")
