@@ -2,7 +2,7 @@
 ///
 /// `[UInt8]`'s own `Hashable` feeds the hasher one byte at a time; name lookups are the query path's
 /// largest cost after I/O. The hash is computed once over the bytes, so the shard a name lives in
-/// (`NodeMap`) and its slot inside the shard come from one pass.
+/// (`ShardedNameMap`) and its slot inside the shard come from one pass.
 struct NameKey: Hashable, Sendable {
     let bytes: [UInt8]
     /// A multiply-xor mix over 8 bytes at a time: cheap, and good enough to spread names the registry
