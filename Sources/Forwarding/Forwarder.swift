@@ -3,6 +3,7 @@ import DNSMessage
 import Locking
 import Logging
 import NIOCore
+import NIOPosix
 
 /// Answers names outside svcdns's zones by asking upstream resolvers: cache first, then the upstreams in
 /// order of health, over UDP with a retry over TCP when the answer is truncated.
@@ -38,6 +39,10 @@ public final class Forwarder: Sendable {
     private let metrics: [Upstream: UpstreamMetrics]
     private let cacheHits = Counter(label: "svcdns_cache_hits_total")
     private let cacheMisses = Counter(label: "svcdns_cache_misses_total")
+    private let servedStale = Counter(label: "svcdns_cache_served_stale_total")
+    private let prefetches = Counter(label: "svcdns_cache_prefetch_total")
+    /// Where background refreshes (prefetch, stale) ask the upstreams: no client waits on them.
+    private let refreshLoops: any EventLoopGroup
 
     /// CoreDNS's forward plugin metrics, per upstream (`to`), prefix `svcdns_`.
     private struct UpstreamMetrics: Sendable {
@@ -55,8 +60,10 @@ public final class Forwarder: Sendable {
 
     public init(
         upstreams: [Upstream], cache: ResponseCache, timeout: TimeAmount = .seconds(2), deadline: TimeAmount = .milliseconds(4500),
-        maxInFlight: Int = 1000, retryFailedAfter: TimeAmount = .seconds(5), logger: Logger
+        maxInFlight: Int = 1000, retryFailedAfter: TimeAmount = .seconds(5),
+        refreshLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
+        self.refreshLoops = refreshLoops
         self.upstreams = upstreams
         self.cache = cache
         self.timeout = timeout
@@ -74,11 +81,32 @@ public final class Forwarder: Sendable {
         cached(name: query.name, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false)
     }
 
-    /// The cached answer to a question, if any.
+    /// The cached answer to a question, if any: fresh, or stale while the upstreams fail (RFC 8767). A popular
+    /// answer near its end, or a stale one, is refreshed in the background, so clients never wait for it.
     public func cached(name: DomainName, type: RecordType, dnssecOK: Bool) -> UpstreamAnswer? {
-        let answer = cache.lookup(CacheKey(name: name, type: type, dnssecOK: dnssecOK))
-        (answer == nil ? cacheMisses : cacheHits).increment()
-        return answer
+        let key = CacheKey(name: name, type: type, dnssecOK: dnssecOK)
+        guard let hit = cache.find(key) else {
+            cacheMisses.increment()
+            return nil
+        }
+        cacheHits.increment()
+        if hit.isStale { servedStale.increment() }
+        if hit.shouldRefresh {
+            if !hit.isStale { prefetches.increment() }
+            refresh(name: name, type: type, dnssecOK: dnssecOK)
+        }
+        return hit.answer
+    }
+
+    /// Asks the upstreams with no client waiting; the answer goes into the cache, a failure leaves the entry to
+    /// be served stale.
+    private func refresh(name: DomainName, type: RecordType, dnssecOK: Bool) {
+        forward(name: name, type: type, dnssecOK: dnssecOK, overTCP: false, servingStale: false, on: refreshLoops.next())
+            .whenSuccess { outcome in
+                // The cache keeps a servable answer rather than an upstream's SERVFAIL: not refreshed either.
+                if case .answered(let answer) = outcome, answer.rcode != .serverFailure { return }
+                self.cache.refreshFailed(CacheKey(name: name, type: type, dnssecOK: dnssecOK))
+            }
     }
 
     /// Asks the upstreams about `query`'s question, for `client` (see `forward(name:type:dnssecOK:overTCP:client:on:)`).
@@ -94,10 +122,12 @@ public final class Forwarder: Sendable {
     /// Asks the upstreams; the future succeeds on `eventLoop` with the answer, or with the reason there is none
     /// (every upstream failed, or too many questions are in flight). `overTCP` starts with TCP (the client used
     /// TCP, so a large answer is welcome). `client` is who asks: it fails at once when that client already waits
-    /// on `maxInFlightPerClient` questions (nil: not counted, for svcdns's own questions).
+    /// on `maxInFlightPerClient` questions (nil: not counted, for svcdns's own questions). With `servingStale`, a
+    /// failure (or an upstream's SERVFAIL) becomes the cached answer that expired less than `--serve-stale` ago,
+    /// with TTL 30, when there is one.
     public func forward(
         name: DomainName, type: RecordType, dnssecOK: Bool, overTCP: Bool, client: ClientKey? = nil,
-        on eventLoop: any EventLoop
+        servingStale: Bool = true, on eventLoop: any EventLoop
     ) -> EventLoopFuture<ForwardOutcome> {
         let key = CacheKey(name: name, type: type, dnssecOK: dnssecOK)
         enum Join {
@@ -153,6 +183,12 @@ public final class Forwarder: Sendable {
         }
         let maxTTL = cache.maxTTL
         return shared.hop(to: eventLoop).map { message in
+            // RFC 8767: no upstream answered, or one could not (SERVFAIL): an answer that expired a while ago beats
+            // a failure.
+            if servingStale, message == nil || message?.rcode == .serverFailure, let stale = self.cache.stale(key) {
+                self.servedStale.increment()
+                return .answered(stale)
+            }
             guard let message else { return .failed(.noAnswer) }
             return .answered(UpstreamAnswer(from: message, maxTTL: maxTTL))
         }

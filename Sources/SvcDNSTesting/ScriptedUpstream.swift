@@ -7,8 +7,8 @@ import NIOPosix
 
 /// An upstream for forwarding tests that need one that hangs or lies: a question whose first label starts with
 /// `silent` is never answered (as a blackholed resolver would), one starting with `badaddress` gets an A record
-/// of one byte, one starting with `otherclass` an A record of class CH, and any other gets one A record,
-/// 127.0.14.1, at once.
+/// of one byte, one starting with `otherclass` an A record of class CH, one starting with `servfail` gets SERVFAIL,
+/// and any other gets one A record, 127.0.14.1, at once.
 public final class ScriptedUpstream: Sendable {
     public let port: Int
     private let channel: any Channel
@@ -49,7 +49,10 @@ public final class ScriptedUpstream: Sendable {
             var bytes: [UInt8] = []
             let address: RData = query.name.firstLabel.hasPrefix("badaddress") ? .opaque([127]) : .a(IPv4Bytes(127, 0, 14, 1))
             let answer = RRSet(owner: query.name, type: .a, ttl: 60, rdata: [address])
-            ResponseEncoder.encode(.response(Response(recursionAvailable: true, answer: [answer]), to: query), limit: 1232, into: &bytes)
+            let response = query.name.firstLabel.hasPrefix("servfail")
+                ? Response(rcode: .serverFailure, recursionAvailable: true)
+                : Response(recursionAvailable: true, answer: [answer])
+            ResponseEncoder.encode(.response(response, to: query), limit: 1232, into: &bytes)
             if query.name.firstLabel.hasPrefix("otherclass") {
                 // The answer's class: after the header, the question, and the answer's owner (a 2-byte pointer) and type.
                 let classOffset = 12 + query.name.wire.count + 4 + 2 + 2

@@ -29,7 +29,10 @@ extension Serve {
         logger.info("forwarding names outside the zones", metadata: ["upstream.address": "\(upstreams.map(\.description))"])
         let forwarder = Forwarder(
             upstreams: upstreams, cache: ResponseCache(
-                capacity: cacheSize, maxTTL: cacheMaxTtl, maxBytes: Self.parseSize(cacheMemory) ?? ResponseCache.defaultMaxBytes
+                capacity: cacheSize, maxTTL: cacheMaxTtl, maxBytes: Self.parseSize(cacheMemory) ?? ResponseCache.defaultMaxBytes,
+                policy: CachePolicy(
+                    serveStale: Self.parseSeconds(serveStale) ?? 0, prefetchAfter: prefetch,
+                    servfailLifetime: Self.parseSeconds(cacheServfail) ?? 0)
             ),
             timeout: TimeAmount(HealthCheckOverrides.parseDuration(upstreamTimeout)!), logger: Logger(label: "svcdns.forward")
         )

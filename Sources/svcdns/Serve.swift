@@ -51,6 +51,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Longest time in seconds a forwarded answer is kept, whatever its TTL.")
     var cacheMaxTtl: UInt32 = 3600
 
+    @Option(help: "How long after it expired a forwarded answer may still be served, with TTL 30, when no upstream answers (RFC 8767; 1h, 1d; 0 = never).")
+    var serveStale: String = "1h"
+
+    @Option(help: "Refresh a forwarded answer asked this many times within its TTL before it expires (0 = never).")
+    var prefetch: Int = 0
+
+    @Option(help: "How long an upstream's SERVFAIL is kept and given again (5s, 1m; 0 = not kept).")
+    var cacheServfail: String = "5s"
+
     @Option(help: "Clients allowed to use forwarding (CIDR, repeatable). (default: loopback, RFC 1918, fc00::/7)")
     var allowRecursion: [String] = []
 
@@ -183,6 +192,19 @@ struct Serve: AsyncParsableCommand {
         guard Self.cacheMemoryRange.contains(bytes) else {
             throw ValidationError("--cache-memory \(cacheMemory) is out of range (64KiB to 64GiB)")
         }
+        for (flag, text, range) in [
+            ("--serve-stale", serveStale, Self.serveStaleRange), ("--cache-servfail", cacheServfail, Self.cacheServfailRange),
+        ] {
+            guard let seconds = Self.parseSeconds(text) else {
+                throw ValidationError("\(flag) \(text) is not 0 or a duration in whole seconds (like 30s, 5m, 1h, 1d)")
+            }
+            guard seconds == 0 || range.contains(seconds) else {
+                throw ValidationError("\(flag) \(text) is out of range (0, or \(range.lowerBound)s to \(range.upperBound)s)")
+            }
+        }
+        guard (0...Self.maxPrefetch).contains(prefetch) else {
+            throw ValidationError("--prefetch \(prefetch) is not a count from 0 (off) to \(Self.maxPrefetch)")
+        }
         guard (0...Self.maxMaxAnswers).contains(maxAnswers) else {
             throw ValidationError("--max-answers \(maxAnswers) is not a count from 0 (all) to \(Self.maxMaxAnswers)")
         }
@@ -234,6 +256,21 @@ struct Serve: AsyncParsableCommand {
     /// An answer has at most 65535 records of a section anyway.
     static let maxMaxAnswers = 65535
     static let cacheMemoryRange = (64 << 10)...(64 << 30)
+    /// RFC 8767 §5 suggests keeping stale answers for one to three days; a week at most.
+    static let serveStaleRange: ClosedRange<UInt32> = 1...(7 * 86400)
+    /// CoreDNS's cache keeps SERVFAIL at most 5 minutes.
+    static let cacheServfailRange: ClosedRange<UInt32> = 1...300
+    static let maxPrefetch = 1_000_000
+
+    /// Whole seconds from `0` or a duration (`30s`, `5m`, `1h`, `1d`); nil for anything else.
+    static func parseSeconds(_ text: String) -> UInt32? {
+        if text == "0" { return 0 }
+        if text.hasSuffix("d"), let days = UInt32(text.dropLast()), days > 0, days <= 3650 { return days * 86400 }
+        guard let duration = HealthCheckOverrides.parseDuration(text),
+            duration.components.attoseconds == 0, duration.components.seconds <= Int64(UInt32.max)
+        else { return nil }
+        return UInt32(duration.components.seconds)
+    }
 
     /// Bytes from `1048576`, `512KiB`, `64MiB` or `1GiB`; nil for anything else, or past `Int`'s range.
     static func parseSize(_ text: String) -> Int? {

@@ -34,6 +34,66 @@ import Testing
         #expect(cache.lifetime(of: Self.message(authority: [Self.soa])) == 30, "NODATA likewise")
         #expect(cache.lifetime(of: Self.message(rcode: 3)) == nil, "no SOA, not kept")
         #expect(cache.lifetime(of: Self.message(rcode: 2)) == nil, "SERVFAIL is not kept")
+        let servfail = ResponseCache(capacity: 10, maxTTL: 3600, policy: CachePolicy(servfailLifetime: 5))
+        #expect(servfail.lifetime(of: Self.message(rcode: 2)) == 5, "--cache-servfail")
+    }
+
+    /// RFC 8767: an expired answer is a miss until the upstreams fail; then it is given with TTL 30, and for the
+    /// next 30 s at once, with one background refresh asked for, until `--serve-stale` after its expiry.
+    @Test func expiredAnswersAreServedStaleOnlyAfterAFailure() throws {
+        let cache = ResponseCache(capacity: 10, maxTTL: 3600, policy: CachePolicy(serveStale: 600))
+        let start = NIODeadline.now()
+        cache.store(Self.message(answer: [Self.a(60)]), for: Self.key, now: start)
+        let expired = start + .seconds(61)
+        #expect(cache.find(Self.key, now: expired) == nil, "a miss: the upstreams are asked first")
+        #expect(cache.count == 1, "kept for serving stale")
+        let stale = try #require(cache.stale(Self.key, now: expired))
+        #expect(stale.answer.first?.ttl == 30)
+        let atOnce = try #require(cache.find(Self.key, now: expired + .seconds(1)))
+        #expect(atOnce.isStale && atOnce.shouldRefresh && atOnce.answer.answer.first?.ttl == 30)
+        let again = try #require(cache.find(Self.key, now: expired + .seconds(2)))
+        #expect(again.isStale && !again.shouldRefresh, "one refresh at a time")
+        cache.refreshFailed(Self.key, now: expired + .seconds(3))
+        #expect(cache.find(Self.key, now: expired + .seconds(4))?.shouldRefresh == true, "a failed refresh may be tried again")
+        #expect(cache.find(Self.key, now: expired + .seconds(40)) == nil, "30 s after the last failure: ask again")
+        #expect(cache.stale(Self.key, now: start + .seconds(659)) != nil)
+        #expect(cache.stale(Self.key, now: start + .seconds(661)) == nil, "past --serve-stale")
+        #expect(cache.find(Self.key, now: start + .seconds(661)) == nil)
+        #expect(cache.count == 0)
+
+        let off = ResponseCache(capacity: 10, maxTTL: 3600)
+        off.store(Self.message(answer: [Self.a(60)]), for: Self.key, now: start)
+        #expect(off.stale(Self.key, now: expired) == nil, "serve-stale 0")
+    }
+
+    @Test func aPopularEntryAsksForOneRefreshInItsLastTenth() throws {
+        let cache = ResponseCache(capacity: 10, maxTTL: 3600, policy: CachePolicy(prefetchAfter: 3))
+        let start = NIODeadline.now()
+        cache.store(Self.message(answer: [Self.a(100)]), for: Self.key, now: start)
+        #expect(cache.find(Self.key, now: start + .seconds(1))?.shouldRefresh == false)
+        #expect(cache.find(Self.key, now: start + .seconds(2))?.shouldRefresh == false)
+        #expect(cache.find(Self.key, now: start + .seconds(89))?.shouldRefresh == false, "11% left")
+        #expect(cache.find(Self.key, now: start + .seconds(91))?.shouldRefresh == true)
+        #expect(cache.find(Self.key, now: start + .seconds(92))?.shouldRefresh == false, "already refreshing")
+        // The refreshed answer starts over.
+        cache.store(Self.message(answer: [Self.a(100)]), for: Self.key, now: start + .seconds(93))
+        #expect(cache.find(Self.key, now: start + .seconds(184))?.shouldRefresh == false, "asked once since")
+
+        let rarely = ResponseCache(capacity: 10, maxTTL: 3600, policy: CachePolicy(prefetchAfter: 3))
+        rarely.store(Self.message(answer: [Self.a(100)]), for: Self.key, now: start)
+        #expect(rarely.find(Self.key, now: start + .seconds(95))?.shouldRefresh == false, "asked once")
+    }
+
+    @Test func aServfailDoesNotReplaceAnAnswerThatCanStillBeServed() throws {
+        let cache = ResponseCache(capacity: 10, maxTTL: 3600, policy: CachePolicy(serveStale: 600, servfailLifetime: 5))
+        let start = NIODeadline.now()
+        cache.store(Self.message(answer: [Self.a(60)]), for: Self.key, now: start)
+        #expect(cache.store(Self.message(rcode: 2), for: Self.key, now: start + .seconds(70)) == 0)
+        #expect(cache.stale(Self.key, now: start + .seconds(70))?.rcode == .noError)
+        // Past the stale window it does.
+        #expect(cache.store(Self.message(rcode: 2), for: Self.key, now: start + .seconds(700)) == 5)
+        #expect(cache.lookup(Self.key, now: start + .seconds(701))?.rcode == .serverFailure)
+        #expect(cache.stale(Self.key, now: start + .seconds(710)) == nil, "a cached failure is never served stale")
     }
 
     @Test func ttlsCountDownAndEntriesExpire() throws {
