@@ -102,7 +102,8 @@ def start_unpinned(command, **kwargs):
 
 def stop(process):
     try:
-        os.killpg(process.pid, signal.SIGTERM)
+        # SIGINT: svcdns stops at once (SIGTERM would wait out its lameduck period).
+        os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=10)
     except ProcessLookupError:
         pass

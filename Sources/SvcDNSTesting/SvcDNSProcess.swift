@@ -77,14 +77,24 @@ public final class SvcDNSProcess: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// Waits at most `seconds` for the process to exit; its exit status, or nil when it still runs.
+    public func waitForExit(within seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { return nil }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
     /// The process id, for sending it signals.
     public var processIdentifier: Int32 { process.processIdentifier }
 
-    /// Stops the process with SIGTERM (SIGKILL after 5 s) and returns its exit status.
+    /// Stops the process with SIGINT, at once (SIGTERM would wait out the lameduck period), SIGKILL after 5 s,
+    /// and returns its exit status.
     @discardableResult
     public func stop() -> Int32 {
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGINT)
             let deadline = Date().addingTimeInterval(5)
             while process.isRunning && Date() < deadline { usleep(20_000) }
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }

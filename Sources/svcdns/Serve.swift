@@ -115,6 +115,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A DNS-over-TCP connection with nothing moving either way, or whose client does not read its answers, is closed after this.")
     var tcpIdleTimeout: String = "10s"
 
+    @Option(help: "After SIGTERM, /readyz answers 503 at once while DNS keeps answering this long, then svcdns stops (0 = at once; SIGINT always stops at once).")
+    var lameduck: String = "5s"
+
     @Option(help: "A TCP connection is taken once its first bytes arrive, or when this has passed (seconds; 0 takes connections at once): idle connections wait in the kernel's handshake queue, not in the accept queue where they would crowd out clients' queries.")
     var tcpDeferAccept: Int = 5
 
@@ -191,6 +194,14 @@ struct Serve: AsyncParsableCommand {
         }
         guard Self.cacheMemoryRange.contains(bytes) else {
             throw ValidationError("--cache-memory \(cacheMemory) is out of range (64KiB to 64GiB)")
+        }
+        if lameduck != "0" {
+            guard let period = HealthCheckOverrides.parseDuration(lameduck) else {
+                throw ValidationError("--lameduck \(lameduck) is not 0 or a duration (like 500ms, 5s, 1m)")
+            }
+            if let reason = HealthCheckOverrides.outOfRange(period, Self.lameduckRange, text: lameduck) {
+                throw ValidationError("--lameduck \(reason)")
+            }
         }
         for (flag, text, range) in [
             ("--serve-stale", serveStale, Self.serveStaleRange), ("--cache-servfail", cacheServfail, Self.cacheServfailRange),
@@ -288,6 +299,8 @@ struct Serve: AsyncParsableCommand {
         return overflow ? nil : bytes
     }
 
+    /// Longer than any load balancer's health-check interval takes to notice; short enough for a rollout.
+    static let lameduckRange: ClosedRange<Duration> = .milliseconds(1) ... .seconds(300)
     static let upstreamTimeoutRange: ClosedRange<Duration> = .milliseconds(10) ... .seconds(60)
     static let reloadIntervalRange: ClosedRange<Duration> = .milliseconds(100) ... .seconds(3600)
     /// `--tcp-idle-timeout`, `--http-timeout`.
@@ -361,7 +374,8 @@ struct Serve: AsyncParsableCommand {
             httpLimits: ControlServer.Limits(
                 maxConnections: httpMaxConnections, timeout: TimeAmount(HealthCheckOverrides.parseDuration(httpTimeout)!),
                 maxHeaderBytes: httpMaxHeaderBytes
-            )
+            ),
+            lameduck: lameduck == "0" ? .zero : HealthCheckOverrides.parseDuration(lameduck)!
         )
         let application = try await ServeApplication(configuration: configuration, metrics: metrics, logger: logger)
         try await application.run()

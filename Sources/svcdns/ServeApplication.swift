@@ -36,6 +36,8 @@ struct ServeApplication {
         var dns: DNSServerConfiguration
         var http: ListenAddress
         var httpLimits: ControlServer.Limits
+        /// How long DNS goes on answering after SIGTERM, while `/readyz` says 503.
+        var lameduck: Duration
     }
 
     private let services: ServiceGroup
@@ -115,14 +117,15 @@ struct ServeApplication {
             .init(service: dnsServer), .init(service: controlServer),
         ]
         if let follower { serviceList.append(.init(service: follower)) }
+        // SIGTERM goes through the lameduck period, whose end stops the group; SIGINT stops it at once.
+        let lameduck = Lameduck(period: configuration.lameduck, readiness: readiness, logger: logger)
+        serviceList.append(.init(service: lameduck, successTerminationBehavior: .gracefullyShutdownGroup))
         services = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: serviceList, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
-            )
+            configuration: ServiceGroupConfiguration(services: serviceList, gracefulShutdownSignals: [.sigint], logger: logger)
         )
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops every part.
+    /// Serves until SIGTERM (after the lameduck period) or SIGINT, then stops every part.
     func run() async throws {
         try await services.run()
     }

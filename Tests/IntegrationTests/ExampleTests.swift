@@ -120,7 +120,7 @@ import Testing
         #expect(response.hasSuffix("\r\n\r\nok\n"), "\(response)")
     }
 
-    @Test func sigtermStopsTheServerCleanly() throws {
+    @Test func sigintStopsTheServerCleanly() throws {
         let server = try SvcDNSProcess(zones: Self.zones)
         #expect(server.stop() == 0, "\(server.output)")
         #expect(server.output.contains("serving DNS"))
