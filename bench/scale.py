@@ -120,11 +120,13 @@ def mode_scale(args, binary, folder, memory_only=False):
     for note in notes:
         print("  " + note)
     mine = [r for r in rows if r["name"] == "svcdns"]
+    # Issue 15's targets: a JSON List loads in 3 s, the YAML `kubectl get -o yaml` writes in 5 s.
+    load_target = 5 if args.format == "yaml" else 3
     if not memory_only and len(mine) == 2:
         a, b = mine
         print(f"svcdns {b['cluster'].label} / {a['cluster'].label}: queries/s {b['qps'] / a['qps']:.2f} (target ≥ 0.9), "
               f"CPU per query {b['cpu_us'] / a['cpu_us']:.2f}; RSS {b['rss']:.0f} MB (target ≤ 400), "
-              f"load {b['load']:.2f} s (target ≤ 3)")
+              f"load {b['load']:.2f} s (target ≤ {load_target})")
         for name in ("Knot", "NSD"):
             theirs = [r for r in rows if r["name"] == name]
             if len(theirs) == 2:
@@ -133,5 +135,5 @@ def mode_scale(args, binary, folder, memory_only=False):
                       f"RSS {theirs[1]['rss']:.0f} MB, load {theirs[1]['load']:.2f} s")
     elif memory_only:
         b = mine[0]
-        print(f"svcdns {b['cluster'].label}: RSS {b['rss']:.0f} MB (target ≤ 400), peak (VmHWM) {b['peak']:.0f} MB, "
-              f"load {b['load']:.2f} s (target ≤ 3)")
+        print(f"svcdns {b['cluster'].label}: RSS {b['rss']:.0f} MB (target ≤ 400), peak (VmHWM) {b['peak']:.0f} MB "
+              f"(target ≤ 600), load {b['load']:.2f} s (target ≤ {load_target})")

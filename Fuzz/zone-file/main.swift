@@ -20,8 +20,9 @@ public func fuzzZoneFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for (index, set) in RRSet.grouping(zone.records).prefix(64).enumerated() {
         let query = Query(
             header: QueryHeader(id: UInt16(index), flags: 0x0100), name: set.owner, type: set.type, recordClass: 1, edns: nil)
-        ResponseEncoder.encode(.response(Response(authoritative: true, answer: [set]), to: query), limit: ResponseEncoder.tcpLimit, into: &output)
-        output.withUnsafeBytes { bytes in
+        let response = Response(authoritative: true, answer: [set])
+        ResponseEncoder.encode(.response(response, to: query), limit: ResponseEncoder.tcpLimit, into: &output)
+        _ = output.withUnsafeBytes { bytes in
             WireCheck.requireResponse(bytes, limit: ResponseEncoder.tcpLimit, id: query.id, what: "\(set.owner) \(set.type)")
         }
     }
