@@ -5,8 +5,10 @@ import ServiceModel
 public struct ClusterSettings: Hashable, Sendable {
     /// The cluster domain (`--domain`, default `cluster.local.`).
     public var domain: DomainName
-    /// The TTL of every record svcdns makes from objects, and the SOA minimum (`--ttl`, default 5 s).
+    /// The TTL of every record svcdns makes from objects (`--ttl`, default 5 s); a Service's `svcdns.io/ttl` wins.
     public var ttl: UInt32
+    /// The TTL and MINIMUM of the SOAs svcdns makes, and so of its negative answers (`--negative-ttl`, default 5 s).
+    public var negativeTTL: UInt32
     /// The addresses `ns.dns.<domain>.` answers with: where svcdns itself listens (wildcards left out).
     public var nameServerAddresses: [IPAddress]
     /// When every endpoint of a Service is down, answer with all of them (`--no-fail-open` turns it off):
@@ -24,12 +26,13 @@ public struct ClusterSettings: Hashable, Sendable {
     public var serviceNetworks: [IPNetwork]
 
     public init(
-        domain: DomainName, ttl: UInt32 = 5, nameServerAddresses: [IPAddress] = [], failOpen: Bool = true,
+        domain: DomainName, ttl: UInt32 = 5, negativeTTL: UInt32 = 5, nameServerAddresses: [IPAddress] = [], failOpen: Bool = true,
         rotation: RotationMode = .roundRobin, maxAnswers: Int = 0, forwardsUnknownReverseNames: Bool = false,
         serviceNetworks: [IPNetwork] = []
     ) {
         self.domain = domain
         self.ttl = ttl
+        self.negativeTTL = negativeTTL
         self.nameServerAddresses = nameServerAddresses
         self.failOpen = failOpen
         self.rotation = rotation

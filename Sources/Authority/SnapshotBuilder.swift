@@ -117,12 +117,14 @@ public struct SnapshotBuilder: Sendable {
     }
 
     /// The SOA of a zone svcdns generates (the cluster zone and the reverse zones).
+    /// Its TTL and MINIMUM are `--negative-ttl`, so a negative answer (whose SOA has the smaller of the two, RFC
+    /// 2308 §3) is cached for exactly that long, whatever `--ttl` is.
     func generatedSOA(origin: DomainName, serial: UInt32) -> RRSet {
         let soa = SOAData(
             mname: settings.nameServer, rname: settings.hostmaster, serial: serial,
-            refresh: 7200, retry: 1800, expire: 86400, minimum: settings.ttl
+            refresh: 7200, retry: 1800, expire: 86400, minimum: settings.negativeTTL
         )
-        return RRSet(owner: origin, type: .soa, ttl: settings.ttl, rdata: [.soa(soa)])
+        return RRSet(owner: origin, type: .soa, ttl: settings.negativeTTL, rdata: [.soa(soa)])
     }
 
     /// A PTR one Service puts in a reverse zone.
@@ -140,7 +142,9 @@ public struct SnapshotBuilder: Sendable {
         pointers: inout [Pointer], summary: inout SnapshotSummary
     ) {
         guard let serviceName = Self.serviceName(service.key, domain: settings.domain) else { return }
-        let ttl = settings.ttl
+        // `svcdns.io/ttl` sets the TTL of its names. Its PTRs keep `--ttl`: a reverse name may be several
+        // Services' at once, and one RRset has one TTL.
+        let ttl = service.recordTTL ?? settings.ttl
         summary.services += 1
         if service.type == .externalName {
             summary.externalNames += 1

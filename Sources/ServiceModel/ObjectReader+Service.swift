@@ -36,6 +36,18 @@ extension ObjectReader {
             report("metadata.annotations[\(problem.key)]", problem.reason)
         }
         service.healthCheck = healthCheck
+        if let text = metadata.annotations[Service.ttlKey] {
+            if text.count <= 4, text.allSatisfy({ $0.isASCII && $0.isNumber }), let ttl = UInt32(text),
+                Service.ttlRange.contains(ttl)
+            {
+                service.recordTTL = ttl
+            } else {
+                report(
+                    "metadata.annotations[\(Service.ttlKey)]",
+                    "\(Validation.quoted(text)) is not a TTL from 0 to 3600 seconds"
+                )
+            }
+        }
         return service
     }
 

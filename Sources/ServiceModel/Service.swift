@@ -41,12 +41,22 @@ public struct Service: Hashable, Sendable {
         get { rare?.fields.healthCheck ?? HealthCheckOverrides() }
         set { changeRare { $0.healthCheck = newValue } }
     }
+    /// The TTL of the records made from it, from `svcdns.io/ttl`; nil: `--ttl`.
+    public var recordTTL: UInt32? {
+        get { rare?.fields.recordTTL }
+        set { changeRare { $0.recordTTL = newValue } }
+    }
+
+    /// The annotation that sets `recordTTL`, and the TTLs it may give (CoreDNS's kubernetes plugin takes 0–3600).
+    public static let ttlKey = "svcdns.io/ttl"
+    public static let ttlRange: ClosedRange<UInt32> = 0...3600
 
     private struct RareFields: Hashable, Sendable {
         var externalName: String? = nil
         var annotations: [String: String] = [:]
         var labels: [String: String] = [:]
         var healthCheck = HealthCheckOverrides()
+        var recordTTL: UInt32? = nil
     }
 
     /// Immutable: a change makes a new box, so copies of a Service never share a change.

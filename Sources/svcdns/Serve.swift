@@ -66,8 +66,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address ranges of Services and pods (CIDR, repeatable): their reverse names are answered here, never forwarded.")
     var serviceCidr: [String] = ["10.96.0.0/12"]
 
-    @Option(help: "TTL in seconds of every record made from Kubernetes objects, and the SOA minimum.")
+    @Option(help: "TTL in seconds of every record made from Kubernetes objects (a Service's svcdns.io/ttl annotation wins).")
     var ttl: UInt32 = 5
+
+    @Option(help: "TTL in seconds of negative answers (NXDOMAIN, NODATA) from the cluster zone: the TTL and minimum of its SOA.")
+    var negativeTtl: UInt32 = 5
 
     @Option(
         help: """
@@ -183,7 +186,8 @@ struct Serve: AsyncParsableCommand {
         {
             throw ValidationError("--health-timeout \(healthTimeout) is longer than --health-interval \(healthInterval)")
         }
-        for (flag, value) in [("--ttl", ttl), ("--cache-max-ttl", cacheMaxTtl)] where value > Self.maxTTL {
+        for (flag, value) in [("--ttl", ttl), ("--negative-ttl", negativeTtl), ("--cache-max-ttl", cacheMaxTtl)]
+        where value > Self.maxTTL {
             throw ValidationError("\(flag) \(value) is not a TTL from 0 to \(Self.maxTTL) seconds (a day)")
         }
         guard (1...Self.maxCacheSize).contains(cacheSize) else {
@@ -354,7 +358,7 @@ struct Serve: AsyncParsableCommand {
             zones: registry.zones, domain: domain, folder: contents, folderState: folderState,
             reloadInterval: HealthCheckOverrides.parseDuration(reloadInterval)!, store: store, apiToken: token,
             cluster: ClusterSettings(
-                domain: domain, ttl: ttl, nameServerAddresses: nameServers, failOpen: !noFailOpen,
+                domain: domain, ttl: ttl, negativeTTL: negativeTtl, nameServerAddresses: nameServers, failOpen: !noFailOpen,
                 rotation: RotationMode(rawValue: rotate)!, maxAnswers: maxAnswers,
                 forwardsUnknownReverseNames: forwarding != nil, serviceNetworks: serviceCidr.compactMap(IPNetwork.init)
             ),

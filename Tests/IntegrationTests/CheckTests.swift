@@ -83,6 +83,23 @@ import Testing
             ]
         ),
         BadInput(
+            description: "TTL annotations out of range or not a number",
+            files: [
+                "web.yaml": goodService.replacingOccurrences(
+                    of: "metadata: {name: web, namespace: default}",
+                    with: "metadata: {name: web, namespace: default, annotations: {svcdns.io/ttl: \"3601\"}}"
+                ),
+                "db.yaml": goodService.replacingOccurrences(
+                    of: "metadata: {name: web, namespace: default}",
+                    with: "metadata: {name: db, namespace: default, annotations: {svcdns.io/ttl: \"-5\"}}"
+                ).replacingOccurrences(of: "10.96.0.10", with: "10.96.0.11"),
+            ],
+            lines: [
+                "FOLDER/db.yaml: Service default/db: metadata.annotations[svcdns.io/ttl]: \"-5\" is not a TTL from 0 to 3600 seconds",
+                "FOLDER/web.yaml: Service default/web: metadata.annotations[svcdns.io/ttl]: \"3601\" is not a TTL from 0 to 3600 seconds",
+            ]
+        ),
+        BadInput(
             description: "the same Service in two files",
             files: ["a.yaml": goodService, "b.yaml": goodService],
             lines: ["FOLDER/b.yaml: Service default/web: metadata.name: already defined in FOLDER/a.yaml"]
