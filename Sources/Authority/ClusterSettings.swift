@@ -24,12 +24,15 @@ public struct ClusterSettings: Hashable, Sendable {
     /// The address ranges Services and pods live in (`--service-cidr`): reverse names in them are svcdns's to
     /// answer, known or not.
     public var serviceNetworks: [IPNetwork]
+    /// The Services served (`--namespaces`, `--labels`); the others have no names, as if absent.
+    public var exposure: Exposure
 
     public init(
         domain: DomainName, ttl: UInt32 = 5, negativeTTL: UInt32 = 5, nameServerAddresses: [IPAddress] = [], failOpen: Bool = true,
         rotation: RotationMode = .roundRobin, maxAnswers: Int = 0, forwardsUnknownReverseNames: Bool = false,
-        serviceNetworks: [IPNetwork] = []
+        serviceNetworks: [IPNetwork] = [], exposure: Exposure = .everything
     ) {
+        self.exposure = exposure
         self.domain = domain
         self.ttl = ttl
         self.negativeTTL = negativeTTL

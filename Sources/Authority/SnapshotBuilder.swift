@@ -141,7 +141,8 @@ public struct SnapshotBuilder: Sendable {
         of service: Service, in catalog: Catalog, health: HealthVerdicts, to cluster: inout NodeTable,
         pointers: inout [Pointer], summary: inout SnapshotSummary
     ) {
-        guard let serviceName = Self.serviceName(service.key, domain: settings.domain) else { return }
+        guard settings.exposure.admits(service), let serviceName = Self.serviceName(service.key, domain: settings.domain)
+        else { return }
         // `svcdns.io/ttl` sets the TTL of its names. Its PTRs keep `--ttl`: a reverse name may be several
         // Services' at once, and one RRset has one TTL.
         let ttl = service.recordTTL ?? settings.ttl

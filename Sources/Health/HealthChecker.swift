@@ -16,6 +16,8 @@ import ServiceModel
 public final class HealthChecker: ServiceLifecycle.Service, Sendable {
     private let defaults: HealthDefaults
     private let loop: ProbeLoop
+    /// Services left out of DNS are not probed either.
+    private let exposure: Exposure
     /// The verdicts as last published: a copy readable from any thread without asking the loop.
     private let published: Locked<HealthVerdicts>
 
@@ -23,6 +25,7 @@ public final class HealthChecker: ServiceLifecycle.Service, Sendable {
     ///
     /// - Parameters:
     ///   - defaults: the server-wide settings, which a Service's annotations override.
+    ///   - exposure: the Services served; only their endpoints are probed.
     ///   - maxConcurrentProbes: the most probes in flight at once; probes that fall due beyond it wait for a slot.
     ///   - logger: each transition is logged once at info (`endpoint health changed`).
     ///   - onChange: called on the probe thread with all verdicts and the transitions that led to them, at most
@@ -31,11 +34,13 @@ public final class HealthChecker: ServiceLifecycle.Service, Sendable {
     /// - Throws: when the probe loop's epoll or eventfd cannot be had (no descriptors left).
     public init(
         defaults: HealthDefaults,
+        exposure: Exposure = .everything,
         maxConcurrentProbes: Int = 256,
         logger: Logger,
         onChange: @escaping @Sendable (HealthVerdicts, [HealthTransition]) -> Void
     ) throws {
         self.defaults = defaults
+        self.exposure = exposure
         let published = Locked(HealthVerdicts())
         self.published = published
         loop = try ProbeLoop(maxConcurrentProbes: maxConcurrentProbes, logger: logger) { changes in
@@ -62,7 +67,7 @@ public final class HealthChecker: ServiceLifecycle.Service, Sendable {
     /// `sequence` is the registry's number of the change: calls from several threads reach the loop in any
     /// order, and a Service keeps the targets of the newest change that set it, not of the last call.
     public func update(catalog: Catalog, changedServices: Set<ObjectKey>? = nil, sequence: UInt64? = nil) {
-        let plan = ProbePlan.targets(for: catalog, defaults: defaults, services: changedServices)
+        let plan = ProbePlan.targets(for: catalog, defaults: defaults, services: changedServices, admitting: exposure)
         loop.post(.update(plan.targets, unprobeable: plan.unprobeable, services: changedServices, sequence: sequence))
     }
 

@@ -15,14 +15,16 @@ public enum ProbePlan {
     /// with the reason (it is served as the manifest says). Ordered by Service key, then endpoint order. Pure, so it
     /// can run on any thread; its cost is linear in the endpoints.
     ///
-    /// With `services`, only the endpoints of those Services (the ones a change touched).
+    /// With `services`, only the endpoints of those Services (the ones a change touched); only of Services that
+    /// `exposure` admits (the others are not in DNS).
     public static func targets(
-        for catalog: Catalog, defaults: HealthDefaults, services: Set<ObjectKey>? = nil
+        for catalog: Catalog, defaults: HealthDefaults, services: Set<ObjectKey>? = nil,
+        admitting exposure: Exposure = .everything
     ) -> (targets: [ProbeTarget], unprobeable: [(EndpointID, String)]) {
         var targets: [ProbeTarget] = []
         var unprobeable: [(EndpointID, String)] = []
         for key in (services.map(Array.init) ?? Array(catalog.services.keys)).sorted() {
-            guard let service = catalog.services[key] else { continue }
+            guard let service = catalog.services[key], exposure.admits(service) else { continue }
             // An ExternalName Service is a CNAME: it has no endpoints of its own to probe.
             guard service.type != .externalName else { continue }
             let overrides = service.healthCheck

@@ -3,6 +3,7 @@ import Authority
 import DNSMessage
 import Foundation
 import Registry
+import ServiceModel
 
 /// The options `serve` and `check` share: where the objects are and what domain they live in.
 struct RegistryOptions: ParsableArguments {
@@ -11,6 +12,36 @@ struct RegistryOptions: ParsableArguments {
 
     @Option(help: "The cluster domain.")
     var domain: String = "cluster.local"
+
+    @Option(help: "Serve only these namespaces' Services (comma-separated, repeatable); the others answer as if absent. (default: all)")
+    var namespaces: [String] = []
+
+    @Option(help: "Serve only Services whose labels match this Kubernetes label selector (env=prod,tier!=cache; env in (prod,staging); !legacy). (default: all)")
+    var labels: String?
+
+    /// The Services `--namespaces` and `--labels` let through.
+    func exposure() throws -> Exposure {
+        var exposure = Exposure()
+        if !namespaces.isEmpty {
+            var names: Set<String> = []
+            for name in namespaces.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+                let name = name.trimmingCharacters(in: .whitespaces)
+                if let problem = Exposure.namespaceProblem(name) {
+                    throw ValidationError("--namespaces: \(problem)")
+                }
+                names.insert(name)
+            }
+            exposure.namespaces = names
+        }
+        if let labels {
+            do {
+                exposure.labels = try LabelSelector(parsing: labels)
+            } catch {
+                throw ValidationError("--labels: \(error)")
+            }
+        }
+        return exposure
+    }
 
     func clusterDomain() throws -> DomainName {
         guard let name = DomainName(domain), name.labelCount > 0 else {

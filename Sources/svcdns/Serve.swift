@@ -158,6 +158,7 @@ struct Serve: AsyncParsableCommand {
     var rrlTableSize: Int = ResponseRateLimit.defaultTableSize
 
     func validate() throws {
+        _ = try registry.exposure()
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -360,7 +361,8 @@ struct Serve: AsyncParsableCommand {
             cluster: ClusterSettings(
                 domain: domain, ttl: ttl, negativeTTL: negativeTtl, nameServerAddresses: nameServers, failOpen: !noFailOpen,
                 rotation: RotationMode(rawValue: rotate)!, maxAnswers: maxAnswers,
-                forwardsUnknownReverseNames: forwarding != nil, serviceNetworks: serviceCidr.compactMap(IPNetwork.init)
+                forwardsUnknownReverseNames: forwarding != nil, serviceNetworks: serviceCidr.compactMap(IPNetwork.init),
+                exposure: try registry.exposure()
             ),
             health: HealthDefaults(
                 interval: HealthCheckOverrides.parseDuration(healthInterval)!,

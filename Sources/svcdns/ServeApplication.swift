@@ -50,7 +50,7 @@ struct ServeApplication {
         )
         // Probes run on a thread of their own, so a burst of probes never delays a DNS answer.
         let healthChecker = try HealthChecker(
-            defaults: configuration.health, logger: Logger(label: "svcdns.health"),
+            defaults: configuration.health, exposure: configuration.cluster.exposure, logger: Logger(label: "svcdns.health"),
             onChange: { verdicts, _ in publisher.update(health: verdicts) }
         )
         let onChange: LiveRegistry.ChangeHandler = { change in
