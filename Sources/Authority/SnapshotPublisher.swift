@@ -53,7 +53,17 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
         var built: Built? = nil
         /// Which registry changes arrived: the catalog is the newest one's.
         var arrived = ChangeWindow()
+        /// The changes the next build publishes, for the programming latency: at most `maxAccepted`, the
+        /// earliest (a later one is published by the same build, sooner after its acceptance).
+        var accepted: [ChangeOrigin] = []
+
+        mutating func accept(_ origin: ChangeOrigin) {
+            if accepted.count < SnapshotPublisher.maxAccepted { accepted.append(origin) }
+        }
     }
+
+    /// Bounds the changes timed for one build: a burst beyond it is published with the ones kept.
+    static let maxAccepted = 4096
 
     public let builder: SnapshotBuilder
     public let store: SnapshotStore
@@ -70,6 +80,13 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
     private let services = Gauge(label: "svcdns_registry_objects", dimensions: [("kind", "Service")])
     private let endpointSlices = Gauge(label: "svcdns_registry_objects", dimensions: [("kind", "EndpointSlice")])
     private let endpoints = Gauge(label: "svcdns_registry_objects", dimensions: [("kind", "Endpoints")])
+    /// CoreDNS's `dns_programming_duration_seconds`: from a change's acceptance to the publication of the first
+    /// snapshot that answers with it, by where it came from.
+    private let programming = Dictionary(
+        uniqueKeysWithValues: ChangeOrigin.Source.allCases.map {
+            ($0, Timer(label: "svcdns_dns_programming_duration_seconds", dimensions: [("source", $0.rawValue)]))
+        }
+    )
 
     public init(builder: SnapshotBuilder, store: SnapshotStore, logger: Logger) {
         self.builder = builder
@@ -87,8 +104,12 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
     /// arrives after it, and no build starts while a change older than the kept one is still on its way
     /// (its Services would be built from a catalog that already holds it, as if they had not changed).
     /// Without a number, changes are taken in the order they arrive.
+    ///
+    /// `origin` says where the change came from and when it was accepted: the build that publishes it records
+    /// the time since in `svcdns_dns_programming_duration_seconds`.
     public func update(
-        catalog: Catalog, zones: [ZoneFileContents], changedServices: Set<ObjectKey>? = nil, sequence: UInt64? = nil
+        catalog: Catalog, zones: [ZoneFileContents], changedServices: Set<ObjectKey>? = nil, sequence: UInt64? = nil,
+        origin: ChangeOrigin? = nil
     ) {
         inputs.withLock { inputs in
             if inputs.arrived.receive(sequence, isWhole: changedServices == nil) {
@@ -96,15 +117,18 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
                 inputs.zones = zones
             }
             inputs.pending.merge(changedServices)
+            if let origin { inputs.accept(origin) }
         }
         signal.yield()
     }
 
-    /// New health verdicts; the rebuild follows shortly on the builder's task.
-    public func update(health: HealthVerdicts) {
+    /// New health verdicts; the rebuild follows shortly on the builder's task. `origin`: when a transition
+    /// made them (nil when only endpoints came or went).
+    public func update(health: HealthVerdicts, origin: ChangeOrigin? = nil) {
         inputs.withLock { inputs in
             inputs.pending.merge(health.servicesChanged(since: inputs.health))
             inputs.health = health
+            if let origin { inputs.accept(origin) }
         }
         signal.yield()
     }
@@ -133,14 +157,18 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
     }
 
     private func buildAndPublish() -> Snapshot {
-        let (catalog, zones, health, generation, serial, pending, built) = inputs.withLock { inputs in
+        let (catalog, zones, health, generation, serial, pending, built, accepted) = inputs.withLock { inputs in
             inputs.generation += 1
             // The serial must grow with every build; seconds since 1970 also orders restarts.
             let now = UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970))
             inputs.serial = max(inputs.serial &+ 1, now)
-            defer { inputs.pending = .nothing }
+            defer {
+                inputs.pending = .nothing
+                inputs.accepted = []
+            }
             return (
-                inputs.catalog, inputs.zones, inputs.health, inputs.generation, inputs.serial, inputs.pending, inputs.built
+                inputs.catalog, inputs.zones, inputs.health, inputs.generation, inputs.serial, inputs.pending, inputs.built,
+                inputs.accepted
             )
         }
         let started = ContinuousClock.now
@@ -158,9 +186,14 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
         }
         inputs.withLock { $0.built = Built(catalog: catalog, health: health, snapshot: snapshot) }
         store.publish(snapshot)
-        let took = ContinuousClock.now - started
+        let published = ContinuousClock.now
+        // The first build is startup, not a change: what it took in (a listing of etcd) is not timed.
+        for origin in built == nil ? [] : accepted {
+            programming[origin.source]?.recordTime(published - origin.acceptedAt)
+        }
+        let took = published - started
         builds.increment()
-        buildDuration.recordNanoseconds(took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000)
+        buildDuration.recordTime(took)
         names.record(snapshot.summary.names)
         let counts = catalog.counts
         services.record(counts.services)
@@ -225,6 +258,12 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
         for service in before.subtracting(now).sorted() {
             logger.info("a healthy endpoint is back: no longer failing open", metadata: ["health.service": "\(service)"])
         }
+    }
+}
+
+extension CoreMetrics.Timer {
+    fileprivate func recordTime(_ duration: Duration) {
+        recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 }
 

@@ -38,12 +38,18 @@ public final class LiveRegistry: Sendable {
         var merged = Catalog()
         /// The number of the last change handed on (0: none yet).
         var sequence: UInt64 = 0
+        /// Objects this replica is writing to the shared store now: their change may come back through the
+        /// watch before the write returns, and is this replica's API write all the same.
+        var writing: [String: Int] = [:]
 
         /// The next change: numbered here, under the lock, so that its number orders it among all others
         /// whatever order the writers hand their changes on in after releasing the lock.
-        mutating func nextChange(_ changedServices: Set<ObjectKey>?) -> RegistryChange {
+        mutating func nextChange(_ changedServices: Set<ObjectKey>?, from source: ChangeOrigin.Source) -> RegistryChange {
             sequence += 1
-            return RegistryChange(sequence: sequence, catalog: merged, zones: folder.zones, changedServices: changedServices)
+            return RegistryChange(
+                sequence: sequence, catalog: merged, zones: folder.zones, changedServices: changedServices,
+                origin: ChangeOrigin(source)
+            )
         }
     }
 
@@ -113,7 +119,7 @@ public final class LiveRegistry: Sendable {
             state.folder = contents
             guard let changedObjects = contents.changedObjects, !zonesChanged else {
                 state.merged = Self.merge(state).0
-                return state.nextChange(nil)
+                return state.nextChange(nil, from: .file)
             }
             var affected: Set<ObjectKey> = []
             // A Service a file comes to define takes its endpoints from the files alone; one it stops defining
@@ -142,7 +148,7 @@ public final class LiveRegistry: Sendable {
                     state.merged.insert(winner)
                 }
             }
-            return state.nextChange(affected)
+            return state.nextChange(affected, from: .file)
         }
         onChange(change)
     }
@@ -177,7 +183,7 @@ public final class LiveRegistry: Sendable {
             state.api[identity] = APIObject(object: object, stored: stored)
             let affected = state.merged.servicesAffected(by: object)
             state.merged.insert(object)
-            return (stored, created, state.nextChange(affected))
+            return (stored, created, state.nextChange(affected, from: .api))
         }
         onChange(result.2)
         return (result.0, result.1)
@@ -207,7 +213,7 @@ public final class LiveRegistry: Sendable {
                 affected = state.merged.servicesAffected(by: existing.object)
                 state.merged.remove(existing.object)
             }
-            return (existing.stored, state.nextChange(affected))
+            return (existing.stored, state.nextChange(affected, from: .api))
         }
         onChange(result.1)
         return result.0
@@ -229,7 +235,7 @@ public final class LiveRegistry: Sendable {
                 state.api[Self.identity(item.kind, object.key)] = APIObject(object: object, stored: item)
             }
             state.merged = Self.merge(state).0
-            return state.nextChange(nil)
+            return state.nextChange(nil, from: .etcd)
         }
         onChange(change)
         return invalid
@@ -240,7 +246,9 @@ public final class LiveRegistry: Sendable {
     /// held is old news (a replica sees its own writes again through its watch) and is skipped. Returns
     /// false when `stored` is not a valid manifest.
     @discardableResult
-    public func applyShared(kind: String, key: ObjectKey, stored: StoredObject?, revision: Int64) -> Bool {
+    public func applyShared(
+        kind: String, key: ObjectKey, stored: StoredObject?, revision: Int64, source: ChangeOrigin.Source = .etcd
+    ) -> Bool {
         let identity = Self.identity(kind, key)
         var decoded: ManifestObject? = nil
         if let stored {
@@ -250,6 +258,7 @@ public final class LiveRegistry: Sendable {
         let change = state.withLock { state -> RegistryChange? in
             if let held = state.api[identity], held.stored.revision >= revision { return nil }
             if stored == nil && state.api[identity] == nil { return nil }
+            let source = state.writing[identity] == nil ? source : .api
             var affected: Set<ObjectKey> = []
             let fileDefines = Self.folderDefines(kind, key, state.folder.catalog)
             if let old = state.api[identity], !fileDefines {
@@ -266,7 +275,7 @@ public final class LiveRegistry: Sendable {
             } else {
                 state.api[identity] = nil
             }
-            return state.nextChange(affected)
+            return state.nextChange(affected, from: source)
         }
         if let change { onChange(change) }
         return true
@@ -304,6 +313,8 @@ public final class LiveRegistry: Sendable {
             throw .serviceOwnedByFile(kind: object.kind, key: object.key, service: service)
         }
         let created = get(kind: object.kind, key: object.key) == nil
+        let identity = beginWriting(object.kind, object.key)
+        defer { endWriting(identity) }
         let revision: Int64?
         do {
             revision = try await shared.put(kind: object.kind, key: object.key, json: json, ifRevision: ifRevision)
@@ -313,8 +324,24 @@ public final class LiveRegistry: Sendable {
         guard let revision else { throw .conflict(kind: object.kind, key: object.key) }
         let stored = StoredObject(kind: object.kind, namespace: object.key.namespace, name: object.key.name, json: json, revision: revision)
         // Served here at once; the watch brings the same revision back, and it is skipped then.
-        applyShared(kind: object.kind, key: object.key, stored: stored, revision: revision)
+        applyShared(kind: object.kind, key: object.key, stored: stored, revision: revision, source: .api)
         return (stored, created)
+    }
+
+    private func beginWriting(_ kind: String, _ key: ObjectKey) -> String {
+        let identity = Self.identity(kind, key)
+        state.withLock { $0.writing[identity, default: 0] += 1 }
+        return identity
+    }
+
+    private func endWriting(_ identity: String) {
+        state.withLock { state in
+            if let count = state.writing[identity], count > 1 {
+                state.writing[identity] = count - 1
+            } else {
+                state.writing[identity] = nil
+            }
+        }
     }
 
     /// Deletes an API object, from the shared store when there is one, else as `delete` does; with
@@ -328,6 +355,8 @@ public final class LiveRegistry: Sendable {
             if isOwnedByFile(kind: kind, key: key) { throw .ownedByFile(kind: kind, key: key) }
             throw .notFound(kind: kind, key: key)
         }
+        let identity = beginWriting(kind, key)
+        defer { endWriting(identity) }
         let revision: Int64?
         do {
             revision = try await shared.delete(kind: kind, key: key, ifRevision: ifRevision)
@@ -338,7 +367,7 @@ public final class LiveRegistry: Sendable {
             if ifRevision != nil { throw .conflict(kind: kind, key: key) }
             throw .notFound(kind: kind, key: key)
         }
-        applyShared(kind: kind, key: key, stored: nil, revision: revision)
+        applyShared(kind: kind, key: key, stored: nil, revision: revision, source: .api)
         return existing
     }
 

@@ -15,11 +15,18 @@ public struct RegistryChange: Sendable {
     /// The Services whose records may differ from the change before; nil: any of them (a new reading of
     /// the folder, a new listing of etcd).
     public var changedServices: Set<ObjectKey>?
+    /// Where the change came from and when it was accepted, for the DNS programming latency; nil for the
+    /// registry as it stands (startup), which is no change.
+    public var origin: ChangeOrigin?
 
-    public init(sequence: UInt64, catalog: Catalog, zones: [ZoneFileContents], changedServices: Set<ObjectKey>?) {
+    public init(
+        sequence: UInt64, catalog: Catalog, zones: [ZoneFileContents], changedServices: Set<ObjectKey>?,
+        origin: ChangeOrigin? = nil
+    ) {
         self.sequence = sequence
         self.catalog = catalog
         self.zones = zones
         self.changedServices = changedServices
+        self.origin = origin
     }
 }

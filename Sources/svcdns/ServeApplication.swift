@@ -51,11 +51,14 @@ struct ServeApplication {
         // Probes run on a thread of their own, so a burst of probes never delays a DNS answer.
         let healthChecker = try HealthChecker(
             defaults: configuration.health, exposure: configuration.cluster.exposure, logger: Logger(label: "svcdns.health"),
-            onChange: { verdicts, _ in publisher.update(health: verdicts) }
+            onChange: { verdicts, transitions in
+                publisher.update(health: verdicts, origin: transitions.isEmpty ? nil : ChangeOrigin(.health))
+            }
         )
         let onChange: LiveRegistry.ChangeHandler = { change in
             publisher.update(
-                catalog: change.catalog, zones: change.zones, changedServices: change.changedServices, sequence: change.sequence
+                catalog: change.catalog, zones: change.zones, changedServices: change.changedServices, sequence: change.sequence,
+                origin: change.origin
             )
             healthChecker.update(catalog: change.catalog, changedServices: change.changedServices, sequence: change.sequence)
         }
