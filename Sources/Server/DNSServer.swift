@@ -32,13 +32,17 @@ public struct DNSServerConfiguration: Sendable {
     public var udpWorkers: Int
     /// Response rate limiting of UDP answers (`--rrl-rate`); nil, the default, is off. TCP is never limited.
     public var rateLimit: ResponseRateLimit?
+    /// `--query-log`: where answered queries are logged; nil: nowhere.
+    public var queryLog: QueryLog?
 
     public init(
         addresses: [ListenAddress], tcpIdleTimeout: TimeAmount = .seconds(10), maxTCPConnections: Int = 1024,
         maxTCPConnectionsPerClient: Int? = nil, tcpLimits: TCPConnectionLimits = .init(),
         tcpDeferAccept: TimeAmount = DNSServerConfiguration.defaultTCPDeferAccept,
-        udpWorkers: Int = DNSServerConfiguration.defaultUDPWorkers, rateLimit: ResponseRateLimit? = nil
+        udpWorkers: Int = DNSServerConfiguration.defaultUDPWorkers, rateLimit: ResponseRateLimit? = nil,
+        queryLog: QueryLog? = nil
     ) {
+        self.queryLog = queryLog
         self.addresses = addresses
         self.tcpIdleTimeout = tcpIdleTimeout
         self.maxTCPConnections = maxTCPConnections
@@ -144,8 +148,8 @@ public struct DNSServer: Service {
                     // Listed before it starts: should anything below fail, closing the listeners closes
                     // this socket too (joining a worker that never started just closes its socket).
                     let worker = UDPWorker(
-                        socket: socket, pipeline: pipeline, forwardLoops: group, limiter: rateLimiter, server: server,
-                        index: workers.count
+                        socket: socket, pipeline: pipeline, forwardLoops: group, limiter: rateLimiter,
+                        queryLog: configuration.queryLog, server: server, index: workers.count
                     )
                     workers.append(worker)
                     try worker.start()
@@ -202,6 +206,7 @@ public struct DNSServer: Service {
         let pipeline = self.pipeline
         let idleTimeout = configuration.tcpIdleTimeout
         let limits = configuration.tcpLimits
+        let queryLog = configuration.queryLog
         // Made once: under a reconnection flood a connection is closed for a cap thousands of times a second.
         let capClosed = Dictionary(
             uniqueKeysWithValues: [ConnectionLimiter.CapReason.all, .client].map { reason in
@@ -248,7 +253,8 @@ public struct DNSServer: Service {
                     try handlers.addHandler(IdleStateHandler(allTimeout: idleTimeout))
                     try handlers.addHandler(
                         TCPQueryHandler(
-                            pipeline: pipeline, server: server, idleTimeout: idleTimeout, limits: limits, activity: activity
+                            pipeline: pipeline, server: server, idleTimeout: idleTimeout, limits: limits, activity: activity,
+                            queryLog: queryLog
                         )
                     )
                 }

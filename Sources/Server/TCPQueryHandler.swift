@@ -16,6 +16,7 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
     private let pipeline: QueryPipeline
     private var output: [UInt8] = []
     private let metrics: DNSMetrics
+    private let queryLog: QueryLog?
     private let server: String
     private var state: TCPConnectionStateMachine
     private let idleTimeout: TimeAmount
@@ -35,8 +36,9 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
 
     package init(
         pipeline: QueryPipeline, server: String, idleTimeout: TimeAmount = .seconds(10),
-        limits: TCPConnectionLimits = .init(), activity: TCPConnectionActivity? = nil
+        limits: TCPConnectionLimits = .init(), activity: TCPConnectionActivity? = nil, queryLog: QueryLog? = nil
     ) {
+        self.queryLog = queryLog
         self.activity = activity
         self.pipeline = pipeline
         self.metrics = DNSMetrics(server: server, proto: "tcp")
@@ -116,6 +118,7 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
         case .answered(let type):
             let wrote = send(context: context)
             metrics.record(type: type, isIPv6: isIPv6, response: output, started: started)
+            log(client: client, started: started)
             return wrote
         case .dropped:
             state.queryDropped()
@@ -129,6 +132,7 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
                     self.pipeline.encode(response, to: query, overTCP: true, into: &self.output)
                     if self.send(context: context) { context.flush() }
                     self.metrics.record(type: query.type, isIPv6: isIPv6, response: self.output, started: started)
+                    self.log(client: client, started: started)
                 case .failure:
                     self.state.queryDropped()
                 }
@@ -136,6 +140,12 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
             }
             return false
         }
+    }
+
+    /// Hands the answer in `output` to the query log, when there is one.
+    private func log(client: SocketAddress?, started: NIODeadline) {
+        guard let queryLog else { return }
+        output.withUnsafeBytes { queryLog.record($0, peer: client, overTCP: true, started: started) }
     }
 
     /// Writes `output` framed, within the bound on queued answers; true when written.

@@ -27,6 +27,7 @@ final class UDPWorker: Sendable {
     private let forwardLoops: any EventLoopGroup
     /// Shared by every worker (see `ResponseRateLimiter` for why); nil when `--rrl-rate` is 0.
     private let limiter: ResponseRateLimiter?
+    private let queryLog: QueryLog?
     private let server: String
     private let name: String
     private let stopping = Atomic<Bool>(false)
@@ -36,8 +37,9 @@ final class UDPWorker: Sendable {
 
     init(
         socket: DatagramSocket, pipeline: QueryPipeline, forwardLoops: any EventLoopGroup, limiter: ResponseRateLimiter? = nil,
-        server: String, index: Int
+        queryLog: QueryLog? = nil, server: String, index: Int
     ) {
+        self.queryLog = queryLog
         self.socket = socket
         self.pipeline = pipeline
         self.forwardLoops = forwardLoops
@@ -108,6 +110,15 @@ final class UDPWorker: Sendable {
         case .answered(let type):
             metrics.count(type: type, isIPv6: PeerAddress.isIPv6(sender), size: size, rcode: answer[3] & 0x0F)
             if rateLimit == .slip { metrics.countRateLimited(.slip) }
+            if let queryLog {
+                let response = UnsafeRawBufferPointer(rebasing: answer[..<size])
+                if queryLog.selects(response) {
+                    let peer = batch.peerAddress(index)
+                    peer.withSockAddr { address, length in
+                        queryLog.record(response, peer: UnsafeRawPointer(address), peerLength: length, overTCP: false, started: started)
+                    }
+                }
+            }
             batch.queueAnswer(size: size, to: index)
         case .dropped:
             if rateLimit == .drop { metrics.countRateLimited(.drop) }
@@ -126,6 +137,7 @@ final class UDPWorker: Sendable {
         let pipeline = self.pipeline
         let metrics = forwardedMetrics
         let limiter = self.limiter
+        let queryLog = self.queryLog
         pipeline.forward(request, overTCP: false, on: forwardLoops.next()).whenSuccess { response in
             var response = response
             let decision = limiter?.decide(response, to: query, client: client, now: .now()) ?? .send
@@ -141,6 +153,13 @@ final class UDPWorker: Sendable {
             if decision == .slip { metrics.countRateLimited(.slip) }
             metrics.record(type: query.type, isIPv6: peer.isIPv6, response: output, started: started)
             socket.send(output, to: peer)
+            if let queryLog {
+                output.withUnsafeBytes { response in
+                    peer.withSockAddr { address, length in
+                        queryLog.record(response, peer: UnsafeRawPointer(address), peerLength: length, overTCP: false, started: started)
+                    }
+                }
+            }
         }
     }
 }

@@ -118,6 +118,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A DNS-over-TCP connection with nothing moving either way, or whose client does not read its answers, is closed after this.")
     var tcpIdleTimeout: String = "10s"
 
+    @Option(help: "Log answered queries as JSON lines on standard output: off, all, denial (NXDOMAIN, NODATA) or error (SERVFAIL, REFUSED, FORMERR, ...).")
+    var queryLog: String = "off"
+
+    @Option(help: "Log one query in N of those --query-log selects.")
+    var queryLogSample: Int = 1
+
+    @Option(help: "Query log lines waiting to be written at most; lines past it are dropped and counted, never waited for.")
+    var queryLogQueue: Int = QueryLog.defaultQueueSize
+
     @Option(help: "After SIGTERM, /readyz answers 503 at once while DNS keeps answering this long, then svcdns stops (0 = at once; SIGINT always stops at once).")
     var lameduck: String = "5s"
 
@@ -217,6 +226,16 @@ struct Serve: AsyncParsableCommand {
             guard seconds == 0 || range.contains(seconds) else {
                 throw ValidationError("\(flag) \(text) is out of range (0, or \(range.lowerBound)s to \(range.upperBound)s)")
             }
+        }
+        guard QueryLog.Mode(rawValue: queryLog) != nil else {
+            throw ValidationError("--query-log \(queryLog) is not one of off, all, denial, error")
+        }
+        guard QueryLog.sampleRange.contains(queryLogSample) else {
+            throw ValidationError("--query-log-sample \(queryLogSample) is not a count from 1 to \(QueryLog.sampleRange.upperBound)")
+        }
+        guard QueryLog.queueSizeRange.contains(queryLogQueue) else {
+            throw ValidationError(
+                "--query-log-queue \(queryLogQueue) is not a count from \(QueryLog.queueSizeRange.lowerBound) to \(QueryLog.queueSizeRange.upperBound)")
         }
         guard (0...Self.maxPrefetch).contains(prefetch) else {
             throw ValidationError("--prefetch \(prefetch) is not a count from 0 (off) to \(Self.maxPrefetch)")
@@ -374,7 +393,9 @@ struct Serve: AsyncParsableCommand {
                 maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: tcpMaxConnectionsPerClient,
                 tcpLimits: TCPConnectionLimits(maxQueriesInFlight: tcpMaxInFlight, maxQueuedAnswerBytes: tcpMaxQueuedBytes),
                 tcpDeferAccept: .seconds(Int64(tcpDeferAccept)),
-                udpWorkers: udpWorkers ?? DNSServerConfiguration.defaultUDPWorkers, rateLimit: rateLimit
+                udpWorkers: udpWorkers ?? DNSServerConfiguration.defaultUDPWorkers, rateLimit: rateLimit,
+                queryLog: queryLog == "off"
+                    ? nil : QueryLog(mode: QueryLog.Mode(rawValue: queryLog)!, sample: queryLogSample, queueSize: queryLogQueue)
             ),
             http: ListenAddress(httpAddress)!,
             httpLimits: ControlServer.Limits(
