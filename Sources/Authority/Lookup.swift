@@ -21,7 +21,7 @@ extension Snapshot {
         var key = name.lookupKey
         guard var zone = zone(containing: key) else { return nil }
         if let owned = zone.ownedNetworks, zone.nodes.find(NameKey(key)) == nil, let address = ReverseName.address(of: key),
-            !owned.contains(where: { $0.contains(address) })
+            !ReverseName.isLoopback(address), !owned.contains(where: { $0.contains(address) })
         {
             // An address outside the service networks that svcdns does not know: another resolver's to answer.
             return nil
@@ -136,8 +136,16 @@ extension Zone {
         switch kind {
         case .cluster: podNode(key: key, name: name)
         case .file: hasWildcards ? wildcardNode(key: key, name: name) : nil
-        case .reverse: nil
+        case .reverse: loopbackNode(key: key, name: name)
         }
+    }
+
+    /// An unknown loopback address (127.0.0.0/8, ::1) is `localhost.` (RFC 6761 §6.3); a known one is the name
+    /// of the endpoint that has it.
+    private func loopbackNode(key: [UInt8], name: DomainName) -> Node? {
+        guard let address = ReverseName.address(of: key), ReverseName.isLoopback(address) else { return nil }
+        let set = RRSet(owner: name, type: .ptr, ttl: recordTTL, rdata: [.ptr(ReverseName.localhost)])
+        return Node(entries: [NodeEntry(rrSet: set, additional: [])])
     }
 
     /// Spec §2.5 pod records: `a-b-c-d.<ns>.pod.<zone>.` is A `a.b.c.d` (AAAA for the dashed IPv6

@@ -34,6 +34,17 @@ enum ReverseName {
         return DomainName(uncheckedWire: wire)
     }
 
+    /// RFC 6761 §6.3: 127.0.0.0/8 and ::1 are the host's own; their reverse names answer `localhost.`, never
+    /// an upstream.
+    static func isLoopback(_ address: IPAddress) -> Bool {
+        switch address {
+        case .v4(let value): value >> 24 == 127
+        case .v6(let high, let low): high == 0 && low == 1
+        }
+    }
+
+    static let localhost = DomainName("localhost.")!
+
     /// The address a full reverse name stands for (4 labels under in-addr.arpa, 32 nibbles under
     /// ip6.arpa), from its lowercased wire form; nil for anything shorter or malformed.
     static func address(of key: [UInt8]) -> IPAddress? {

@@ -171,6 +171,8 @@ public struct QueryResolver: Sendable {
                 return .answer(answer.response)
             }
             request = ForwardRequest(name: target, type: query.type, dnssecOK: dnssecOK, aliasChain: answer.response)
+        } else if let local = Self.localhost(query) {
+            return .answer(local)
         } else {
             // Never an open resolver: only allowed clients reach the cache and the upstreams.
             guard let forwarding, forwarding.allows(client) else {
@@ -185,6 +187,28 @@ public struct QueryResolver: Sendable {
         }
         return .forward(request)
     }
+
+    /// RFC 6761 §6.3: `localhost.` and every name below it are the host itself, answered here and never
+    /// forwarded: A 127.0.0.1, AAAA ::1, and no data for any other type.
+    static func localhost(_ query: Query) -> Response? {
+        let key = query.name.lookupKey
+        let suffix: [UInt8] = [9] + Array("localhost".utf8) + [0]
+        guard key.count >= suffix.count, key.suffix(suffix.count).elementsEqual(suffix) else { return nil }
+        // The suffix must start a label: `notlocalhost.` is someone else's.
+        var index = 0
+        while index < key.count - suffix.count { index += Int(key[index]) + 1 }
+        guard index == key.count - suffix.count else { return nil }
+        var response = Response(authoritative: true)
+        switch query.type {
+        case .a: response.answer = [RRSet(owner: query.name, type: .a, ttl: localhostTTL, rdata: [.a(IPv4Bytes(127, 0, 0, 1))])]
+        case .aaaa: response.answer = [RRSet(owner: query.name, type: .aaaa, ttl: localhostTTL, rdata: [.aaaa(IPv6Bytes(high: 0, low: 1))])]
+        default: break
+        }
+        return response
+    }
+
+    /// The host's own names never change.
+    static let localhostTTL: UInt32 = 3600
 
     /// Asks the upstreams for `request`; the future completes on `eventLoop` with the client's answer.
     public func forward(_ request: ForwardRequest, overTCP: Bool, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {

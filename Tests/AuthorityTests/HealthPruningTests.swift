@@ -70,7 +70,8 @@ import Testing
                 additional: ["db-0.db.data.svc.cluster.local. 5 IN A 127.0.2.1", "db-2.db.data.svc.cluster.local. 5 IN A 127.0.2.3"]
             ),
             Row("db-1.db.data.svc.cluster.local.", "A", rcode: "NXDOMAIN", authority: [Self.soa]),
-            Row("2.2.0.127.in-addr.arpa.", "PTR", rcode: "NXDOMAIN", authority: [Self.reverseSOA]),
+            // The down endpoint's name is gone from its PTR; an unknown loopback address is localhost (RFC 6761).
+            Row("2.2.0.127.in-addr.arpa.", "PTR", answer: ["2.2.0.127.in-addr.arpa. 5 IN PTR localhost."]),
             Row("1.2.0.127.in-addr.arpa.", "PTR", answer: ["1.2.0.127.in-addr.arpa. 5 IN PTR db-0.db.data.svc.cluster.local."]),
         ], snapshot)
     }

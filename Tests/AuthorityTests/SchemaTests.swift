@@ -74,7 +74,8 @@ import Testing
                 "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa. 5 IN PTR --1.db.data.svc.cluster.local."
             ]
         ),
-        Row("3.2.0.127.in-addr.arpa.", "PTR", rcode: "NXDOMAIN", authority: [v4SOA]),
+        // db-2 is not ready: no PTR of its own; an unknown loopback address is localhost (RFC 6761 §6.3).
+        Row("3.2.0.127.in-addr.arpa.", "PTR", answer: ["3.2.0.127.in-addr.arpa. 5 IN PTR localhost."]),
         // Named targetPort: each endpoint's own port number.
         Row(
             "_redis._tcp.cache.data.svc.cluster.local.", "SRV",

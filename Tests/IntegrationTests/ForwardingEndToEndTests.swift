@@ -184,19 +184,21 @@ import Glibc
 
     @Test func reverseNamesOutsideTheServiceNetworksGoUpstream() throws {
         let reverseZone = """
-            $ORIGIN 10.0.127.in-addr.arpa.
+            $ORIGIN 2.0.192.in-addr.arpa.
             $TTL 300
             @ IN SOA ns1.upstream.test. hostmaster.upstream.test. 1 3600 900 604800 30
             @ IN NS ns1.upstream.test.
             1 IN PTR www.upstream.test.
             """
-        let upstream = try TestUpstream(zone: reverseZone, origin: "10.0.127.in-addr.arpa.")
+        // TEST-NET-1 (RFC 5737): a reverse zone only NSD on loopback serves. Loopback's own reverse names never
+        // go upstream (RFC 6761).
+        let upstream = try TestUpstream(zone: reverseZone, origin: "2.0.192.in-addr.arpa.")
         defer { upstream.stop() }
         let folder = try TemporaryFolder(files: Self.zones)
         let server = try SvcDNSProcess(zones: folder.path, arguments: ["--upstream", "127.0.0.1:\(upstream.port)"])
         defer { server.stop() }
-        let forwarded = try Self.ask("1.10.0.127.in-addr.arpa", "PTR", server)
-        #expect(forwarded.answer == ["1.10.0.127.in-addr.arpa. 300 IN PTR www.upstream.test."])
+        let forwarded = try Self.ask("1.2.0.192.in-addr.arpa", "PTR", server)
+        #expect(forwarded.answer == ["1.2.0.192.in-addr.arpa. 300 IN PTR www.upstream.test."])
         #expect(forwarded.recursionAvailable && !forwarded.authoritative)
         // In the service network (10.96.0.0/12 by default): svcdns's own, known or not.
         let known = try Self.ask("10.0.96.10.in-addr.arpa", "PTR", server)
