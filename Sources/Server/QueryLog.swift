@@ -3,6 +3,7 @@ import DNSMessage
 import Foundation
 import Locking
 import NIOCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -50,7 +51,8 @@ public final class QueryLog: Sendable {
     private let mode: Mode
     private let sample: Int
     private let ring: Locked<Ring>
-    private let seen = Locked(0)
+    /// Queries the mode selected, for sampling: one relaxed atomic, not a lock, on the query path.
+    private let seen = Atomic<Int>(0)
     private let dropped = Counter(label: "svcdns_query_log_dropped_total")
     private let output: @Sendable (String) -> Void
 
@@ -91,11 +93,7 @@ public final class QueryLog: Sendable {
     ) {
         guard selects(response) else { return }
         if sample > 1 {
-            let take = seen.withLock { count -> Bool in
-                count += 1
-                return count % sample == 0
-            }
-            guard take else { return }
+            guard seen.wrappingAdd(1, ordering: .relaxed).newValue % sample == 0 else { return }
         }
         let micros = Int((NIODeadline.now() - started).nanoseconds / 1000)
         var wallClock = timespec()
