@@ -218,19 +218,24 @@ public final class QueryLog: Sendable {
                     var copy = address.pointee.sin_addr
                     var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
                     inet_ntop(AF_INET, &copy, &buffer, socklen_t(buffer.count))
-                    return (String(cString: buffer), Int(UInt16(bigEndian: address.pointee.sin_port)))
+                    return (Self.text(buffer), Int(UInt16(bigEndian: address.pointee.sin_port)))
                 }
             case AF_INET6:
                 return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
                     var copy = address.pointee.sin6_addr
                     var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
                     inet_ntop(AF_INET6, &copy, &buffer, socklen_t(buffer.count))
-                    return (String(cString: buffer), Int(UInt16(bigEndian: address.pointee.sin6_port)))
+                    return (Self.text(buffer), Int(UInt16(bigEndian: address.pointee.sin6_port)))
                 }
             default:
                 return ("", 0)
             }
         }
+    }
+
+    /// What `inet_ntop` wrote, up to its terminating zero.
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// RFC 3339 in UTC with microseconds.
