@@ -26,13 +26,21 @@ public struct ClusterSettings: Hashable, Sendable {
     public var serviceNetworks: [IPNetwork]
     /// The Services served (`--namespaces`, `--labels`); the others have no names, as if absent.
     public var exposure: Exposure
+    /// Which pod names are answered (`--pods`, default `insecure`).
+    public var podRecords: PodRecordMode
+    /// An endpoint without a `hostname` is named after its pod (`targetRef.name`) when that is a DNS label
+    /// (`--endpoint-pod-names`), rather than after its dashed address.
+    public var endpointPodNames: Bool
 
     public init(
         domain: DomainName, ttl: UInt32 = 5, negativeTTL: UInt32 = 5, nameServerAddresses: [IPAddress] = [], failOpen: Bool = true,
         rotation: RotationMode = .roundRobin, maxAnswers: Int = 0, forwardsUnknownReverseNames: Bool = false,
-        serviceNetworks: [IPNetwork] = [], exposure: Exposure = .everything
+        serviceNetworks: [IPNetwork] = [], exposure: Exposure = .everything, podRecords: PodRecordMode = .insecure,
+        endpointPodNames: Bool = false
     ) {
         self.exposure = exposure
+        self.podRecords = podRecords
+        self.endpointPodNames = endpointPodNames
         self.domain = domain
         self.ttl = ttl
         self.negativeTTL = negativeTTL

@@ -149,11 +149,13 @@ extension Zone {
     }
 
     /// Spec §2.5 pod records: `a-b-c-d.<ns>.pod.<zone>.` is A `a.b.c.d` (AAAA for the dashed IPv6
-    /// form) in any namespace, answered from the name alone, as CoreDNS's `pods insecure` does.
+    /// form). With `--pods insecure` in any namespace, from the name alone; with `verified` only when a Service
+    /// of `<ns>` has that address; with `disabled` never.
     ///
     /// Every miss in the cluster zone comes through here (search-path misses are most of them), so the
     /// shape is checked on the bytes, without allocating, before anything is built.
     private func podNode(key: [UInt8], name: DomainName) -> Node? {
+        if case .disabled = pods { return nil }
         // The starts of the (at most three) labels above the origin.
         var starts: (Int, Int, Int) = (0, 0, 0)
         var count = 0
@@ -178,6 +180,10 @@ extension Zone {
         }
         let label = String(decoding: key[(starts.0 + 1)..<starts.1], as: UTF8.self)
         guard let address = IPAddress(dashed: label) else { return nil }
+        if case .verified(let addresses) = pods {
+            let namespace = String(decoding: key[(starts.1 + 1)..<starts.2], as: UTF8.self)
+            guard addresses.contains(namespace: namespace, address: address) else { return nil }
+        }
         let set = RRSet(owner: name, type: address.recordType, ttl: recordTTL, rdata: [address.rdata])
         return Node(entries: [NodeEntry(rrSet: set, additional: [])])
     }

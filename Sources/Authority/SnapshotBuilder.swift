@@ -50,7 +50,9 @@ public struct SnapshotBuilder: Sendable {
         // Each Service's names are packed as soon as they are made: no table of the whole cluster is kept.
         packer.beginZone(origin: domain, expectedNames: 3 * services + endpoints)
         var pointers = PointerList()
+        var podAddresses = PodAddresses()
         for service in catalog.services.values.sorted(by: { $0.key < $1.key }) {
+            podAddresses.add(self.podAddresses(of: service, in: catalog), namespace: service.key.namespace)
             var table = NodeTable(origin: domain)
             var servicePointers: [Pointer] = []
             addRecords(of: service, in: catalog, health: health, to: &table, pointers: &servicePointers, summary: &summary)
@@ -108,12 +110,21 @@ public struct SnapshotBuilder: Sendable {
             zones.append(
                 Zone(
                     kind: kinds[index], origin: origins[index], soa: soas[index], nodes: nodes, recordTTL: ttl,
-                    ownedNetworks: owned
+                    ownedNetworks: owned, pods: podRecords(podAddresses)
                 )
             )
         }
         let rotator = Rotator(mode: settings.rotation, maxAnswers: settings.maxAnswers)
         return Snapshot(generation: generation, zones: zones, summary: summary, rotator: rotator)
+    }
+
+    /// The cluster zone's pod names as `--pods` has them; `addresses` matter only when verified.
+    func podRecords(_ addresses: PodAddresses) -> PodRecords {
+        switch settings.podRecords {
+        case .insecure: .insecure
+        case .verified: .verified(addresses)
+        case .disabled: .disabled
+        }
     }
 
     /// The SOA of a zone svcdns generates (the cluster zone and the reverse zones).
@@ -170,7 +181,7 @@ public struct SnapshotBuilder: Sendable {
             var srvRecords: [PortKey: [(port: Int, target: DomainName)]] = [:]
             var seenPointers: Set<Pointer> = []
             for endpoint in endpoints {
-                guard let hostName = serviceName.prepending(endpoint.hostLabel) else { continue }
+                guard let hostName = serviceName.prepending(hostLabel(of: endpoint)) else { continue }
                 cluster.add(serviceName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
                 cluster.add(hostName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
                 let pointer = Pointer(address: endpoint.address, target: hostName)
@@ -287,9 +298,15 @@ struct PortKey: Hashable {
     var `protocol`: PortProtocol
 }
 
-extension CatalogEndpoint {
-    /// Spec §2.4.1: the endpoint's hostname, else its address with dashes.
-    var hostLabel: String { hostname ?? address.dashed }
+extension SnapshotBuilder {
+    /// Spec §2.4.1: the endpoint's hostname, else its address with dashes. With `--endpoint-pod-names`, its pod's
+    /// name comes before the address when it is a DNS label (CoreDNS's `endpoint_pod_names`); a pod name with
+    /// dots or over 63 characters cannot be one label, so the address is used.
+    func hostLabel(of endpoint: CatalogEndpoint) -> String {
+        if let hostname = endpoint.hostname { return hostname }
+        if settings.endpointPodNames, let pod = endpoint.podLabel { return pod }
+        return endpoint.address.dashed
+    }
 }
 
 extension IPAddress {

@@ -53,6 +53,8 @@ extension SnapshotBuilder {
         var reverseV6 = zones[v6Index].nodes
         var summary = previous.summary
         var failingOpen = Set(summary.failOpenServices)
+        var verifiedPods: PodAddresses? = nil
+        if case .verified(let addresses) = zones[clusterIndex].pods { verifiedPods = addresses }
 
         for key in changed.sorted() {
             let before = records(of: key, in: old.catalog, health: old.health)
@@ -61,6 +63,12 @@ extension SnapshotBuilder {
             summary.add(after.summary)
             failingOpen.remove(key)
             if after.summary.failOpenServices.contains(key) { failingOpen.insert(key) }
+            if verifiedPods != nil {
+                let before = old.catalog.services[key].map { podAddresses(of: $0, in: old.catalog) } ?? []
+                let after = new.catalog.services[key].map { podAddresses(of: $0, in: new.catalog) } ?? []
+                verifiedPods!.remove(before, namespace: key.namespace)
+                verifiedPods!.add(after, namespace: key.namespace)
+            }
 
             // A Service's SRV targets are its own names, so its own addresses are all the links need.
             let owned = after.table.entries(addresses: AddressIndex(tables: [after.table]))
@@ -96,7 +104,8 @@ extension SnapshotBuilder {
                     apex.entries[at] = NodeEntry(rrSet: soa, additional: [])
                 }
             }
-            zones[index] = zones[index].replacing(nodes: nodes, soa: soa)
+            let pods = index == clusterIndex ? verifiedPods.map(PodRecords.verified) : nil
+            zones[index] = zones[index].replacing(nodes: nodes, soa: soa, pods: pods)
         }
         summary.names = zones.reduce(0) { $0 + $1.nodes.count }
         summary.failOpenServices = failingOpen.sorted()

@@ -31,22 +31,26 @@ final class Zone: Sendable {
     /// Reverse zones only: the ranges whose unknown names are still answered NXDOMAIN here, when others
     /// are left to the forwarder; nil when every unknown name is answered here.
     let ownedNetworks: [IPNetwork]?
+    /// The cluster zone only: which pod names it answers (`--pods`).
+    let pods: PodRecords
 
     convenience init(
-        kind: Kind, origin: DomainName, soa: RRSet, nodes: ZoneNodes, recordTTL: UInt32, ownedNetworks: [IPNetwork]? = nil
+        kind: Kind, origin: DomainName, soa: RRSet, nodes: ZoneNodes, recordTTL: UInt32, ownedNetworks: [IPNetwork]? = nil,
+        pods: PodRecords = .insecure
     ) {
         let originKey = NameKey(origin.lookupKey)
         self.init(
             kind: kind, origin: origin, soa: soa, nodes: nodes, recordTTL: recordTTL, ownedNetworks: ownedNetworks,
-            hasWildcards: nodes.hasWildcards, delegations: nodes.delegations.subtracting([originKey])
+            pods: pods, hasWildcards: nodes.hasWildcards, delegations: nodes.delegations.subtracting([originKey])
         )
     }
 
     private init(
         kind: Kind, origin: DomainName, soa: RRSet, nodes: ZoneNodes, recordTTL: UInt32, ownedNetworks: [IPNetwork]?,
-        hasWildcards: Bool, delegations: Set<NameKey>
+        pods: PodRecords, hasWildcards: Bool, delegations: Set<NameKey>
     ) {
         self.ownedNetworks = ownedNetworks
+        self.pods = pods
         self.kind = kind
         self.origin = origin
         self.originKey = origin.lookupKey
@@ -62,12 +66,13 @@ final class Zone: Sendable {
         self.delegations = delegations
     }
 
-    /// This zone with changed names and a new SOA. Only generated zones (cluster and reverse) change this
-    /// way, and Services never make wildcards or delegations in them, so those are carried over unscanned.
-    func replacing(nodes: ZoneNodes, soa: RRSet) -> Zone {
+    /// This zone with changed names, a new SOA and (the cluster zone) its pod addresses. Only generated zones
+    /// (cluster and reverse) change this way, and Services never make wildcards or delegations in them, so those
+    /// are carried over unscanned.
+    func replacing(nodes: ZoneNodes, soa: RRSet, pods: PodRecords? = nil) -> Zone {
         Zone(
             kind: kind, origin: origin, soa: soa, nodes: nodes, recordTTL: recordTTL, ownedNetworks: ownedNetworks,
-            hasWildcards: hasWildcards, delegations: delegations
+            pods: pods ?? self.pods, hasWildcards: hasWildcards, delegations: delegations
         )
     }
 }

@@ -5,13 +5,23 @@ public struct CatalogEndpoint: Hashable, Sendable {
     public var address: IPAddress
     /// The endpoint's `hostname`, when it has one.
     public var hostname: String?
+    /// The name of the pod behind it (`targetRef.name`), when the manifest gives one.
+    public var podName: String?
     /// The ports of the EndpointSlice (or Endpoints subset) the address came from.
     public var ports: [EndpointPort]
 
-    public init(address: IPAddress, hostname: String? = nil, ports: [EndpointPort] = []) {
+    public init(address: IPAddress, hostname: String? = nil, podName: String? = nil, ports: [EndpointPort] = []) {
         self.address = address
         self.hostname = hostname
+        self.podName = podName
         self.ports = ports
+    }
+}
+
+extension CatalogEndpoint {
+    /// The pod's name when it can be one DNS label (no dots, at most 63 characters), else `nil`.
+    public var podLabel: String? {
+        podName.flatMap { Validation.dns1123Label($0) == nil ? $0 : nil }
     }
 }
 
@@ -27,7 +37,11 @@ extension Catalog {
             for slice in slices where slice.addressType != .fqdn {
                 for endpoint in slice.endpoints where endpoint.ready || service.publishNotReadyAddresses {
                     for address in endpoint.addresses where seen.insert(address).inserted {
-                        result.append(CatalogEndpoint(address: address, hostname: endpoint.hostname, ports: slice.ports))
+                        result.append(
+                            CatalogEndpoint(
+                                address: address, hostname: endpoint.hostname, podName: endpoint.podName, ports: slice.ports
+                            )
+                        )
                     }
                 }
             }
@@ -35,7 +49,11 @@ extension Catalog {
             for subset in endpoints.subsets {
                 let addresses = subset.addresses + (service.publishNotReadyAddresses ? subset.notReadyAddresses : [])
                 for address in addresses where seen.insert(address.ip).inserted {
-                    result.append(CatalogEndpoint(address: address.ip, hostname: address.hostname, ports: subset.ports))
+                    result.append(
+                        CatalogEndpoint(
+                            address: address.ip, hostname: address.hostname, podName: address.podName, ports: subset.ports
+                        )
+                    )
                 }
             }
         }

@@ -8,11 +8,14 @@ public struct EndpointAddress: Hashable, Sendable {
     public var hostname: String?
     /// `nodeName`, `nil` when absent.
     public var nodeName: String?
+    /// `targetRef.name`, the pod's name, `nil` when absent.
+    public var podName: String?
 
     /// Creates an address; the values are not validated here.
-    public init(ip: IPAddress, hostname: String? = nil, nodeName: String? = nil) {
+    public init(ip: IPAddress, hostname: String? = nil, nodeName: String? = nil, podName: String? = nil) {
         self.ip = ip
         self.hostname = hostname
         self.nodeName = nodeName
+        self.podName = podName
     }
 }

@@ -67,7 +67,8 @@ extension ObjectReader {
             serving: bool(conditions?.child("serving")),
             terminating: bool(conditions?.child("terminating")),
             nodeName: nonEmptyText(field.child("nodeName")) ?? topology["kubernetes.io/hostname"],
-            zone: nonEmptyText(field.child("zone")) ?? topology["topology.kubernetes.io/zone"]
+            zone: nonEmptyText(field.child("zone")) ?? topology["topology.kubernetes.io/zone"],
+            podName: targetName(field.child("targetRef"))
         )
     }
 

@@ -29,7 +29,8 @@ extension ObjectReader {
         return EndpointAddress(
             ip: ip,
             hostname: name(field.child("hostname"), rule: Validation.dns1123Label),
-            nodeName: nonEmptyText(field.child("nodeName"))
+            nodeName: nonEmptyText(field.child("nodeName")),
+            podName: targetName(field.child("targetRef"))
         )
     }
 }

@@ -116,6 +116,11 @@ struct ObjectReader {
         return name
     }
 
+    /// `targetRef.name` of an endpoint: the name of the object behind it (a pod's, a DNS-1123 subdomain).
+    mutating func targetName(_ field: YAMLField?) -> String? {
+        name(mapping(field)?.child("name"), rule: Validation.dns1123Subdomain)
+    }
+
     /// `metadata`: the key (namespace defaulted to `default`), labels and annotations.
     mutating func metadata(
         of root: YAMLField,

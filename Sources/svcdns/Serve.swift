@@ -157,6 +157,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "At most this many records of one RRset per answer, rotating through all of them; 0 means all.")
     var maxAnswers: Int = 0
 
+    @Option(help: "Pod names a-b-c-d.<ns>.pod.<domain>: insecure (any), verified (only an address a Service of <ns> has) or disabled.")
+    var pods: String = PodRecordMode.insecure.rawValue
+
+    @Flag(help: "Name an endpoint without a hostname after its pod (targetRef.name) when that is a DNS label, not after its address.")
+    var endpointPodNames = false
+
     @Option(help: "Response rate limiting: UDP answers a second per client /24 (IPv6 /56), name and kind of answer; 0 turns it off. TCP is never limited.")
     var rrlRate: Int = 0
 
@@ -248,6 +254,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard RotationMode(rawValue: rotate) != nil else {
             throw ValidationError("--rotate \(rotate) is not one of round-robin, random, none")
+        }
+        guard PodRecordMode(rawValue: pods) != nil else {
+            throw ValidationError("--pods \(pods) is not one of insecure, verified, disabled")
         }
         if let udpWorkers, !(1...256).contains(udpWorkers) {
             throw ValidationError("--udp-workers \(udpWorkers) is not a count from 1 to 256")
@@ -381,7 +390,8 @@ struct Serve: AsyncParsableCommand {
                 domain: domain, ttl: ttl, negativeTTL: negativeTtl, nameServerAddresses: nameServers, failOpen: !noFailOpen,
                 rotation: RotationMode(rawValue: rotate)!, maxAnswers: maxAnswers,
                 forwardsUnknownReverseNames: forwarding != nil, serviceNetworks: serviceCidr.compactMap(IPNetwork.init),
-                exposure: try registry.exposure()
+                exposure: try registry.exposure(), podRecords: PodRecordMode(rawValue: pods)!,
+                endpointPodNames: endpointPodNames
             ),
             health: HealthDefaults(
                 interval: HealthCheckOverrides.parseDuration(healthInterval)!,

@@ -168,7 +168,8 @@ struct ManifestDecoderTests {
                     serving: true,
                     terminating: false,
                     nodeName: "node-a",
-                    zone: "zone-1"
+                    zone: "zone-1",
+                    podName: "db-0"
                 ),
                 Endpoint(addresses: [IPAddress("127.0.0.12")!], hostname: "no", ready: false),
                 Endpoint(addresses: [IPAddress("127.0.0.13")!], hostname: "y", ready: true),
