@@ -46,6 +46,9 @@ public struct ControlServer: ServiceLifecycle.Service {
         /// Why the shared store cannot be reached, if it cannot: `/readyz` says so, and stays ready, since DNS
         /// keeps answering from the last data.
         public var storeProblem: @Sendable () -> String? = { nil }
+        /// Why names outside the zones are not forwarded, when something found it should not be (a loop): `/readyz`
+        /// says so and stays ready, since svcdns's own zones are answered as before.
+        public var forwardingProblem: @Sendable () -> String? = { nil }
 
         public init(
             isReady: @escaping @Sendable () -> Bool = { true }, metrics: @escaping @Sendable () -> [UInt8] = { [] },
@@ -75,10 +78,12 @@ public struct ControlServer: ServiceLifecycle.Service {
         let endpoints = self.endpoints
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
-            let store = endpoints.storeProblem().map { "store: degraded: \($0)\n" } ?? ""
+            let problems =
+                (endpoints.storeProblem().map { "store: degraded: \($0)\n" } ?? "")
+                + (endpoints.forwardingProblem().map { "forwarding: \($0)\n" } ?? "")
             return endpoints.isReady()
-                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n" + store)))
-                : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "not ready\n" + store)))
+                ? Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n" + problems)))
+                : Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "not ready\n" + problems)))
         }
         router.get("metrics") { _, _ -> Response in
             Response(

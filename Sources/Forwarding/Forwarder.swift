@@ -17,7 +17,10 @@ import NIOPosix
 /// timeout and ask again (which adds load rather than shedding it), and SERVFAIL is no larger than the
 /// query, so it amplifies nothing.
 public final class Forwarder: Sendable {
+    /// Where names go that no stub domain claims; may be empty when stub domains are all there is.
     public let upstreams: [Upstream]
+    /// Zones with upstreams of their own, longest (most labels) first: the first that holds a name wins.
+    public let stubDomains: [StubDomain]
     public let cache: ResponseCache
     /// Per upstream and attempt.
     public let timeout: TimeAmount
@@ -59,12 +62,13 @@ public final class Forwarder: Sendable {
     }
 
     public init(
-        upstreams: [Upstream], cache: ResponseCache, timeout: TimeAmount = .seconds(2), deadline: TimeAmount = .milliseconds(4500),
-        maxInFlight: Int = 1000, retryFailedAfter: TimeAmount = .seconds(5),
+        upstreams: [Upstream], stubDomains: [StubDomain] = [], cache: ResponseCache, timeout: TimeAmount = .seconds(2),
+        deadline: TimeAmount = .milliseconds(4500), maxInFlight: Int = 1000, retryFailedAfter: TimeAmount = .seconds(5),
         refreshLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) {
         self.refreshLoops = refreshLoops
         self.upstreams = upstreams
+        self.stubDomains = stubDomains.sorted { $0.zone.labelCount > $1.zone.labelCount }
         self.cache = cache
         self.timeout = timeout
         self.deadline = deadline
@@ -73,7 +77,20 @@ public final class Forwarder: Sendable {
         self.health = UpstreamHealth(retryAfter: retryFailedAfter)
         self.inFlight = Locked(InFlight())
         self.logger = logger
-        self.metrics = Dictionary(upstreams.map { ($0, UpstreamMetrics($0)) }, uniquingKeysWith: { first, _ in first })
+        let every = upstreams + stubDomains.flatMap(\.upstreams)
+        self.metrics = Dictionary(every.map { ($0, UpstreamMetrics($0)) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The upstreams for `name`: those of the longest stub domain that holds it, else the default ones.
+    public func upstreams(for name: DomainName) -> [Upstream] {
+        guard !stubDomains.isEmpty else { return upstreams }
+        let key = name.lookupKey
+        return stubDomains.first { $0.contains(key) }?.upstreams ?? upstreams
+    }
+
+    /// True when some upstream would be asked about `name`.
+    public func forwards(_ name: DomainName) -> Bool {
+        !upstreams.isEmpty || !upstreams(for: name).isEmpty
     }
 
     /// The cached answer to `query`, if any: the synchronous fast path, taken on the event loop that read it.
@@ -162,7 +179,8 @@ public final class Forwarder: Sendable {
             shared = future
         case .started(let promise):
             let started = NIODeadline.now()
-            ask(name: name, type: type, key: key, candidates: health.order(upstreams)[...], overTCP: overTCP, started: started, on: eventLoop)
+            let candidates = health.order(upstreams(for: name))[...]
+            ask(name: name, type: type, key: key, candidates: candidates, overTCP: overTCP, started: started, on: eventLoop)
                 .whenComplete { result in
                     self.inFlight.withLock { _ = $0.questions.removeValue(forKey: key) }
                     promise.completeWith(result)

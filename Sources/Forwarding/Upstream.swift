@@ -1,3 +1,4 @@
+import DNSMessage
 import NIOCore
 
 /// A resolver names outside svcdns's zones are forwarded to (`--upstream ADDR[:PORT]`).
@@ -45,4 +46,57 @@ public enum ResolvConf {
             return Upstream(String(fields[1].split(separator: "%")[0]))
         }
     }
+}
+
+/// A zone whose names go to upstreams of its own (`--forward ZONE=ADDR[:PORT][,ADDR…]`), as CoreDNS's stub
+/// domains: `consul=127.0.0.1:8600` sends `web.service.consul.` there, and no other name.
+public struct StubDomain: Hashable, Sendable, CustomStringConvertible {
+    public let zone: DomainName
+    public let upstreams: [Upstream]
+
+    /// At most this many upstreams per zone: more could never be tried within one question's deadline.
+    public static let maxUpstreams = 16
+
+    public init(zone: DomainName, upstreams: [Upstream]) {
+        self.zone = zone
+        self.upstreams = upstreams
+    }
+
+    /// Parses `ZONE=ADDR[:PORT][,ADDR[:PORT]…]`; throws the reason it cannot.
+    public init(parsing text: String) throws(StubDomainError) {
+        guard let equals = text.firstIndex(of: "=") else { throw StubDomainError("expected ZONE=ADDR[:PORT][,ADDR…]") }
+        let zoneText = String(text[..<equals])
+        guard !zoneText.isEmpty, let zone = DomainName(zoneText) else {
+            throw StubDomainError("\"\(zoneText)\" is not a domain name")
+        }
+        let addresses = text[text.index(after: equals)...].split(separator: ",", omittingEmptySubsequences: false)
+        guard (1...Self.maxUpstreams).contains(addresses.count) else {
+            throw StubDomainError("\(addresses.count) upstreams, 1 to \(Self.maxUpstreams)")
+        }
+        var upstreams: [Upstream] = []
+        for address in addresses {
+            guard let upstream = Upstream(String(address)) else {
+                throw StubDomainError("\"\(address)\" is not ADDR[:PORT] or [IPv6]:PORT")
+            }
+            if !upstreams.contains(upstream) { upstreams.append(upstream) }
+        }
+        self.init(zone: zone, upstreams: upstreams)
+    }
+
+    /// True when `key` (a lookup key) is the zone's or a name below it.
+    func contains(_ key: [UInt8]) -> Bool {
+        let zoneKey = zone.lookupKey
+        guard key.count >= zoneKey.count, key.suffix(zoneKey.count).elementsEqual(zoneKey) else { return false }
+        // The zone must start at a label: `notconsul.` is not in `consul.`.
+        var index = 0
+        while index < key.count - zoneKey.count { index += Int(key[index]) + 1 }
+        return index == key.count - zoneKey.count
+    }
+
+    public var description: String { "\(zone)=\(upstreams.map(\.description).joined(separator: ","))" }
+}
+
+public struct StubDomainError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

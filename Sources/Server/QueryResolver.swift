@@ -13,10 +13,19 @@ public struct ForwardingPolicy: Sendable {
     public let forwarder: Forwarder
     /// `--allow-recursion`: clients outside these get REFUSED for names outside svcdns's zones.
     public let allowRecursion: [IPNetwork]
+    /// Refuses forwarding once a probe shows the upstreams send svcdns's questions back to it.
+    public let loopGuard: ForwardingLoopGuard
 
     public init(forwarder: Forwarder, allowRecursion: [IPNetwork] = IPNetwork.privateNetworks) {
         self.forwarder = forwarder
         self.allowRecursion = allowRecursion
+        self.loopGuard = ForwardingLoopGuard(forwarder: forwarder)
+    }
+
+    /// True when `name` may go upstream: an upstream would be asked, and no loop was found (a probe name that
+    /// arrives here is the loop, found now).
+    func forwards(_ name: DomainName) -> Bool {
+        !loopGuard.isRefusing && !loopGuard.catches(name) && forwarder.forwards(name)
     }
 
     func allows(_ client: IPAddress?) -> Bool {
@@ -167,7 +176,8 @@ public struct QueryResolver: Sendable {
         var request: ForwardRequest
         if let answer = snapshot.answer(name: query.name, type: query.type) {
             // The common case ends here: svcdns's own answer, with no forwarding state touched.
-            guard let target = answer.targetOutsideZones, let forwarding, forwarding.allows(client) else {
+            guard let target = answer.targetOutsideZones, let forwarding, forwarding.allows(client), forwarding.forwards(target)
+            else {
                 return .answer(answer.response)
             }
             request = ForwardRequest(name: target, type: query.type, dnssecOK: dnssecOK, aliasChain: answer.response)
@@ -175,7 +185,7 @@ public struct QueryResolver: Sendable {
             return .answer(local)
         } else {
             // Never an open resolver: only allowed clients reach the cache and the upstreams.
-            guard let forwarding, forwarding.allows(client) else {
+            guard let forwarding, forwarding.allows(client), forwarding.forwards(query.name) else {
                 return .answer(Response(rcode: .refused))
             }
             request = ForwardRequest(name: query.name, type: query.type, dnssecOK: dnssecOK, aliasChain: nil)

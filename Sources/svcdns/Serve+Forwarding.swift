@@ -10,8 +10,19 @@ extension Serve {
     /// The upstreams and who may use them; nil when names outside the zones are refused.
     func forwardingPolicy(listen: [ListenAddress], logger: Logger) throws -> ForwardingPolicy? {
         var upstreams: [Upstream]
+        // Forwarding to itself would loop until every query times out.
+        func notSelf(_ upstream: Upstream) -> Bool { !listen.contains { Self.isSelf(upstream, listening: $0) } }
+        let stubs = try parsedStubDomains().compactMap { stub -> StubDomain? in
+            let kept = stub.upstreams.filter(notSelf)
+            guard !kept.isEmpty else {
+                logger.warning("stub domain's upstreams are all svcdns itself: its names go to the default upstreams", metadata: ["forward.zone": "\(stub.zone)"])
+                return nil
+            }
+            return StubDomain(zone: stub.zone, upstreams: kept)
+        }
         if upstream == ["none"] {
-            return nil
+            guard !stubs.isEmpty else { return nil }
+            upstreams = []
         } else if !upstream.isEmpty {
             upstreams = upstream.compactMap(Upstream.init)
         } else {
@@ -20,15 +31,21 @@ extension Serve {
             }
             upstreams = ResolvConf.nameservers(in: text)
         }
-        // Forwarding to itself would loop until every query times out.
-        upstreams.removeAll { upstream in listen.contains { Self.isSelf(upstream, listening: $0) } }
-        guard !upstreams.isEmpty else {
+        upstreams.removeAll { !notSelf($0) }
+        guard !upstreams.isEmpty || !stubs.isEmpty else {
             logger.warning("no upstream to forward to: names outside the zones are refused")
             return nil
         }
-        logger.info("forwarding names outside the zones", metadata: ["upstream.address": "\(upstreams.map(\.description))"])
+        if upstreams.isEmpty {
+            logger.info("no default upstream: only names in the stub domains are forwarded")
+        } else {
+            logger.info("forwarding names outside the zones", metadata: ["upstream.address": "\(upstreams.map(\.description))"])
+        }
+        for stub in stubs {
+            logger.info("forwarding a stub domain", metadata: ["forward.zone": "\(stub.zone)", "upstream.address": "\(stub.upstreams.map(\.description))"])
+        }
         let forwarder = Forwarder(
-            upstreams: upstreams, cache: ResponseCache(
+            upstreams: upstreams, stubDomains: stubs, cache: ResponseCache(
                 capacity: cacheSize, maxTTL: cacheMaxTtl, maxBytes: Self.parseSize(cacheMemory) ?? ResponseCache.defaultMaxBytes,
                 policy: CachePolicy(
                     serveStale: Self.parseSeconds(serveStale) ?? 0, prefetchAfter: prefetch,
@@ -38,6 +55,27 @@ extension Serve {
         )
         let allowed = allowRecursion.isEmpty ? IPNetwork.privateNetworks : allowRecursion.compactMap(IPNetwork.init)
         return ForwardingPolicy(forwarder: forwarder, allowRecursion: allowed)
+    }
+
+    /// `--forward`, parsed; a malformed one, or a zone given twice, is a usage error naming it.
+    func parsedStubDomains() throws -> [StubDomain] {
+        guard stubDomains.count <= Self.maxStubDomains else {
+            throw ValidationError("--forward given \(stubDomains.count) times, at most \(Self.maxStubDomains)")
+        }
+        var parsed: [StubDomain] = []
+        for text in stubDomains {
+            let stub: StubDomain
+            do {
+                stub = try StubDomain(parsing: text)
+            } catch {
+                throw ValidationError("--forward \(text): \(error)")
+            }
+            if parsed.contains(where: { $0.zone == stub.zone }) {
+                throw ValidationError("--forward \(text): the zone \(stub.zone) is given twice")
+            }
+            parsed.append(stub)
+        }
+        return parsed
     }
 
     static func isSelf(_ upstream: Upstream, listening address: ListenAddress) -> Bool {

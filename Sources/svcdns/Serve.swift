@@ -36,6 +36,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Upstream resolver (ADDR[:PORT], repeatable) for names outside svcdns's zones; 'none' refuses them. (default: the nameservers of --resolv-conf)")
     var upstream: [String] = []
 
+    @Option(name: .customLong("forward"), help: "Stub domain: names in ZONE go to these upstreams instead (ZONE=ADDR[:PORT][,ADDR...], repeatable; the longest zone wins).")
+    var stubDomains: [String] = []
+
+    @Flag(inversion: .prefixedNo, help: "At start, send a probe name through the upstreams and refuse to forward if it comes back (a forwarding loop).")
+    var loopProbe = true
+
+    /// `--forward` flags at most.
+    static let maxStubDomains = 100
+
     @Option(help: "Where to read upstreams from when --upstream is not given.")
     var resolvConf: String = "/etc/resolv.conf"
 
@@ -268,6 +277,7 @@ struct Serve: AsyncParsableCommand {
         for value in upstream where value != "none" && Upstream(value) == nil {
             throw ValidationError("--upstream \(value) is not ADDR[:PORT] or [IPv6]:PORT")
         }
+        _ = try parsedStubDomains()
         for cidr in allowRecursion + serviceCidr where IPNetwork(cidr) == nil {
             throw ValidationError("\(cidr) is not an address range like 10.0.0.0/8 or fc00::/7")
         }
@@ -397,7 +407,7 @@ struct Serve: AsyncParsableCommand {
                 interval: HealthCheckOverrides.parseDuration(healthInterval)!,
                 timeout: HealthCheckOverrides.parseDuration(healthTimeout)!, fall: healthFall, rise: healthRise
             ),
-            forwarding: forwarding,
+            forwarding: forwarding, loopProbe: loopProbe,
             dns: DNSServerConfiguration(
                 addresses: listen, tcpIdleTimeout: TimeAmount(HealthCheckOverrides.parseDuration(tcpIdleTimeout)!),
                 maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: tcpMaxConnectionsPerClient,

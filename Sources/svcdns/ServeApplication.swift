@@ -33,6 +33,8 @@ struct ServeApplication {
         var cluster: ClusterSettings
         var health: HealthDefaults
         var forwarding: ForwardingPolicy?
+        /// Probe the upstreams for a forwarding loop at start (`--no-loop-probe` turns it off).
+        var loopProbe = true
         var dns: DNSServerConfiguration
         var http: ListenAddress
         var httpLimits: ControlServer.Limits
@@ -106,6 +108,10 @@ struct ServeApplication {
             isReady: { readiness.isReady && (!needsListing || storeStatus.hasListed) },
             metrics: { metrics.emitToBuffer() }, endpointStatuses: { await healthChecker.statuses() }
         )
+        let loopGuard = configuration.forwarding?.loopGuard
+        endpoints.forwardingProblem = {
+            loopGuard?.found.map { "refused: a forwarding loop: the probe \($0)" }
+        }
         endpoints.storeProblem = {
             let unreachable = storeStatus.unreachable.map { "etcd unreachable: \($0)" }
             guard needsListing && !storeStatus.hasListed else { return unreachable }
@@ -120,6 +126,12 @@ struct ServeApplication {
             .init(service: dnsServer), .init(service: controlServer),
         ]
         if let follower { serviceList.append(.init(service: follower)) }
+        if let forwarding = configuration.forwarding, configuration.loopProbe {
+            // The probe ends once it has an answer (or found a loop); the rest go on.
+            serviceList.append(
+                .init(service: LoopProbe(policy: forwarding, readiness: readiness, logger: logger), successTerminationBehavior: .ignore)
+            )
+        }
         // SIGTERM goes through the lameduck period, whose end stops the group; SIGINT stops it at once.
         let lameduck = Lameduck(period: configuration.lameduck, readiness: readiness, logger: logger)
         serviceList.append(.init(service: lameduck, successTerminationBehavior: .gracefullyShutdownGroup))
