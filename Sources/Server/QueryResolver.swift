@@ -15,11 +15,14 @@ public struct ForwardingPolicy: Sendable {
     public let allowRecursion: [IPNetwork]
     /// Refuses forwarding once a probe shows the upstreams send svcdns's questions back to it.
     public let loopGuard: ForwardingLoopGuard
+    /// `--filter-aaaa`: AAAA questions that would be forwarded get NODATA here, unasked.
+    public let filtersAAAA: Bool
 
-    public init(forwarder: Forwarder, allowRecursion: [IPNetwork] = IPNetwork.privateNetworks) {
+    public init(forwarder: Forwarder, allowRecursion: [IPNetwork] = IPNetwork.privateNetworks, filtersAAAA: Bool = false) {
         self.forwarder = forwarder
         self.allowRecursion = allowRecursion
         self.loopGuard = ForwardingLoopGuard(forwarder: forwarder)
+        self.filtersAAAA = filtersAAAA
     }
 
     /// True when `name` may go upstream: an upstream would be asked, and no loop was found (a probe name that
@@ -191,6 +194,11 @@ public struct QueryResolver: Sendable {
             request = ForwardRequest(name: query.name, type: query.type, dnssecOK: dnssecOK, aliasChain: nil)
         }
         guard let forwarding else { return .answer(Response(rcode: .refused)) }
+        // An IPv4-only host asks AAAA of every name alongside A, and can use none of the answers: NODATA (after
+        // any alias svcdns holds) saves the upstream half its questions.
+        if forwarding.filtersAAAA && request.type == .aaaa {
+            return .answer(request.response(to: .answered(UpstreamAnswer(rcode: .noError))))
+        }
         request.client = client
         if let cached = forwarding.forwarder.cached(name: request.name, type: request.type, dnssecOK: dnssecOK) {
             return .answer(request.response(to: .answered(cached)))

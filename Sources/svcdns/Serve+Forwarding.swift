@@ -54,7 +54,7 @@ extension Serve {
             timeout: TimeAmount(HealthCheckOverrides.parseDuration(upstreamTimeout)!), logger: Logger(label: "svcdns.forward")
         )
         let allowed = allowRecursion.isEmpty ? IPNetwork.privateNetworks : allowRecursion.compactMap(IPNetwork.init)
-        return ForwardingPolicy(forwarder: forwarder, allowRecursion: allowed)
+        return ForwardingPolicy(forwarder: forwarder, allowRecursion: allowed, filtersAAAA: filterAaaa)
     }
 
     /// `--forward`, parsed; a malformed one, or a zone given twice, is a usage error naming it.

@@ -39,6 +39,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("forward"), help: "Stub domain: names in ZONE go to these upstreams instead (ZONE=ADDR[:PORT][,ADDR...], repeatable; the longest zone wins).")
     var stubDomains: [String] = []
 
+    @Flag(help: "Answer AAAA questions for forwarded names with no data, without asking upstream (for IPv4-only hosts); svcdns's own zones still answer AAAA.")
+    var filterAaaa = false
+
     @Flag(inversion: .prefixedNo, help: "At start, send a probe name through the upstreams and refuse to forward if it comes back (a forwarding loop).")
     var loopProbe = true
 
