@@ -14,6 +14,10 @@ public struct ClusterSettings: Hashable, Sendable {
     /// When every endpoint of a Service is down, answer with all of them (`--no-fail-open` turns it off):
     /// a negative answer is cached by clients and would outlive the outage.
     public var failOpen: Bool
+    /// When fewer than this percentage of a Service's endpoints are healthy (but some are), answer with all of
+    /// them (`--panic-threshold`, 0 = never; a Service's `svcdns.io/panic-threshold` wins), as Envoy's panic
+    /// mode: the survivors are not handed every client at once.
+    public var panicThreshold: Int
     /// How multi-record answers are ordered (`--rotate`).
     public var rotation: RotationMode
     /// At most this many records of one RRset per answer, rotating (`--max-answers`); 0 means all.
@@ -36,8 +40,9 @@ public struct ClusterSettings: Hashable, Sendable {
         domain: DomainName, ttl: UInt32 = 5, negativeTTL: UInt32 = 5, nameServerAddresses: [IPAddress] = [], failOpen: Bool = true,
         rotation: RotationMode = .roundRobin, maxAnswers: Int = 0, forwardsUnknownReverseNames: Bool = false,
         serviceNetworks: [IPNetwork] = [], exposure: Exposure = .everything, podRecords: PodRecordMode = .insecure,
-        endpointPodNames: Bool = false
+        endpointPodNames: Bool = false, panicThreshold: Int = 0
     ) {
+        self.panicThreshold = panicThreshold
         self.exposure = exposure
         self.podRecords = podRecords
         self.endpointPodNames = endpointPodNames

@@ -70,6 +70,8 @@ public struct SnapshotSummary: Hashable, Sendable {
     public var prunedEndpoints = 0
     /// Services answered with every address although none is healthy (fail open).
     public var failOpenServices: [ObjectKey] = []
+    /// Services answered with every endpoint because too few are healthy (the panic threshold), sorted.
+    public var panickingServices: [ObjectKey] = []
 
     public init() {}
 }

@@ -231,7 +231,8 @@ public struct SnapshotBuilder: Sendable {
 
     /// The addresses a headless Service answers with: those it offers (see `Catalog.offeredEndpoints`)
     /// that the health checker has not ruled out. When it rules out all of them, fail open: all of them,
-    /// as Route 53 multivalue answers do, unless `settings.failOpen` is off.
+    /// as Route 53 multivalue answers do, unless `settings.failOpen` is off. When it leaves fewer than the panic
+    /// threshold's percentage, panic: all of them too, so a few survivors do not take every client.
     func servedEndpoints(
         of service: Service, in catalog: Catalog, health: HealthVerdicts, summary: inout SnapshotSummary
     ) -> [CatalogEndpoint] {
@@ -240,6 +241,12 @@ public struct SnapshotBuilder: Sendable {
         summary.prunedEndpoints += offered.count - healthy.count
         if healthy.isEmpty && !offered.isEmpty && settings.failOpen {
             summary.failOpenServices.append(service.key)
+            summary.endpointAddresses += offered.count
+            return offered
+        }
+        let threshold = service.panicThreshold ?? settings.panicThreshold
+        if !healthy.isEmpty && healthy.count < offered.count && healthy.count * 100 < threshold * offered.count {
+            summary.panickingServices.append(service.key)
             summary.endpointAddresses += offered.count
             return offered
         }

@@ -49,6 +49,7 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
         var generation: UInt64 = 0
         var serial: UInt32 = 0
         var failingOpen: Set<ObjectKey> = []
+        var panicking: Set<ObjectKey> = []
         var pending = Pending.everything
         var built: Built? = nil
         /// Which registry changes arrived: the catalog is the newest one's.
@@ -74,6 +75,7 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
     private let signal: AsyncStream<Void>.Continuation
     private let logger: Logger
     private let failOpenCounter = Counter(label: "svcdns_health_fail_open_total")
+    private let panicCounter = Counter(label: "svcdns_health_panic_total")
     private let builds = Counter(label: "svcdns_snapshot_builds_total")
     private let buildDuration = Timer(label: "svcdns_snapshot_build_duration_seconds")
     private let names = Gauge(label: "svcdns_snapshot_names")
@@ -200,6 +202,7 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
         endpointSlices.record(counts.endpointSlices)
         endpoints.record(counts.endpoints)
         reportFailOpen(snapshot.summary.failOpenServices)
+        reportPanic(snapshot.summary.panickingServices)
         logger.debug(
             "snapshot published",
             metadata: [
@@ -257,6 +260,25 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
         }
         for service in before.subtracting(now).sorted() {
             logger.info("a healthy endpoint is back: no longer failing open", metadata: ["health.service": "\(service)"])
+        }
+    }
+
+    /// Logs and counts each Service once when it starts panicking, and once when it stops.
+    private func reportPanic(_ services: [ObjectKey]) {
+        let now = Set(services)
+        let before = inputs.withLock { inputs in
+            defer { inputs.panicking = now }
+            return inputs.panicking
+        }
+        for service in now.subtracting(before).sorted() {
+            panicCounter.increment()
+            logger.warning(
+                "fewer endpoints healthy than the panic threshold: answering with all of them (panic)",
+                metadata: ["health.service": "\(service)"]
+            )
+        }
+        for service in before.subtracting(now).sorted() {
+            logger.info("enough endpoints healthy again: no longer panicking", metadata: ["health.service": "\(service)"])
         }
     }
 }

@@ -53,6 +53,7 @@ extension SnapshotBuilder {
         var reverseV6 = zones[v6Index].nodes
         var summary = previous.summary
         var failingOpen = Set(summary.failOpenServices)
+        var panicking = Set(summary.panickingServices)
         var verifiedPods: PodAddresses? = nil
         if case .verified(let addresses) = zones[clusterIndex].pods { verifiedPods = addresses }
 
@@ -63,6 +64,8 @@ extension SnapshotBuilder {
             summary.add(after.summary)
             failingOpen.remove(key)
             if after.summary.failOpenServices.contains(key) { failingOpen.insert(key) }
+            panicking.remove(key)
+            if after.summary.panickingServices.contains(key) { panicking.insert(key) }
             if verifiedPods != nil {
                 let before = old.catalog.services[key].map { podAddresses(of: $0, in: old.catalog) } ?? []
                 let after = new.catalog.services[key].map { podAddresses(of: $0, in: new.catalog) } ?? []
@@ -109,6 +112,7 @@ extension SnapshotBuilder {
         }
         summary.names = zones.reduce(0) { $0 + $1.nodes.count }
         summary.failOpenServices = failingOpen.sorted()
+        summary.panickingServices = panicking.sorted()
         return Snapshot(generation: generation, zones: zones, summary: summary, rotator: previous.rotator)
     }
 

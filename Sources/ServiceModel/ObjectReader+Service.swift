@@ -48,6 +48,18 @@ extension ObjectReader {
                 )
             }
         }
+        if let text = metadata.annotations[Service.panicThresholdKey] {
+            if text.count <= 3, text.allSatisfy({ $0.isASCII && $0.isNumber }), let percent = Int(text),
+                Service.panicThresholdRange.contains(percent)
+            {
+                service.panicThreshold = percent
+            } else {
+                report(
+                    "metadata.annotations[\(Service.panicThresholdKey)]",
+                    "\(Validation.quoted(text)) is not a percentage from 0 to 100"
+                )
+            }
+        }
         return service
     }
 

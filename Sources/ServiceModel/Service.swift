@@ -51,12 +51,24 @@ public struct Service: Hashable, Sendable {
     public static let ttlKey = "svcdns.io/ttl"
     public static let ttlRange: ClosedRange<UInt32> = 0...3600
 
+    /// The percentage of healthy endpoints under which all of them are answered, from `svcdns.io/panic-threshold`;
+    /// nil: `--panic-threshold`.
+    public var panicThreshold: Int? {
+        get { rare?.fields.panicThreshold.map(Int.init) }
+        set { changeRare { $0.panicThreshold = newValue.map(UInt8.init) } }
+    }
+
+    /// The annotation that sets `panicThreshold`, a percentage.
+    public static let panicThresholdKey = "svcdns.io/panic-threshold"
+    public static let panicThresholdRange: ClosedRange<Int> = 0...100
+
     private struct RareFields: Hashable, Sendable {
         var externalName: String? = nil
         var annotations: [String: String] = [:]
         var labels: [String: String] = [:]
         var healthCheck = HealthCheckOverrides()
         var recordTTL: UInt32? = nil
+        var panicThreshold: UInt8? = nil
     }
 
     /// Immutable: a change makes a new box, so copies of a Service never share a change.

@@ -169,6 +169,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "At most this many records of one RRset per answer, rotating through all of them; 0 means all.")
     var maxAnswers: Int = 0
 
+    @Option(help: "When fewer than this percentage of a Service's endpoints are healthy (but some are), answer with all of them; 0 = never (a Service's svcdns.io/panic-threshold wins).")
+    var panicThreshold: Int = 0
+
     @Option(help: "Pod names a-b-c-d.<ns>.pod.<domain>: insecure (any), verified (only an address a Service of <ns> has) or disabled.")
     var pods: String = PodRecordMode.insecure.rawValue
 
@@ -266,6 +269,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard RotationMode(rawValue: rotate) != nil else {
             throw ValidationError("--rotate \(rotate) is not one of round-robin, random, none")
+        }
+        guard (0...100).contains(panicThreshold) else {
+            throw ValidationError("--panic-threshold \(panicThreshold) is not a percentage from 0 to 100")
         }
         guard PodRecordMode(rawValue: pods) != nil else {
             throw ValidationError("--pods \(pods) is not one of insecure, verified, disabled")
@@ -404,7 +410,7 @@ struct Serve: AsyncParsableCommand {
                 rotation: RotationMode(rawValue: rotate)!, maxAnswers: maxAnswers,
                 forwardsUnknownReverseNames: forwarding != nil, serviceNetworks: serviceCidr.compactMap(IPNetwork.init),
                 exposure: try registry.exposure(), podRecords: PodRecordMode(rawValue: pods)!,
-                endpointPodNames: endpointPodNames
+                endpointPodNames: endpointPodNames, panicThreshold: panicThreshold
             ),
             health: HealthDefaults(
                 interval: HealthCheckOverrides.parseDuration(healthInterval)!,
