@@ -14,6 +14,8 @@ struct NodeTable {
     private var largeSetRecords: [RRSetID: Set<RData>] = [:]
     /// Below this size a linear scan beats hashing the record.
     private static let linearScanLimit = 8
+    /// The leading-record schedules of weighted RRsets (`svcdns.io/weights`), by owner index and type.
+    private var leaders: [RRSetID: [UInt16]] = [:]
 
     private struct RRSetID: Hashable {
         var owner: Int
@@ -56,6 +58,18 @@ struct NodeTable {
         }
     }
 
+    /// Makes the RRset of `owner` and `type` lead by `schedule` (see `RotationCounter.leaders(weights:)`), or by
+    /// plain rotation when it is nil. The schedule indexes the set's records as added.
+    mutating func setLeaders(_ owner: DomainName, _ type: RecordType, _ schedule: [UInt16]?) {
+        let id = RRSetID(owner: indexOf(owner), type: type)
+        leaders[id] = schedule
+    }
+
+    /// The leading-record schedule of the `type` RRset of the owner at `ownerIndex`, if it is weighted.
+    func leaders(ownerIndex: Int, type: RecordType) -> [UInt16]? {
+        leaders.isEmpty ? nil : leaders[RRSetID(owner: ownerIndex, type: type)]
+    }
+
     /// Makes a name exist with no records (a headless Service with no ready endpoint still exists).
     mutating func addEmpty(_ owner: DomainName) {
         _ = indexOf(owner)
@@ -81,8 +95,18 @@ struct NodeTable {
 
     /// Every owner's finished RRsets, with their additionals linked.
     func entries(addresses: AddressIndex) -> [(key: NameKey, entries: [NodeEntry])] {
-        owners.map { key, sets in
-            (NameKey(key), sets.map { NodeEntry(rrSet: $0, additional: addresses.additional(for: $0)) })
+        owners.indices.map { owner in
+            let (key, sets) = owners[owner]
+            return (
+                NameKey(key),
+                sets.map { set in
+                    var entry = NodeEntry(rrSet: set, additional: addresses.additional(for: set))
+                    if let schedule = leaders(ownerIndex: owner, type: set.type) {
+                        entry.rotation = RotationCounter(leaders: schedule)
+                    }
+                    return entry
+                }
+            )
         }
     }
 }

@@ -37,15 +37,16 @@ struct Rotator: Sendable {
         var presented = set
         if maxAnswers > 0 { presented.recordLimit = maxAnswers }
         guard let counter, mode != .none else { return presented }
-        let ticket = counter.loadThenWrappingIncrement(ordering: .relaxed)
+        let ticket = counter.tickets.loadThenWrappingIncrement(ordering: .relaxed)
+        // Weighted sets lead by their schedule: ticket t leads with schedule[t mod its length].
+        let slots = counter.leaders.map { UInt64($0.count) } ?? UInt64(size)
+        let slot: UInt64
         switch mode {
-        case .roundRobin:
-            presented.firstRecord = Int(ticket % UInt32(size))
-        case .random:
-            presented.firstRecord = Int(Self.mix(UInt64(ticket) ^ seed) % UInt64(size))
-        case .none:
-            break
+        case .roundRobin: slot = UInt64(ticket) % slots
+        case .random: slot = Self.mix(UInt64(ticket) ^ seed) % slots
+        case .none: return presented
         }
+        presented.firstRecord = counter.leaders.map { Int($0[Int(slot)]) } ?? Int(slot)
         return presented
     }
 
@@ -58,5 +59,43 @@ struct Rotator: Sendable {
     }
 }
 
-/// One rotating RRset's count of answers given: a relaxed atomic, shared by every event loop.
-typealias RotationCounter = ManagedAtomic<UInt32>
+/// One rotating RRset's count of answers given (a relaxed atomic, shared by every event loop) and, for a
+/// weighted set, which record leads at each count.
+final class RotationCounter: Sendable {
+    let tickets = ManagedAtomic<UInt32>(0)
+    /// One cycle of leading records' indices (`svcdns.io/weights`), nil for plain round robin.
+    let leaders: [UInt16]?
+
+    init(leaders: [UInt16]? = nil) {
+        self.leaders = leaders
+    }
+
+    /// Smooth weighted round robin (nginx's): over one cycle of Σweights picks, record i leads weights[i] times,
+    /// each time as far from its last as the others allow, never in a burst. Per pick every record gains its
+    /// weight, and the one with the most (the first, on a tie) leads and gives up the total.
+    ///
+    /// Nil when the weights are all alike (plain rotation does the same) or the cycle is too long to keep
+    /// (`maxCycle`): computing it costs records × cycle.
+    static func leaders(weights: [Int]) -> [UInt16]? {
+        let total = weights.reduce(0, +)
+        guard weights.count > 1, weights.count <= Int(UInt16.max), total <= maxCycle,
+            weights.contains(where: { $0 != weights[0] })
+        else { return nil }
+        var current = [Int](repeating: 0, count: weights.count)
+        var leaders: [UInt16] = []
+        leaders.reserveCapacity(total)
+        for _ in 0..<total {
+            var best = 0
+            for index in weights.indices {
+                current[index] += weights[index]
+                if current[index] > current[best] { best = index }
+            }
+            current[best] -= total
+            leaders.append(UInt16(best))
+        }
+        return leaders
+    }
+
+    /// The longest cycle kept: at most 4,096 leads (about 40 endpoints of weight 100), 8 KiB per RRset.
+    static let maxCycle = 4096
+}

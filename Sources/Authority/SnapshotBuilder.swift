@@ -178,29 +178,49 @@ public struct SnapshotBuilder: Sendable {
                     cluster.addEmpty(owner)
                 }
             }
-            var srvRecords: [PortKey: [(port: Int, target: DomainName)]] = [:]
+            var srvRecords: [PortKey: [(port: Int, target: DomainName, weight: Int)]] = [:]
+            // Each address RRset's records' weights, in the order they are added (`svcdns.io/weights`).
+            var aWeights: [Int] = []
+            var aaaaWeights: [Int] = []
             var seenPointers: Set<Pointer> = []
             for endpoint in endpoints {
                 guard let hostName = serviceName.prepending(hostLabel(of: endpoint)) else { continue }
+                let weight =
+                    service.weights?.weight(hostname: endpoint.hostname, podName: endpoint.podName, address: endpoint.address) ?? 1
                 cluster.add(serviceName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
+                switch endpoint.address {
+                case .v4: aWeights.append(weight)
+                case .v6: aaaaWeights.append(weight)
+                }
                 cluster.add(hostName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
                 let pointer = Pointer(address: endpoint.address, target: hostName)
                 if seenPointers.insert(pointer).inserted { pointers.append(pointer) }
                 for port in endpoint.ports {
                     guard let name = port.name, !name.isEmpty, let number = port.port else { continue }
-                    srvRecords[PortKey(name: name, protocol: port.protocol), default: []].append((number, hostName))
+                    let key = PortKey(name: name, protocol: port.protocol)
+                    // A dual-stack endpoint's two addresses share its name: one SRV record.
+                    guard srvRecords[key]?.contains(where: { $0.port == number && $0.target == hostName }) != true else { continue }
+                    srvRecords[key, default: []].append((number, hostName, weight))
                 }
+            }
+            let weighted = service.weights != nil
+            if weighted {
+                cluster.setLeaders(serviceName, .a, RotationCounter.leaders(weights: aWeights))
+                cluster.setLeaders(serviceName, .aaaa, RotationCounter.leaders(weights: aaaaWeights))
             }
             for (key, records) in srvRecords.sorted(by: { ($0.key.name, $0.key.protocol.dnsLabel) < ($1.key.name, $1.key.protocol.dnsLabel) }) {
                 guard let owner = Self.srvName(key, under: serviceName) else { continue }
-                // CoreDNS's weighting: records of one priority share 100 between them.
-                let weight = UInt16(max(1, 100 / records.count))
+                // CoreDNS's weighting: records of one priority share 100 between them. Weighted Services carry
+                // each endpoint's own weight (RFC 2782), and lead in proportion to it.
+                let shared = UInt16(max(1, 100 / records.count))
                 for record in records {
+                    let weight = weighted ? UInt16(record.weight) : shared
                     cluster.add(
                         owner, .srv, ttl: ttl,
                         .srv(priority: 0, weight: weight, port: UInt16(record.port), target: record.target)
                     )
                 }
+                if weighted { cluster.setLeaders(owner, .srv, RotationCounter.leaders(weights: records.map(\.weight))) }
             }
             return
         }

@@ -105,7 +105,7 @@ struct NodeEntry: Sendable {
     init(rrSet: RRSet, additional: [RRSet]) {
         self.rrSet = rrSet
         self.additional = AdditionalSets(additional)
-        self.rotation = rrSet.recordCount > 1 ? RotationCounter(0) : nil
+        self.rotation = rrSet.recordCount > 1 ? RotationCounter() : nil
     }
 
     init(rrSet: RRSet, additional: AdditionalSets, rotation: RotationCounter?) {

@@ -18,6 +18,8 @@ struct ZonePacker {
         var firstSet: Int
         var hasWildcards = false
         var nameServerOwners: [NameKey] = []
+        /// The leading-record schedules of weighted RRsets, by store index.
+        var leaders: [UInt32: [UInt16]] = [:]
     }
 
     private var records: RecordStore.Builder
@@ -52,7 +54,13 @@ struct ZonePacker {
         }
         return owners.indices.map { owner in
             guard added[owner] else { return -1 }
-            return appendSets(owners[owner].sets, node: names[owner].node, ownerStart: names[owner].start, reference: reference)
+            let first = appendSets(owners[owner].sets, node: names[owner].node, ownerStart: names[owner].start, reference: reference)
+            for (offset, set) in owners[owner].sets.enumerated() {
+                if let schedule = table.leaders(ownerIndex: owner, type: set.type) {
+                    zones[zones.count - 1].leaders[UInt32(Int(first) + offset)] = schedule
+                }
+            }
+            return first
         }
     }
 
@@ -137,7 +145,7 @@ struct ZonePacker {
             for set in zone.firstSet..<end {
                 linker.link(set)
                 ends.append(UInt32(linker.links.count))
-                if store.recordCount(of: set) > 1 { rotation[UInt32(set)] = RotationCounter(0) }
+                if store.recordCount(of: set) > 1 { rotation[UInt32(set)] = RotationCounter(leaders: zone.leaders[UInt32(set)]) }
             }
             packed.append(
                 PackedZone(

@@ -48,6 +48,13 @@ extension ObjectReader {
                 )
             }
         }
+        if let text = metadata.annotations[EndpointWeights.annotationKey] {
+            do {
+                service.weights = try EndpointWeights(parsing: text)
+            } catch {
+                report("metadata.annotations[\(EndpointWeights.annotationKey)]", error.description)
+            }
+        }
         if let text = metadata.annotations[Service.panicThresholdKey] {
             if text.count <= 3, text.allSatisfy({ $0.isASCII && $0.isNumber }), let percent = Int(text),
                 Service.panicThresholdRange.contains(percent)

@@ -58,6 +58,12 @@ public struct Service: Hashable, Sendable {
         set { changeRare { $0.panicThreshold = newValue.map(UInt8.init) } }
     }
 
+    /// The weights of its endpoints, from `svcdns.io/weights`; nil: all alike.
+    public var weights: EndpointWeights? {
+        get { rare?.fields.weights }
+        set { changeRare { $0.weights = newValue } }
+    }
+
     /// The annotation that sets `panicThreshold`, a percentage.
     public static let panicThresholdKey = "svcdns.io/panic-threshold"
     public static let panicThresholdRange: ClosedRange<Int> = 0...100
@@ -69,6 +75,7 @@ public struct Service: Hashable, Sendable {
         var healthCheck = HealthCheckOverrides()
         var recordTTL: UInt32? = nil
         var panicThreshold: UInt8? = nil
+        var weights: EndpointWeights? = nil
     }
 
     /// Immutable: a change makes a new box, so copies of a Service never share a change.
