@@ -186,7 +186,9 @@ public struct SnapshotBuilder: Sendable {
             for endpoint in endpoints {
                 guard let hostName = serviceName.prepending(hostLabel(of: endpoint)) else { continue }
                 let weight =
-                    service.weights?.weight(hostname: endpoint.hostname, podName: endpoint.podName, address: endpoint.address) ?? 1
+                    service.weights?.weight(
+                        hostname: endpoint.hostname, podName: endpoint.podName, address: endpoint.address, of: service.key,
+                        health: health) ?? 1
                 cluster.add(serviceName, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
                 switch endpoint.address {
                 case .v4: aWeights.append(weight)

@@ -102,6 +102,11 @@ public struct ControlServer: ServiceLifecycle.Service {
                     "state": status.state.rawValue,
                 ]
                 if let result = status.lastResult { item["lastResult"] = result }
+                if let roundTrip = status.roundTripMicroseconds { item["roundTripMicroseconds"] = roundTrip }
+                if let weight = status.latencyWeight {
+                    item["weight"] = weight
+                    item["weightBasis"] = "latency: 100 x the fastest endpoint's round trip / this one's, 1 to 100"
+                }
                 if let time = status.lastProbe { item["lastProbe"] = formatter.string(from: time) }
                 return item
             }

@@ -49,7 +49,8 @@ public enum ProbePlan {
                             // --health-interval default it is capped here, so probes never overlap.
                             timeout: min(overrides.timeout ?? defaults.timeout, interval),
                             fall: overrides.fall ?? defaults.fall,
-                            rise: overrides.rise ?? defaults.rise
+                            rise: overrides.rise ?? defaults.rise,
+                            weighsByLatency: service.weights == .latency
                         )
                     )
                 case .failure(let problem):

@@ -56,6 +56,16 @@ struct ProbeSchedule {
         var phase: Phase
         var lastResult: ProbeResult? = nil
         var lastProbe: Date? = nil
+        /// When the probe in flight started.
+        var issuedAt: NIODeadline? = nil
+        /// The successful probes' round-trip time, smoothed as TCP smooths its RTT (7/8 old, 1/8 new).
+        var smoothedRoundTrip: TimeAmount? = nil
+    }
+
+    /// A Service weighted by latency: its probed endpoints, and when its weights may be worked out next.
+    private struct LatencyGroup {
+        var members: Set<EndpointID> = []
+        var nextRecompute: NIODeadline? = nil
     }
 
     private enum Lifecycle {
@@ -86,6 +96,7 @@ struct ProbeSchedule {
     private var changed = false
     private var unprobeable: Set<EndpointID> = []
     private var planOrder = PlanOrder()
+    private var latencyGroups: [ObjectKey: LatencyGroup] = [:]
 
     /// The most probes ever in flight at once.
     private(set) var highWaterMark = 0
@@ -115,7 +126,7 @@ struct ProbeSchedule {
                 enqueue(id)
             }
         }
-        return drain()
+        return drain(now: now)
     }
 
     /// Forgets every target and abandons every probe in flight. Later events do nothing.
@@ -158,6 +169,7 @@ struct ProbeSchedule {
             // An id left behind in the queue or the timeline is skipped when it comes up: cheaper than searching.
             entries[id] = nil
             verdicts.states[id] = nil
+            leaveLatencyGroup(id)
             changed = true
         }
 
@@ -165,6 +177,11 @@ struct ProbeSchedule {
         for planned in targets {
             let id = planned.endpoint
             let target = incoming[id]!
+            if target.weighsByLatency {
+                latencyGroups[id.service, default: LatencyGroup()].members.insert(id)
+            } else {
+                leaveLatencyGroup(id)
+            }
             guard var entry = entries[id] else {
                 entries[id] = Entry(
                     target: target, machine: HealthStateMachine(fall: target.fall, rise: target.rise), phase: .notStarted
@@ -197,7 +214,7 @@ struct ProbeSchedule {
             }
             entries[id] = entry
         }
-        let started = drain()
+        let started = drain(now: now)
         actions.start = started.start
         return actions
     }
@@ -212,7 +229,7 @@ struct ProbeSchedule {
                 enqueue(first.id)
             }
         }
-        return drain()
+        return drain(now: now)
     }
 
     /// The result of probe `serial`: feeds the endpoint's rise/fall, schedules its next probe, and starts queued
@@ -220,15 +237,19 @@ struct ProbeSchedule {
     mutating func finish(_ serial: UInt64, _ result: ProbeResult, now: NIODeadline, wallClock: Date = Date()) -> Actions {
         guard let probed = inFlight.removeValue(forKey: serial) else { return Actions() }
         let id = probed.endpoint
-        guard lifecycle == .running, var entry = entries[id], case .probing(serial) = entry.phase else { return drain() }
+        guard lifecycle == .running, var entry = entries[id], case .probing(serial) = entry.phase else { return drain(now: now) }
         guard probed.port == entry.target.port, probed.kind == entry.target.kind else {
             // What is probed changed while this probe ran, so its result is about the old port: probe again.
             enqueue(id)
-            return drain()
+            return drain(now: now)
         }
         let before = entry.machine.state
         entry.lastResult = result
         entry.lastProbe = wallClock
+        if case .healthy = result, let issuedAt = entry.issuedAt {
+            let sample = now - issuedAt
+            entry.smoothedRoundTrip = entry.smoothedRoundTrip.map { .nanoseconds(($0.nanoseconds * 7 + sample.nanoseconds) / 8) } ?? sample
+        }
         if let after = entry.machine.record(result) {
             let reason: String
             switch result {
@@ -243,7 +264,44 @@ struct ProbeSchedule {
         }
         entry.phase = .waiting(scheduleNext(id, interval: entry.target.interval, now: now))
         entries[id] = entry
-        return drain()
+        if entry.target.weighsByLatency {
+            reweigh(id.service, interval: entry.target.interval, now: now)
+        }
+        return drain(now: now)
+    }
+
+    /// Works out the latency weights of `service`'s endpoints, at most once per probe interval: the fastest up
+    /// endpoint (by smoothed round trip) weighs 100, each other 100 × fastest / its own, at least 1; an endpoint
+    /// not up, or never answered, weighs 1 (and is not served anyway).
+    private mutating func reweigh(_ service: ObjectKey, interval: Duration, now: NIODeadline) {
+        guard var group = latencyGroups[service] else { return }
+        if let next = group.nextRecompute, now < next { return }
+        group.nextRecompute = now + TimeAmount(interval)
+        latencyGroups[service] = group
+        let times = group.members.compactMap { id -> (EndpointID, Int64)? in
+            guard let entry = entries[id], entry.machine.state == .up, let time = entry.smoothedRoundTrip else { return nil }
+            return (id, max(time.nanoseconds, 1))
+        }
+        guard let fastest = times.map(\.1).min() else { return }
+        for (id, time) in times {
+            let weight = Self.latencyWeight(fastest: fastest, own: time)
+            if verdicts.latencyWeights[id] != weight {
+                verdicts.latencyWeights[id] = weight
+                changed = true
+            }
+        }
+    }
+
+    /// 100 × fastest / own, rounded, within 1–100.
+    static func latencyWeight(fastest: Int64, own: Int64) -> Int {
+        let weight = (Double(fastest) / Double(own) * 100).rounded()
+        return weight.isFinite ? min(100, max(1, Int(weight))) : 1
+    }
+
+    private mutating func leaveLatencyGroup(_ id: EndpointID) {
+        if verdicts.latencyWeights.removeValue(forKey: id) != nil { changed = true }
+        guard var group = latencyGroups[id.service], group.members.remove(id) != nil else { return }
+        latencyGroups[id.service] = group.members.isEmpty ? nil : group
     }
 
     /// The verdicts and the transitions since the last call, when anything changed; else nil. Taking them once
@@ -266,7 +324,8 @@ struct ProbeSchedule {
             }
             return EndpointStatus(
                 endpoint: id, port: entry.target.port, state: entry.machine.state, lastResult: result,
-                lastProbe: entry.lastProbe
+                lastProbe: entry.lastProbe, roundTripMicroseconds: entry.smoothedRoundTrip.map { $0.nanoseconds / 1000 },
+                latencyWeight: verdicts.latencyWeights[id]
             )
         }.sorted { $0.endpoint < $1.endpoint }
     }
@@ -277,13 +336,14 @@ struct ProbeSchedule {
     }
 
     /// Starts queued probes while slots are free.
-    private mutating func drain() -> Actions {
+    private mutating func drain(now: NIODeadline) -> Actions {
         var actions = Actions()
         guard lifecycle == .running else { return actions }
         while inFlight.count < maxConcurrentProbes, let id = queue.popFirst() {
             guard let entry = entries[id], case .queued = entry.phase else { continue }
             lastSerial += 1
             entries[id]?.phase = .probing(lastSerial)
+            entries[id]?.issuedAt = now
             inFlight[lastSerial] = entry.target
             highWaterMark = max(highWaterMark, inFlight.count)
             actions.start.append(Probe(serial: lastSerial, target: entry.target))

@@ -18,11 +18,15 @@ public struct ProbeTarget: Hashable, Sendable {
     public var fall: Int
     /// Consecutive successes that bring it back up.
     public var rise: Int
+    /// Its Service is weighted by latency (`svcdns.io/weights: latency`): its round-trip times set its weight.
+    public var weighsByLatency: Bool
 
     /// Creates a target; the values are not validated here (``ProbePlan`` builds them from validated manifests).
     public init(
-        endpoint: EndpointID, port: Int, kind: ProbeKind, interval: Duration, timeout: Duration, fall: Int, rise: Int
+        endpoint: EndpointID, port: Int, kind: ProbeKind, interval: Duration, timeout: Duration, fall: Int, rise: Int,
+        weighsByLatency: Bool = false
     ) {
+        self.weighsByLatency = weighsByLatency
         self.endpoint = endpoint
         self.port = port
         self.kind = kind

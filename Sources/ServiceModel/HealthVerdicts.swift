@@ -30,9 +30,13 @@ public enum EndpointHealth: String, Hashable, Sendable {
 /// `svcdns.io/health-check: none`, or no checker runs) and is served as its manifest says.
 public struct HealthVerdicts: Hashable, Sendable {
     public var states: [EndpointID: EndpointHealth]
+    /// The weights derived from probe round-trip times, for the endpoints of Services weighted by latency
+    /// (`svcdns.io/weights: latency`), 1–100; an endpoint not in here weighs 1.
+    public var latencyWeights: [EndpointID: Int]
 
-    public init(states: [EndpointID: EndpointHealth] = [:]) {
+    public init(states: [EndpointID: EndpointHealth] = [:], latencyWeights: [EndpointID: Int] = [:]) {
         self.states = states
+        self.latencyWeights = latencyWeights
     }
 
     /// True when the endpoint may be served: unprobed, or up.
@@ -52,6 +56,12 @@ extension HealthVerdicts {
             changed.insert(id.service)
         }
         for id in earlier.states.keys where states[id] == nil {
+            changed.insert(id.service)
+        }
+        for (id, weight) in latencyWeights where earlier.latencyWeights[id] != weight {
+            changed.insert(id.service)
+        }
+        for id in earlier.latencyWeights.keys where latencyWeights[id] == nil {
             changed.insert(id.service)
         }
         return changed

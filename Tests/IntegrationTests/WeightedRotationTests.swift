@@ -33,13 +33,13 @@ import Testing
     static let cycle = 7
 
     /// The leading record's last field (address, or SRV target) of `count` answers to `name` `type`.
-    static func leaders(_ name: String, _ type: String, count: Int, server: SvcDNSProcess) throws -> [String] {
+    static func leaders(_ name: String, _ type: String, count: Int, server: SvcDNSProcess, records: Int = 4) throws -> [String] {
         let socket = try TestClient.UDPSocket(port: server.dnsPort, timeout: 2)
         var leaders: [String] = []
         for index in 0..<count {
             try socket.send(try LDNS.query(name, type, id: UInt16(truncatingIfNeeded: index)))
             let answer = try LDNS.decode(try #require(socket.receive(), "no answer \(index)")).answer
-            try #require(answer.count == 4, "\(answer)")
+            try #require(answer.count == records, "\(answer)")
             leaders.append(String(answer[0].split(separator: " ").last!))
         }
         return leaders
@@ -87,7 +87,7 @@ import Testing
     @Test(arguments: [
         ("db-0=0", "\"0\" for db-0 is not a weight from 1 to 100"),
         ("db-0=3,db-0=1", "db-0 is given twice"),
-        ("db-0", "\"db-0\" is not NAME=WEIGHT"),
+        ("db-0", "\"db-0\" is not NAME=WEIGHT (or the whole value latency)"),
     ])
     func aMalformedAnnotationIsAnErrorNamingIt(value: String, reason: String) throws {
         let manifest = """
@@ -102,5 +102,72 @@ import Testing
         #expect(
             check.stdout == "\(folder.path)/bad.yaml: Service default/bad: metadata.annotations[svcdns.io/weights]: \(reason)\n",
             "\(check.stdout)")
+    }
+
+    /// `svcdns.io/weights: latency` with real HTTP probes of two listeners, one answering 20 ms late: the fast one
+    /// weighs 100 and the slow one in proportion, `/status/endpoints` shows the round trips and weights, and
+    /// the A answers lead by them.
+    @Test func latencyWeightsComeFromProbeRoundTrips() async throws {
+        let port = try SvcDNSProcess.freePort()
+        let fast = try await TestListener(host: "127.0.26.1", port: port, httpStatus: 200)
+        let slow = try await TestListener(host: "127.0.26.2", port: port, httpStatus: 200, responseDelay: .milliseconds(20))
+        try await HealthCheckingTests.closing([fast, slow]) {
+            let manifest = """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: api
+                  namespace: default
+                  annotations: {svcdns.io/weights: latency, svcdns.io/health-check: http, svcdns.io/health-path: /}
+                spec: {clusterIP: None, ports: [{name: http, port: \(port)}]}
+                ---
+                apiVersion: discovery.k8s.io/v1
+                kind: EndpointSlice
+                metadata: {name: api-1, namespace: default, labels: {kubernetes.io/service-name: api}}
+                addressType: IPv4
+                endpoints: [{addresses: [127.0.26.1]}, {addresses: [127.0.26.2]}]
+                ports: [{name: http, port: \(port)}]
+                """
+            let folder = try TemporaryFolder(files: ["api.yaml": manifest])
+            let server = try SvcDNSProcess(zones: folder.path, arguments: HealthCheckingTests.flags)
+            defer { server.stop() }
+
+            /// Address → (weight, round trip µs) from /status/endpoints.
+            func weights() throws -> [String: (Int, Int)] {
+                let body = try TestHTTP.request("GET", "/status/endpoints", port: server.httpPort).body
+                let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+                let items = json?["endpoints"] as? [[String: Any]] ?? []
+                var result: [String: (Int, Int)] = [:]
+                for item in items {
+                    guard let address = item["address"] as? String, let weight = item["weight"] as? Int,
+                        let roundTrip = item["roundTripMicroseconds"] as? Int
+                    else { continue }
+                    #expect((item["weightBasis"] as? String)?.hasPrefix("latency:") == true)
+                    result[address] = (weight, roundTrip)
+                }
+                return result
+            }
+            let weighed = try HealthCheckingTests.waitFor(seconds: 5) { try weights().count == 2 }
+            #expect(weighed != nil, "\(server.output)")
+
+            // Over any run of Σweights answers each leads exactly its weight's times; weights are worked out again
+            // each interval, so a run is taken again when they moved while it was asked.
+            var checked = false
+            for _ in 0..<10 where !checked {
+                let before = try weights()
+                guard let fastWeight = before["127.0.26.1"]?.0, let slowWeight = before["127.0.26.2"]?.0 else { continue }
+                #expect(fastWeight == 100)
+                #expect(slowWeight < 100)
+                #expect(before["127.0.26.2"]!.1 >= 20_000, "the slow one's round trip includes its 20 ms")
+                let leaders = try Self.leaders(
+                    "api.default.svc.cluster.local", "A", count: fastWeight + slowWeight, server: server, records: 2)
+                let after = try weights()
+                guard after["127.0.26.1"]?.0 == fastWeight && after["127.0.26.2"]?.0 == slowWeight else { continue }
+                #expect(leaders.filter { $0 == "127.0.26.1" }.count == fastWeight)
+                #expect(leaders.filter { $0 == "127.0.26.2" }.count == slowWeight)
+                checked = true
+            }
+            #expect(checked, "the weights moved during every run")
+        }
     }
 }
