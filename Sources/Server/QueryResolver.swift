@@ -1,4 +1,5 @@
 import Authority
+import CoreMetrics
 import DNSMessage
 import Forwarding
 import NIOCore
@@ -82,11 +83,17 @@ public struct ForwardingPolicy: Sendable {
 public struct QueryResolver: Sendable {
     public let snapshots: SnapshotStore
     public let forwarding: ForwardingPolicy?
+    /// `--autopath`: clients whose search list svcdns walks for them (see `SearchPath`).
+    public let autopathClients: [IPNetwork]
 
-    public init(snapshots: SnapshotStore, forwarding: ForwardingPolicy? = nil) {
+    public init(snapshots: SnapshotStore, forwarding: ForwardingPolicy? = nil, autopathClients: [IPNetwork] = []) {
         self.snapshots = snapshots
         self.forwarding = forwarding
+        self.autopathClients = autopathClients
     }
+
+    /// Answers found by walking a client's search list (`--autopath`), as CoreDNS counts them.
+    static let autopathSuccesses = Counter(label: "svcdns_autopath_success_total")
 
     /// What to do with a request.
     public enum Resolution {
@@ -109,6 +116,9 @@ public struct QueryResolver: Sendable {
         public var aliasChain: Response?
         /// Who asks, for the forwarder's share of in-flight questions per client.
         public var client: IPAddress? = nil
+        /// The last step of an autopath walk: the answer to give when the bare name does not exist either (or
+        /// no upstream answers), the asked name's own NXDOMAIN, so the client walks on as it would have.
+        var autopathFallback: Response? = nil
 
         package init(name: DomainName, type: RecordType, dnssecOK: Bool, aliasChain: Response?, client: IPAddress? = nil) {
             self.name = name
@@ -125,6 +135,12 @@ public struct QueryResolver: Sendable {
             switch outcome {
             case .answered(let answer): upstream = answer
             case .failed: upstream = UpstreamAnswer(rcode: .serverFailure)
+            }
+            if let autopathFallback {
+                // Only records end the walk; anything else (no such name, no data, a failure) is the asked name's
+                // NXDOMAIN, and the client walks on itself.
+                guard upstream.rcode == .noError && !upstream.answer.isEmpty else { return autopathFallback }
+                QueryResolver.autopathSuccesses.increment()
             }
             var response = aliasChain ?? Response(authoritative: false)
             response.answer += upstream.answer
@@ -178,6 +194,12 @@ public struct QueryResolver: Sendable {
         let dnssecOK = query.edns?.dnssecOK ?? false
         var request: ForwardRequest
         if let answer = snapshot.answer(name: query.name, type: query.type) {
+            if answer.response.rcode == .nameError, !autopathClients.isEmpty, let client,
+                autopathClients.contains(where: { $0.contains(client) }), let path = snapshot.searchPath(after: query.name),
+                let walked = autopath(query, along: path, instead: answer.response, client: client, from: snapshot)
+            {
+                return walked
+            }
             // The common case ends here: svcdns's own answer, with no forwarding state touched.
             guard let target = answer.targetOutsideZones, let forwarding, forwarding.allows(client), forwarding.forwards(target)
             else {
@@ -201,6 +223,39 @@ public struct QueryResolver: Sendable {
         }
         request.client = client
         if let cached = forwarding.forwarder.cached(name: request.name, type: request.type, dnssecOK: dnssecOK) {
+            return .answer(request.response(to: .answered(cached)))
+        }
+        return .forward(request)
+    }
+
+    /// Walks the rest of `query`'s search list for the client (`--autopath`): the first name of it with records
+    /// of the asked type is the answer, as a CNAME from the asked name to it followed by its records. The bare name
+    /// goes to the upstreams (when the client may recurse); nil when it cannot, so the asked name's NXDOMAIN stands.
+    private func autopath(
+        _ query: Query, along path: SearchPath, instead nameError: Response, client: IPAddress, from snapshot: Snapshot
+    ) -> Resolution? {
+        func alias(to target: DomainName) -> RRSet {
+            RRSet(owner: query.name, type: .cname, ttl: path.aliasTTL, rdata: [.cname(target)])
+        }
+        for candidate in path.local {
+            guard let found = snapshot.answer(name: candidate, type: query.type), found.response.rcode == .noError,
+                !found.response.answer.isEmpty, found.targetOutsideZones == nil
+            else { continue }
+            var response = found.response
+            response.answer.insert(alias(to: candidate), at: 0)
+            Self.autopathSuccesses.increment()
+            return .answer(response)
+        }
+        let dnssecOK = query.edns?.dnssecOK ?? false
+        guard query.type != .aaaa || forwarding?.filtersAAAA != true, let forwarding, forwarding.allows(client),
+            forwarding.forwards(path.bare)
+        else { return nil }
+        var request = ForwardRequest(
+            name: path.bare, type: query.type, dnssecOK: dnssecOK,
+            aliasChain: Response(authoritative: false, answer: [alias(to: path.bare)]), client: client
+        )
+        request.autopathFallback = nameError
+        if let cached = forwarding.forwarder.cached(name: path.bare, type: query.type, dnssecOK: dnssecOK) {
             return .answer(request.response(to: .answered(cached)))
         }
         return .forward(request)

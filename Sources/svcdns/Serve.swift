@@ -75,6 +75,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Clients allowed to use forwarding (CIDR, repeatable). (default: loopback, RFC 1918, fc00::/7)")
     var allowRecursion: [String] = []
 
+    @Option(help: "Clients (CIDR, repeatable) whose resolv.conf has the Kubernetes search list: a miss under <ns>.svc is answered by walking the rest of it here.")
+    var autopath: [String] = []
+
     @Option(help: "Address ranges of Services and pods (CIDR, repeatable): their reverse names are answered here, never forwarded.")
     var serviceCidr: [String] = ["10.96.0.0/12"]
 
@@ -287,7 +290,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--upstream \(value) is not ADDR[:PORT] or [IPv6]:PORT")
         }
         _ = try parsedStubDomains()
-        for cidr in allowRecursion + serviceCidr where IPNetwork(cidr) == nil {
+        for cidr in allowRecursion + serviceCidr + autopath where IPNetwork(cidr) == nil {
             throw ValidationError("\(cidr) is not an address range like 10.0.0.0/8 or fc00::/7")
         }
         if let tcpMaxConnections, tcpMaxConnections < 1 {
@@ -416,7 +419,7 @@ struct Serve: AsyncParsableCommand {
                 interval: HealthCheckOverrides.parseDuration(healthInterval)!,
                 timeout: HealthCheckOverrides.parseDuration(healthTimeout)!, fall: healthFall, rise: healthRise
             ),
-            forwarding: forwarding, loopProbe: loopProbe,
+            forwarding: forwarding, loopProbe: loopProbe, autopath: autopath.compactMap(IPNetwork.init),
             dns: DNSServerConfiguration(
                 addresses: listen, tcpIdleTimeout: TimeAmount(HealthCheckOverrides.parseDuration(tcpIdleTimeout)!),
                 maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: tcpMaxConnectionsPerClient,

@@ -35,6 +35,8 @@ struct ServeApplication {
         var forwarding: ForwardingPolicy?
         /// Probe the upstreams for a forwarding loop at start (`--no-loop-probe` turns it off).
         var loopProbe = true
+        /// `--autopath`: clients whose search list is walked here.
+        var autopath: [IPNetwork] = []
         var dns: DNSServerConfiguration
         var http: ListenAddress
         var httpLimits: ControlServer.Limits
@@ -98,7 +100,10 @@ struct ServeApplication {
         let readiness = Readiness()
         let dnsServer = DNSServer(
             configuration: configuration.dns,
-            pipeline: QueryPipeline(resolver: QueryResolver(snapshots: snapshots, forwarding: configuration.forwarding)),
+            pipeline: QueryPipeline(
+                resolver: QueryResolver(
+                    snapshots: snapshots, forwarding: configuration.forwarding, autopathClients: configuration.autopath)
+            ),
             group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "svcdns.server"), readiness: readiness
         )
         // A replica on etcd is ready once it holds the shared objects; after that an outage only degrades it, since

@@ -37,6 +37,9 @@ import Glibc
         #!/usr/bin/env bash
         set -u
         folder=$1 svcdns=$2 nsd=$3 upstream_port=$4 http_port=$5
+        # More svcdns flags, one word each (--autopath 127.0.0.0/8).
+        shift 5
+        extra=("$@")
 
         pids=()
         stop_servers() {
@@ -68,7 +71,7 @@ import Glibc
         # nameserver is svcdns's own address, which svcdns must leave out (forwarding to itself would loop).
         printf 'nameserver 127.0.0.53\nnameserver 127.0.0.1\n' >"$folder/upstream.resolv.conf"
         python3 -c "$clean_exec" "$svcdns" serve --dns 127.0.0.53:53 --resolv-conf "$folder/upstream.resolv.conf" --store "$folder/store" \
-            --zones "$folder/zones" --http "127.0.0.1:$http_port" >"$folder/svcdns.log" 2>&1 &
+            --zones "$folder/zones" --http "127.0.0.1:$http_port" "${extra[@]}" >"$folder/svcdns.log" 2>&1 &
         pids+=($!)
 
         # At most 10 s for each server's first answer, at most 6 s for each lookup (SIGKILL: the lookups inherit the
@@ -102,7 +105,14 @@ import Glibc
         result getaddrinfo-web python3 -c 'import socket
         for family, kind, proto, canonical, address in socket.getaddrinfo("web", 80, proto=socket.IPPROTO_TCP):
             print(family.name, kind.name, *address)'
+        # The A questions svcdns has answered so far, from its metrics.
+        a_queries() {
+            curl -s "http://127.0.0.1:$http_port/metrics" |
+                awk '/^svcdns_dns_requests_total\{/ && /type="A"/ { sum += $NF } END { print sum + 0 }'
+        }
+        before=$(a_queries)
         result hosts-www.upstream.test getent hosts www.upstream.test
+        printf 'COUNT\tA-queries-www.upstream.test\t%s\n' "$(( $(a_queries) - before ))"
         """#
 
     struct Lookup {
@@ -111,13 +121,15 @@ import Glibc
         var lines: [String]
     }
 
-    /// The lookups' results by label, and any setup failure the script reported.
-    static func parse(_ output: String) -> (results: [String: Lookup], setupFailures: [String]) {
+    /// The lookups' results by label, the counts by label, and any setup failure the script reported.
+    static func parse(_ output: String) -> (results: [String: Lookup], counts: [String: Int], setupFailures: [String]) {
         var results: [String: Lookup] = [:]
+        var counts: [String: Int] = [:]
         var failures: [String] = []
         for line in output.split(separator: "\n") {
             let fields = line.split(separator: "\t", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
             if fields.first == "SETUP-FAILED" { failures.append(fields.dropFirst().joined(separator: " ")) }
+            if fields.count == 3, fields[0] == "COUNT", let count = Int(fields[2]) { counts[fields[1]] = count }
             guard fields.count == 5, fields[0] == "RESULT", let status = Int(fields[2]),
                 let milliseconds = Int(fields[3])
             else {
@@ -129,7 +141,7 @@ import Glibc
             }
             results[fields[1]] = Lookup(status: status, milliseconds: milliseconds, lines: lines)
         }
-        return (results, failures)
+        return (results, counts, failures)
     }
 
     /// Kills (SIGKILL) every process whose command line mentions `text` and returns their command lines: the
@@ -149,13 +161,16 @@ import Glibc
         return found
     }
 
+    /// With `--autopath` for the client, the same lookups give the same answers, and a name outside the cluster
+    /// costs glibc one A question at svcdns rather than one per search domain and the bare name (four).
     @Test(
         .enabled(
             if: canMakeNamespaces,
             "needs root and unshare(1): a private mount and network namespace for a test /etc/resolv.conf and port 53"
-        )
+        ),
+        arguments: [false, true]
     )
-    func glibcResolvesThroughSearchListAndForwarder() throws {
+    func glibcResolvesThroughSearchListAndForwarder(autopath: Bool) throws {
         let folder = try TemporaryFolder(files: [
             "resolv.conf": Self.resolvConf,
             "zones/cluster.yaml": ClientLibraryTests.manifests,
@@ -175,7 +190,7 @@ import Glibc
                 "-s", "KILL", "55", "unshare", "--mount", "--net", "--fork",
                 "bash", folder.path + "/run.sh", folder.path, try SvcDNSProcess.binaryPath(), TestUpstream.executable(),
                 "\(Self.upstreamPort)", "\(Self.httpPort)",
-            ],
+            ] + (autopath ? ["--autopath", "127.0.0.0/8"] : []),
             timeout: 60
         )
         let leftovers = Self.killProcesses(mentioning: folder.path)
@@ -196,7 +211,7 @@ import Glibc
                 \(nsd)\(upstreamLog)
                 """
         }
-        let (results, setupFailures) = Self.parse(run.stdout)
+        let (results, counts, setupFailures) = Self.parse(run.stdout)
         #expect(setupFailures.isEmpty, "\(setupFailures)\n\(logs())")
         guard setupFailures.isEmpty else { return }
 
@@ -211,8 +226,12 @@ import Glibc
             ("hosts-big-1", ["127.0.11.1 big-1.big.default.svc.cluster.local"]),
             // glibc sends A and AAAA together from one socket here (AF_UNSPEC).
             ("getaddrinfo-web", ["AF_INET SOCK_STREAM 10.96.0.10 80"]),
-            // NXDOMAIN from each search domain (svcdns is authoritative for them), then forwarded to NSD.
-            ("hosts-www.upstream.test", ["127.0.10.1 www.upstream.test"]),
+            // NXDOMAIN from each search domain (svcdns is authoritative for them), then forwarded to NSD. With
+            // autopath, the first question's answer: the same address, the expanded name an alias of the real one.
+            (
+                "hosts-www.upstream.test",
+                ["127.0.10.1 www.upstream.test" + (autopath ? " www.upstream.test.default.svc.cluster.local" : "")]
+            ),
         ]
         let svcdnsLog = (try? String(contentsOfFile: folder.path + "/svcdns.log", encoding: .utf8)) ?? ""
         let forwardsTo = svcdnsLog.split(separator: "\n").first { $0.contains("forwarding names outside the zones") }
@@ -230,5 +249,6 @@ import Glibc
             // With `timeout:1` a query svcdns drops or answers late costs glibc a whole second.
             #expect(result.milliseconds < 1000, "\(item.label) took \(result.milliseconds) ms: a query timed out")
         }
+        #expect(counts["A-queries-www.upstream.test"] == (autopath ? 1 : 4), "\(counts)\n\(logs())")
     }
 }

@@ -101,7 +101,7 @@ import Glibc
             let svcdns = (try? String(contentsOfFile: folder.path + "/svcdns.log", encoding: .utf8)) ?? ""
             return "script exited \(run.status)\nstdout:\n\(run.stdout)\nstderr:\n\(run.stderr)\nsvcdns:\n\(svcdns.suffix(3000))"
         }
-        let (results, setupFailures) = HostResolverTests.parse(run.stdout)
+        let (results, _, setupFailures) = HostResolverTests.parse(run.stdout)
         #expect(setupFailures.isEmpty, "\(setupFailures)\n\(log())")
         guard setupFailures.isEmpty else { return }
 
