@@ -249,36 +249,37 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
 
     /// Logs and counts each Service once when it starts failing open, and once when it stops.
     private func reportFailOpen(_ services: [ObjectKey]) {
-        let now = Set(services)
-        let before = inputs.withLock { inputs in
-            defer { inputs.failingOpen = now }
-            return inputs.failingOpen
-        }
-        for service in now.subtracting(before).sorted() {
-            failOpenCounter.increment()
-            logger.info("every endpoint is down: answering with all of them (fail open)", metadata: ["health.service": "\(service)"])
-        }
-        for service in before.subtracting(now).sorted() {
-            logger.info("a healthy endpoint is back: no longer failing open", metadata: ["health.service": "\(service)"])
-        }
+        report(
+            services, kept: \.failingOpen, counter: failOpenCounter, level: .info,
+            started: "every endpoint is down: answering with all of them (fail open)",
+            ended: "a healthy endpoint is back: no longer failing open")
     }
 
     /// Logs and counts each Service once when it starts panicking, and once when it stops.
     private func reportPanic(_ services: [ObjectKey]) {
+        report(
+            services, kept: \.panicking, counter: panicCounter, level: .warning,
+            started: "fewer endpoints healthy than the panic threshold: answering with all of them (panic)",
+            ended: "enough endpoints healthy again: no longer panicking")
+    }
+
+    /// The Services in `services` and not in the set `kept` are counted and logged as `started`, those gone from
+    /// it as `ended`; then `kept` is `services`.
+    private func report(
+        _ services: [ObjectKey], kept: WritableKeyPath<Inputs, Set<ObjectKey>>, counter: Counter, level: Logger.Level,
+        started: Logger.Message, ended: Logger.Message
+    ) {
         let now = Set(services)
         let before = inputs.withLock { inputs in
-            defer { inputs.panicking = now }
-            return inputs.panicking
+            defer { inputs[keyPath: kept] = now }
+            return inputs[keyPath: kept]
         }
         for service in now.subtracting(before).sorted() {
-            panicCounter.increment()
-            logger.warning(
-                "fewer endpoints healthy than the panic threshold: answering with all of them (panic)",
-                metadata: ["health.service": "\(service)"]
-            )
+            counter.increment()
+            logger.log(level: level, started, metadata: ["health.service": "\(service)"])
         }
         for service in before.subtracting(now).sorted() {
-            logger.info("enough endpoints healthy again: no longer panicking", metadata: ["health.service": "\(service)"])
+            logger.info(ended, metadata: ["health.service": "\(service)"])
         }
     }
 }

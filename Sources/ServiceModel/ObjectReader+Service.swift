@@ -36,17 +36,8 @@ extension ObjectReader {
             report("metadata.annotations[\(problem.key)]", problem.reason)
         }
         service.healthCheck = healthCheck
-        if let text = metadata.annotations[Service.ttlKey] {
-            if text.count <= 4, text.allSatisfy({ $0.isASCII && $0.isNumber }), let ttl = UInt32(text),
-                Service.ttlRange.contains(ttl)
-            {
-                service.recordTTL = ttl
-            } else {
-                report(
-                    "metadata.annotations[\(Service.ttlKey)]",
-                    "\(Validation.quoted(text)) is not a TTL from 0 to 3600 seconds"
-                )
-            }
+        if let ttl = number(in: metadata.annotations, Service.ttlKey, range: Service.ttlRange, "a TTL from 0 to 3600 seconds") {
+            service.recordTTL = UInt32(ttl)
         }
         if let text = metadata.annotations[EndpointWeights.annotationKey] {
             do {
@@ -55,19 +46,24 @@ extension ObjectReader {
                 report("metadata.annotations[\(EndpointWeights.annotationKey)]", error.description)
             }
         }
-        if let text = metadata.annotations[Service.panicThresholdKey] {
-            if text.count <= 3, text.allSatisfy({ $0.isASCII && $0.isNumber }), let percent = Int(text),
-                Service.panicThresholdRange.contains(percent)
-            {
-                service.panicThreshold = percent
-            } else {
-                report(
-                    "metadata.annotations[\(Service.panicThresholdKey)]",
-                    "\(Validation.quoted(text)) is not a percentage from 0 to 100"
-                )
-            }
-        }
+        service.panicThreshold = number(
+            in: metadata.annotations, Service.panicThresholdKey, range: Service.panicThresholdRange, "a percentage from 0 to 100")
         return service
+    }
+
+    /// The annotation `key` as a decimal number within `range`; nil when absent, and reported (as not `what`) when
+    /// it is anything else.
+    private mutating func number(
+        in annotations: [String: String], _ key: String, range: ClosedRange<Int>, _ what: String
+    ) -> Int? {
+        guard let text = annotations[key] else { return nil }
+        let digits = String(range.upperBound).count
+        guard text.count <= digits, text.allSatisfy({ $0.isASCII && $0.isNumber }), let value = Int(text), range.contains(value)
+        else {
+            report("metadata.annotations[\(key)]", "\(Validation.quoted(text)) is not \(what)")
+            return nil
+        }
+        return value
     }
 
     private mutating func serviceType(_ field: YAMLField?) -> ServiceType {

@@ -49,7 +49,7 @@ public struct Service: Hashable, Sendable {
 
     /// The annotation that sets `recordTTL`, and the TTLs it may give (CoreDNS's kubernetes plugin takes 0–3600).
     public static let ttlKey = "svcdns.io/ttl"
-    public static let ttlRange: ClosedRange<UInt32> = 0...3600
+    public static let ttlRange: ClosedRange<Int> = 0...3600
 
     /// The percentage of healthy endpoints under which all of them are answered, from `svcdns.io/panic-threshold`;
     /// nil: `--panic-threshold`.
