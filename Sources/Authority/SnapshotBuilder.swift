@@ -205,6 +205,9 @@ public struct SnapshotBuilder: Sendable {
                     srvRecords[key, default: []].append((number, hostName, weight))
                 }
             }
+            if service.topology != nil {
+                addZonalNames(of: service, named: serviceName, serving: endpoints, in: catalog, ttl: ttl, to: &cluster)
+            }
             let weighted = service.weights != nil
             if weighted {
                 cluster.setLeaders(serviceName, .a, RotationCounter.leaders(weights: aWeights))
@@ -238,6 +241,37 @@ public struct SnapshotBuilder: Sendable {
                 let owner = Self.srvName(PortKey(name: name, protocol: port.protocol), under: serviceName)
             else { continue }
             cluster.add(owner, .srv, ttl: ttl, .srv(priority: 0, weight: 100, port: UInt16(port.port), target: serviceName))
+        }
+    }
+
+    /// CoreDNS's zonal names of a Service that follows zones, one pair per zone an endpoint serves (its own, or
+    /// one its hints name): `<zone>.pin._zone.<svc>…` answers the zone's served endpoints only (NODATA when none is
+    /// healthy), `<zone>.prefer._zone.<svc>…` those, or every served endpoint when none there is.
+    private func addZonalNames(
+        of service: Service, named serviceName: DomainName, serving endpoints: [CatalogEndpoint], in catalog: Catalog,
+        ttl: UInt32, to cluster: inout NodeTable
+    ) {
+        var zones: [String] = []
+        var seen: Set<String> = []
+        for endpoint in catalog.offeredEndpoints(of: service) {
+            for zone in (endpoint.zone.map { [$0] } ?? []) + endpoint.hintZones where seen.insert(zone).inserted {
+                zones.append(zone)
+            }
+        }
+        guard let zoneLabel = serviceName.prepending("_zone") else { return }
+        for zone in zones {
+            guard let pin = zoneLabel.prepending("pin")?.prepending(zone),
+                let prefer = zoneLabel.prepending("prefer")?.prepending(zone)
+            else { continue }
+            let inZone = endpoints.filter { $0.serves(zone: zone) }
+            cluster.addEmpty(pin)
+            cluster.addEmpty(prefer)
+            for endpoint in inZone {
+                cluster.add(pin, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
+            }
+            for endpoint in inZone.isEmpty ? endpoints : inZone {
+                cluster.add(prefer, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
+            }
         }
     }
 

@@ -7,18 +7,31 @@ public struct CatalogEndpoint: Hashable, Sendable {
     public var hostname: String?
     /// The name of the pod behind it (`targetRef.name`), when the manifest gives one.
     public var podName: String?
+    /// Its zone (`zone`), and the zones its hints name (`hints.forZones`); none from legacy Endpoints.
+    public var zone: String? = nil
+    public var hintZones: [String] = []
     /// The ports of the EndpointSlice (or Endpoints subset) the address came from.
     public var ports: [EndpointPort]
 
-    public init(address: IPAddress, hostname: String? = nil, podName: String? = nil, ports: [EndpointPort] = []) {
+    public init(
+        address: IPAddress, hostname: String? = nil, podName: String? = nil, zone: String? = nil, hintZones: [String] = [],
+        ports: [EndpointPort] = []
+    ) {
         self.address = address
         self.hostname = hostname
         self.podName = podName
+        self.zone = zone
+        self.hintZones = hintZones
         self.ports = ports
     }
 }
 
 extension CatalogEndpoint {
+    /// True when it serves `zone`: it is in it, or its hints name it.
+    public func serves(zone name: String) -> Bool {
+        zone == name || hintZones.contains(name)
+    }
+
     /// The pod's name when it can be one DNS label (no dots, at most 63 characters), else `nil`.
     public var podLabel: String? {
         podName.flatMap { Validation.dns1123Label($0) == nil ? $0 : nil }
@@ -39,7 +52,8 @@ extension Catalog {
                     for address in endpoint.addresses where seen.insert(address).inserted {
                         result.append(
                             CatalogEndpoint(
-                                address: address, hostname: endpoint.hostname, podName: endpoint.podName, ports: slice.ports
+                                address: address, hostname: endpoint.hostname, podName: endpoint.podName,
+                                zone: endpoint.zone, hintZones: endpoint.hintZones, ports: slice.ports
                             )
                         )
                     }

@@ -31,29 +31,37 @@ public struct Endpoint: Hashable, Sendable {
         get { placement?.podName }
         set { place(nodeName: nodeName, zone: zone, podName: newValue) }
     }
+    /// `hints.forZones[].name`: the zones the endpoint should serve besides its own.
+    public var hintZones: [String] {
+        get { placement?.hintZones ?? [] }
+        set { place(nodeName: nodeName, zone: zone, podName: podName, hintZones: newValue) }
+    }
 
     /// Immutable: a change makes a new box, so copies of an endpoint never share a change.
     private final class PlacementBox: Sendable {
         let nodeName: String?
         let zone: String?
         let podName: String?
-        init(nodeName: String?, zone: String?, podName: String?) {
+        let hintZones: [String]
+        init(nodeName: String?, zone: String?, podName: String?, hintZones: [String]) {
             self.nodeName = nodeName
             self.zone = zone
             self.podName = podName
+            self.hintZones = hintZones
         }
     }
 
-    private mutating func place(nodeName: String?, zone: String?, podName: String?) {
+    private mutating func place(nodeName: String?, zone: String?, podName: String?, hintZones: [String]? = nil) {
+        let hints = hintZones ?? self.hintZones
         placement =
-            nodeName == nil && zone == nil && podName == nil
-            ? nil : PlacementBox(nodeName: nodeName, zone: zone, podName: podName)
+            nodeName == nil && zone == nil && podName == nil && hints.isEmpty
+            ? nil : PlacementBox(nodeName: nodeName, zone: zone, podName: podName, hintZones: hints)
     }
 
     public static func == (lhs: Endpoint, rhs: Endpoint) -> Bool {
         lhs.addresses == rhs.addresses && lhs.hostname == rhs.hostname && lhs.ready == rhs.ready
             && lhs.serving == rhs.serving && lhs.terminating == rhs.terminating && lhs.nodeName == rhs.nodeName
-            && lhs.zone == rhs.zone && lhs.podName == rhs.podName
+            && lhs.zone == rhs.zone && lhs.podName == rhs.podName && lhs.hintZones == rhs.hintZones
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -65,6 +73,7 @@ public struct Endpoint: Hashable, Sendable {
         hasher.combine(nodeName)
         hasher.combine(zone)
         hasher.combine(podName)
+        hasher.combine(hintZones)
     }
 
     /// Creates an endpoint; the values are not validated here.
@@ -76,13 +85,14 @@ public struct Endpoint: Hashable, Sendable {
         terminating: Bool? = nil,
         nodeName: String? = nil,
         zone: String? = nil,
-        podName: String? = nil
+        podName: String? = nil,
+        hintZones: [String] = []
     ) {
         self.addresses = EndpointAddresses(addresses)
         self.hostname = hostname
         self.ready = ready
         self.serving = serving
         self.terminating = terminating
-        place(nodeName: nodeName, zone: zone, podName: podName)
+        place(nodeName: nodeName, zone: zone, podName: podName, hintZones: hintZones)
     }
 }

@@ -68,7 +68,8 @@ extension ObjectReader {
             terminating: bool(conditions?.child("terminating")),
             nodeName: nonEmptyText(field.child("nodeName")) ?? topology["kubernetes.io/hostname"],
             zone: nonEmptyText(field.child("zone")) ?? topology["topology.kubernetes.io/zone"],
-            podName: targetName(field.child("targetRef"))
+            podName: targetName(field.child("targetRef")),
+            hintZones: mappings(mapping(field.child("hints"))?.child("forZones")).compactMap { nonEmptyText($0.child("name")) }
         )
     }
 

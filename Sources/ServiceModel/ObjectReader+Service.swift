@@ -46,9 +46,34 @@ extension ObjectReader {
                 report("metadata.annotations[\(EndpointWeights.annotationKey)]", error.description)
             }
         }
+        service.topology = topology(spec?.child("trafficDistribution"), annotations: metadata.annotations)
         service.panicThreshold = number(
             in: metadata.annotations, Service.panicThresholdKey, range: Service.panicThresholdRange, "a percentage from 0 to 100")
         return service
+    }
+
+    /// `svcdns.io/topology` when set, else what `spec.trafficDistribution` means for zones: `PreferSameZone` and
+    /// `PreferClose` prefer the zone, `PreferSameNode` says nothing about zones here.
+    private mutating func topology(_ field: YAMLField?, annotations: [String: String]) -> TopologyMode? {
+        var mode: TopologyMode? = nil
+        if let field, let text = text(field) {
+            switch text {
+            case "PreferSameZone", "PreferClose": mode = .preferZone
+            case "PreferSameNode": mode = nil
+            default:
+                report(field.path, "\(Validation.quoted(text)) is not a traffic distribution (PreferSameZone, PreferClose, PreferSameNode)")
+            }
+        }
+        if let text = annotations[TopologyMode.annotationKey] {
+            guard let annotated = TopologyMode(rawValue: text) else {
+                report(
+                    "metadata.annotations[\(TopologyMode.annotationKey)]",
+                    "\(Validation.quoted(text)) is not prefer-zone or require-zone")
+                return mode
+            }
+            mode = annotated
+        }
+        return mode
     }
 
     /// The annotation `key` as a decimal number within `range`; nil when absent, and reported (as not `what`) when

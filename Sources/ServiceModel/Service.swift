@@ -64,6 +64,13 @@ public struct Service: Hashable, Sendable {
         set { changeRare { $0.weights = newValue } }
     }
 
+    /// Whether its answers keep traffic in the client's zone, from `spec.trafficDistribution` or
+    /// `svcdns.io/topology` (which wins); nil: no.
+    public var topology: TopologyMode? {
+        get { rare?.fields.topology }
+        set { changeRare { $0.topology = newValue } }
+    }
+
     /// The annotation that sets `panicThreshold`, a percentage.
     public static let panicThresholdKey = "svcdns.io/panic-threshold"
     public static let panicThresholdRange: ClosedRange<Int> = 0...100
@@ -76,6 +83,7 @@ public struct Service: Hashable, Sendable {
         var recordTTL: UInt32? = nil
         var panicThreshold: UInt8? = nil
         var weights: EndpointWeights? = nil
+        var topology: TopologyMode? = nil
     }
 
     /// Immutable: a change makes a new box, so copies of a Service never share a change.
