@@ -16,8 +16,9 @@ extension Snapshot {
     ///
     /// Returns nil when the name is outside every zone (the caller forwards or refuses it). Follows
     /// CNAMEs through every zone served; the rcode and negative SOA are those of the last name reached.
-    /// Reads only immutable data; the synthesised records of pod names are the only allocation.
-    public func answer(name: DomainName, type: RecordType) -> AuthoritativeAnswer? {
+    /// Reads only immutable data; the synthesised records of pod names are the only allocation. `clientZone` (a
+    /// lowercased label: `--client-zone`) puts a zone-following Service's endpoints of that zone first.
+    public func answer(name: DomainName, type: RecordType, clientZone: [UInt8]? = nil) -> AuthoritativeAnswer? {
         var key = name.lookupKey
         guard var zone = zone(containing: key) else { return nil }
         if let owned = zone.ownedNetworks, zone.nodes.find(NameKey(key)) == nil, let address = ReverseName.address(of: key),
@@ -31,6 +32,18 @@ extension Snapshot {
         for _ in 0...Self.maxCNAMEChain {
             switch zone.find(key: key, name: currentName, type: type) {
             case .answer(let entry):
+                if let clientZone, zone.kind == .cluster,
+                    let zonal = zonal(entry, at: key, in: zone, clientZone: clientZone)
+                {
+                    switch zonal {
+                    case .records(let set, let additional):
+                        response.answer.append(set)
+                        response.additional += additional
+                    case .nothingInZone:
+                        response.authority = [zone.negativeSOA]
+                    }
+                    return AuthoritativeAnswer(response: response)
+                }
                 let presented = rotator.present(entry.rrSet, counter: entry.rotation)
                 response.answer.append(presented)
                 let windowed = presented.presentedCount < presented.recordCount

@@ -50,6 +50,28 @@ struct Rotator: Sendable {
         return presented
     }
 
+    /// A zone-following set as a client in a zone gets it: `near` (the records of endpoints in its zone) rotated,
+    /// then `far` rotated, each by the set's next ticket (or only `near`, with `onlyNear`: `--max-answers`
+    /// windows the answer, or the Service requires the zone). A value set, copied per answer: only zone-following
+    /// Services asked from a known zone pay for it.
+    func present(near: [RData], far: [RData], of set: RRSet, counter: RotationCounter?, onlyNear: Bool) -> RRSet {
+        let ticket = counter?.tickets.loadThenWrappingIncrement(ordering: .relaxed) ?? 0
+        func rotated(_ records: [RData]) -> [RData] {
+            guard records.count > 1 else { return records }
+            let start: Int
+            switch mode {
+            case .roundRobin: start = Int(ticket % UInt32(records.count))
+            case .random: start = Int(Self.mix(UInt64(ticket) ^ seed) % UInt64(records.count))
+            case .none: start = 0
+            }
+            return Array(records[start...] + records[..<start])
+        }
+        let records = onlyNear ? rotated(near) : rotated(near) + rotated(far)
+        return RRSet(
+            owner: set.owner, type: set.type, ttl: set.ttl, rdata: records, recordLimit: maxAnswers
+        )
+    }
+
     /// SplitMix64's finaliser: a cheap, well-spread hash of the ticket, with no system call per query.
     private static func mix(_ value: UInt64) -> UInt64 {
         var z = value &+ 0x9E37_79B9_7F4A_7C15

@@ -246,7 +246,8 @@ public struct SnapshotBuilder: Sendable {
 
     /// CoreDNS's zonal names of a Service that follows zones, one pair per zone an endpoint serves (its own, or
     /// one its hints name): `<zone>.pin._zone.<svc>…` answers the zone's served endpoints only (NODATA when none is
-    /// healthy), `<zone>.prefer._zone.<svc>…` those, or every served endpoint when none there is.
+    /// healthy), `<zone>.prefer._zone.<svc>…` those, or every served endpoint when none there is (not for a Service
+    /// that requires the zone).
     private func addZonalNames(
         of service: Service, named serviceName: DomainName, serving endpoints: [CatalogEndpoint], in catalog: Catalog,
         ttl: UInt32, to cluster: inout NodeTable
@@ -259,16 +260,23 @@ public struct SnapshotBuilder: Sendable {
             }
         }
         guard let zoneLabel = serviceName.prepending("_zone") else { return }
+        // `require._zone.<svc>…` (no records) marks a Service that requires the zone: a client in a zone none of its
+        // endpoints serves gets no data from it rather than every endpoint.
+        if service.topology == .requireZone, let marker = zoneLabel.prepending("require") {
+            cluster.addEmpty(marker)
+        }
         for zone in zones {
             guard let pin = zoneLabel.prepending("pin")?.prepending(zone),
                 let prefer = zoneLabel.prepending("prefer")?.prepending(zone)
             else { continue }
             let inZone = endpoints.filter { $0.serves(zone: zone) }
             cluster.addEmpty(pin)
-            cluster.addEmpty(prefer)
             for endpoint in inZone {
                 cluster.add(pin, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
             }
+            // A Service that requires the zone never answers outside it: no `prefer` names.
+            guard service.topology != .requireZone else { continue }
+            cluster.addEmpty(prefer)
             for endpoint in inZone.isEmpty ? endpoints : inZone {
                 cluster.add(prefer, endpoint.address.recordType, ttl: ttl, endpoint.address.rdata)
             }

@@ -85,11 +85,17 @@ public struct QueryResolver: Sendable {
     public let forwarding: ForwardingPolicy?
     /// `--autopath`: clients whose search list svcdns walks for them (see `SearchPath`).
     public let autopathClients: [IPNetwork]
+    /// `--client-zone`: the zone each client is in, for Services that follow zones.
+    public let clientZones: ClientZones
 
-    public init(snapshots: SnapshotStore, forwarding: ForwardingPolicy? = nil, autopathClients: [IPNetwork] = []) {
+    public init(
+        snapshots: SnapshotStore, forwarding: ForwardingPolicy? = nil, autopathClients: [IPNetwork] = [],
+        clientZones: ClientZones = ClientZones()
+    ) {
         self.snapshots = snapshots
         self.forwarding = forwarding
         self.autopathClients = autopathClients
+        self.clientZones = clientZones
     }
 
     /// Answers found by walking a client's search list (`--autopath`), as CoreDNS counts them.
@@ -193,7 +199,8 @@ public struct QueryResolver: Sendable {
         }
         let dnssecOK = query.edns?.dnssecOK ?? false
         var request: ForwardRequest
-        if let answer = snapshot.answer(name: query.name, type: query.type) {
+        let clientZone = clientZones.isEmpty ? nil : client.flatMap(clientZones.zone(of:))
+        if let answer = snapshot.answer(name: query.name, type: query.type, clientZone: clientZone) {
             if answer.response.rcode == .nameError, !autopathClients.isEmpty, let client,
                 autopathClients.contains(where: { $0.contains(client) }), let path = snapshot.searchPath(after: query.name),
                 let walked = autopath(query, along: path, instead: answer.response, client: client, from: snapshot)

@@ -75,6 +75,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Clients allowed to use forwarding (CIDR, repeatable). (default: loopback, RFC 1918, fc00::/7)")
     var allowRecursion: [String] = []
 
+    @Option(help: "The zone of clients in CIDR (CIDR=ZONE, repeatable; the longest prefix wins): Services that follow zones answer them with that zone's endpoints first.")
+    var clientZone: [String] = []
+
     @Option(help: "Clients (CIDR, repeatable) whose resolv.conf has the Kubernetes search list: a miss under <ns>.svc is answered by walking the rest of it here.")
     var autopath: [String] = []
 
@@ -276,6 +279,12 @@ struct Serve: AsyncParsableCommand {
         guard (0...100).contains(panicThreshold) else {
             throw ValidationError("--panic-threshold \(panicThreshold) is not a percentage from 0 to 100")
         }
+        guard clientZone.count <= ClientZones.maxEntries else {
+            throw ValidationError("--client-zone given \(clientZone.count) times, at most \(ClientZones.maxEntries)")
+        }
+        for value in clientZone where ClientZones.parse(value) == nil {
+            throw ValidationError("--client-zone \(value) is not CIDR=ZONE (ZONE: 1 to 63 letters, digits, '-' or '_')")
+        }
         guard PodRecordMode(rawValue: pods) != nil else {
             throw ValidationError("--pods \(pods) is not one of insecure, verified, disabled")
         }
@@ -420,6 +429,7 @@ struct Serve: AsyncParsableCommand {
                 timeout: HealthCheckOverrides.parseDuration(healthTimeout)!, fall: healthFall, rise: healthRise
             ),
             forwarding: forwarding, loopProbe: loopProbe, autopath: autopath.compactMap(IPNetwork.init),
+            clientZones: ClientZones(clientZone.compactMap(ClientZones.parse)),
             dns: DNSServerConfiguration(
                 addresses: listen, tcpIdleTimeout: TimeAmount(HealthCheckOverrides.parseDuration(tcpIdleTimeout)!),
                 maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: tcpMaxConnectionsPerClient,

@@ -37,6 +37,8 @@ struct ServeApplication {
         var loopProbe = true
         /// `--autopath`: clients whose search list is walked here.
         var autopath: [IPNetwork] = []
+        /// `--client-zone`: where each client is, for Services that follow zones.
+        var clientZones = ClientZones()
         var dns: DNSServerConfiguration
         var http: ListenAddress
         var httpLimits: ControlServer.Limits
@@ -102,7 +104,8 @@ struct ServeApplication {
             configuration: configuration.dns,
             pipeline: QueryPipeline(
                 resolver: QueryResolver(
-                    snapshots: snapshots, forwarding: configuration.forwarding, autopathClients: configuration.autopath)
+                    snapshots: snapshots, forwarding: configuration.forwarding, autopathClients: configuration.autopath,
+                    clientZones: configuration.clientZones)
             ),
             group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "svcdns.server"), readiness: readiness
         )

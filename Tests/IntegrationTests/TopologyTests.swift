@@ -96,4 +96,86 @@ import Testing
         #expect(check.status == 1)
         #expect(check.stdout == "\(folder.path)/web.yaml: Service default/web: \(reason)\n", "\(check.stdout)")
     }
+
+    static let zones = [
+        "web.yaml": manifest(annotation: ", annotations: {svcdns.io/health-check: none}"),
+        "req.yaml": """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: req, namespace: default, annotations: {svcdns.io/health-check: none, svcdns.io/topology: require-zone}}
+            spec: {clusterIP: None}
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata: {name: req-1, namespace: default, labels: {kubernetes.io/service-name: req}}
+            addressType: IPv4
+            endpoints: [{addresses: [127.0.27.5], zone: zone-a}]
+            """,
+    ]
+    static let clientZones = [
+        "--client-zone", "127.0.28.0/24=zone-a", "--client-zone", "127.0.29.0/24=zone-b",
+        "--client-zone", "127.0.28.128/25=Zone-C",
+    ]
+
+    /// The answer records' last fields (addresses, or SRV targets) in order, asked from `source`.
+    static func ask(_ name: String, _ type: String = "A", from source: String, at server: SvcDNSProcess) throws -> (String, [String]) {
+        let socket = try TestClient.UDPSocket(port: server.dnsPort, source: source)
+        try socket.send(try LDNS.query(name, type))
+        let response = try LDNS.decode(try #require(socket.receive(), "no answer to \(name) from \(source)"))
+        return (response.rcodeName, response.answer.map { String($0.split(separator: " ").last!) })
+    }
+
+    @Test func aClientInAZoneGetsItsZonesEndpointsFirst() throws {
+        let folder = try TemporaryFolder(files: Self.zones)
+        let server = try SvcDNSProcess(zones: folder.path, arguments: Self.clientZones)
+        defer { server.stop() }
+        let name = "web.default.svc.cluster.local"
+        let zoneA = Set(["127.0.27.1", "127.0.27.2"])
+        let others = Set(["127.0.27.3", "127.0.27.4"])
+
+        // zone-a: its two first, rotating between them exactly; the other two after, rotating too.
+        var leaders: [String] = []
+        for _ in 0..<4 {
+            let (rcode, records) = try Self.ask(name, from: "127.0.28.1", at: server)
+            #expect(rcode == "NOERROR")
+            #expect(records.count == 4 && Set(records.prefix(2)) == zoneA && Set(records.suffix(2)) == others, "\(records)")
+            leaders.append(records.first ?? "")
+        }
+        #expect(leaders.filter { $0 == "127.0.27.1" }.count == 2 && leaders.filter { $0 == "127.0.27.2" }.count == 2, "\(leaders)")
+        // zone-c (the longer prefix wins, its case does not matter): only 127.0.27.4 is hinted for it.
+        let (_, hinted) = try Self.ask(name, from: "127.0.28.130", at: server)
+        #expect(hinted.first == "127.0.27.4" && hinted.count == 4, "\(hinted)")
+        // SRV: the targets in zone-b first.
+        let (_, targets) = try Self.ask("_http._tcp.\(name)", "SRV", from: "127.0.29.1", at: server)
+        #expect(
+            Set(targets.prefix(2)) == ["127-0-27-3.web.default.svc.cluster.local.", "127-0-27-4.web.default.svc.cluster.local."],
+            "\(targets)")
+        #expect(targets.count == 4)
+        // A client in no known zone: as to anyone.
+        let (_, anyone) = try Self.ask(name, from: "127.0.30.1", at: server)
+        #expect(Set(anyone) == zoneA.union(others))
+
+        // require-zone: only the zone's endpoints, and none (no data) from a zone without one.
+        #expect(try Self.ask("req.default.svc.cluster.local", from: "127.0.28.1", at: server) == ("NOERROR", ["127.0.27.5"]))
+        #expect(try Self.ask("req.default.svc.cluster.local", from: "127.0.29.1", at: server) == ("NOERROR", []))
+        #expect(try Self.ask("req.default.svc.cluster.local", from: "127.0.30.1", at: server) == ("NOERROR", ["127.0.27.5"]))
+    }
+
+    @Test func windowedAnswersHoldOnlyTheZonesEndpoints() throws {
+        let folder = try TemporaryFolder(files: Self.zones)
+        let server = try SvcDNSProcess(zones: folder.path, arguments: Self.clientZones + ["--max-answers", "2"])
+        defer { server.stop() }
+        for _ in 0..<3 {
+            let (_, records) = try Self.ask("web.default.svc.cluster.local", from: "127.0.29.1", at: server)
+            #expect(Set(records) == ["127.0.27.3", "127.0.27.4"], "\(records)")
+        }
+    }
+
+    @Test func aBadClientZoneStopsStartup() throws {
+        let result = try Tool.run(
+            try SvcDNSProcess.binaryPath(), ["serve", "--zones", ExampleTests.zones, "--client-zone", "127.0.0.0/8=zone.a"],
+            timeout: 10)
+        #expect(result.status != 0)
+        #expect((result.stdout + result.stderr).contains("--client-zone 127.0.0.0/8=zone.a is not CIDR=ZONE"))
+    }
 }
