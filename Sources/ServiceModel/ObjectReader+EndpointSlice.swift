@@ -69,8 +69,17 @@ extension ObjectReader {
             nodeName: nonEmptyText(field.child("nodeName")) ?? topology["kubernetes.io/hostname"],
             zone: nonEmptyText(field.child("zone")) ?? topology["topology.kubernetes.io/zone"],
             podName: targetName(field.child("targetRef")),
-            hintZones: mappings(mapping(field.child("hints"))?.child("forZones")).compactMap { nonEmptyText($0.child("name")) }
+            hintZones: hintZones(mapping(field.child("hints"))?.child("forZones"))
         )
+    }
+
+    /// `hints.forZones[].name`; at most 8, as the API server allows.
+    private mutating func hintZones(_ field: YAMLField?) -> [String] {
+        let hints = mappings(field)
+        if hints.count > 8, let field {
+            report(field.path, "\(hints.count) zones, at most 8")
+        }
+        return hints.prefix(8).compactMap { nonEmptyText($0.child("name")) }
     }
 
     private mutating func addresses(

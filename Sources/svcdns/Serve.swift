@@ -279,6 +279,9 @@ struct Serve: AsyncParsableCommand {
         guard (0...100).contains(panicThreshold) else {
             throw ValidationError("--panic-threshold \(panicThreshold) is not a percentage from 0 to 100")
         }
+        guard autopath.count <= ClientZones.maxEntries else {
+            throw ValidationError("--autopath given \(autopath.count) times, at most \(ClientZones.maxEntries)")
+        }
         guard clientZone.count <= ClientZones.maxEntries else {
             throw ValidationError("--client-zone given \(clientZone.count) times, at most \(ClientZones.maxEntries)")
         }

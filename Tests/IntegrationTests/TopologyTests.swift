@@ -89,12 +89,19 @@ import Testing
     @Test(arguments: [
         ("trafficDistribution: Nearest", "", "spec.trafficDistribution: \"Nearest\" is not a traffic distribution (PreferSameZone, PreferClose, PreferSameNode)"),
         ("trafficDistribution: PreferClose", ", annotations: {svcdns.io/topology: nearby}", "metadata.annotations[svcdns.io/topology]: \"nearby\" is not prefer-zone or require-zone"),
+        ("trafficDistribution: PreferClose", "", "endpoints[3].hints.forZones: 9 zones, at most 8"),
     ])
     func aBadTopologyIsAnErrorNamingTheField(distribution: String, annotation: String, reason: String) throws {
-        let folder = try TemporaryFolder(files: ["web.yaml": Self.manifest(distribution: distribution, annotation: annotation)])
+        var manifest = Self.manifest(distribution: distribution, annotation: annotation)
+        if reason.contains("hints") {
+            let nine = (1...9).map { "{name: z\($0)}" }.joined(separator: ", ")
+            manifest = manifest.replacingOccurrences(of: "[{name: zone-c}]", with: "[\(nine)]")
+        }
+        let folder = try TemporaryFolder(files: ["web.yaml": manifest])
         let check = try Tool.run(try SvcDNSProcess.binaryPath(), ["check", "--zones", folder.path])
         #expect(check.status == 1)
-        #expect(check.stdout == "\(folder.path)/web.yaml: Service default/web: \(reason)\n", "\(check.stdout)")
+        let object = reason.hasPrefix("endpoints") ? "EndpointSlice default/web-1" : "Service default/web"
+        #expect(check.stdout == "\(folder.path)/web.yaml: \(object): \(reason)\n", "\(check.stdout)")
     }
 
     static let zones = [
