@@ -39,14 +39,8 @@ struct Rotator: Sendable {
         guard let counter, mode != .none else { return presented }
         let ticket = counter.tickets.loadThenWrappingIncrement(ordering: .relaxed)
         // Weighted sets lead by their schedule: ticket t leads with schedule[t mod its length].
-        let slots = counter.leaders.map { UInt64($0.count) } ?? UInt64(size)
-        let slot: UInt64
-        switch mode {
-        case .roundRobin: slot = UInt64(ticket) % slots
-        case .random: slot = Self.mix(UInt64(ticket) ^ seed) % slots
-        case .none: return presented
-        }
-        presented.firstRecord = counter.leaders.map { Int($0[Int(slot)]) } ?? Int(slot)
+        let slot = start(ticket: ticket, of: counter.leaders?.count ?? size)
+        presented.firstRecord = counter.leaders.map { Int($0[slot]) } ?? slot
         return presented
     }
 
@@ -58,18 +52,22 @@ struct Rotator: Sendable {
         let ticket = counter?.tickets.loadThenWrappingIncrement(ordering: .relaxed) ?? 0
         func rotated(_ records: [RData]) -> [RData] {
             guard records.count > 1 else { return records }
-            let start: Int
-            switch mode {
-            case .roundRobin: start = Int(ticket % UInt32(records.count))
-            case .random: start = Int(Self.mix(UInt64(ticket) ^ seed) % UInt64(records.count))
-            case .none: start = 0
-            }
-            return Array(records[start...] + records[..<start])
+            let first = start(ticket: ticket, of: records.count)
+            return Array(records[first...] + records[..<first])
         }
         let records = onlyNear ? rotated(near) : rotated(near) + rotated(far)
         return RRSet(
             owner: set.owner, type: set.type, ttl: set.ttl, rdata: records, recordLimit: maxAnswers
         )
+    }
+
+    /// Where ticket `ticket` starts among `count` places: in turn, at random, or always at the first.
+    private func start(ticket: UInt32, of count: Int) -> Int {
+        switch mode {
+        case .roundRobin: Int(UInt64(ticket) % UInt64(count))
+        case .random: Int(Self.mix(UInt64(ticket) ^ seed) % UInt64(count))
+        case .none: 0
+        }
     }
 
     /// SplitMix64's finaliser: a cheap, well-spread hash of the ticket, with no system call per query.

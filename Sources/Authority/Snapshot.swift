@@ -48,13 +48,7 @@ public final class Snapshot: Sendable, AtomicReference {
 
     /// True when `key` ends with `ancestor` at a label boundary (both lowercased wire forms).
     static func key(_ key: [UInt8], isAtOrBelow ancestor: [UInt8]) -> Bool {
-        guard key.count >= ancestor.count else { return false }
-        var index = 0
-        while key.count - index > ancestor.count {
-            index += Int(key[index]) + 1
-        }
-        guard key.count - index == ancestor.count else { return false }
-        return key[index...].elementsEqual(ancestor)
+        DomainName.key(key, isAtOrBelow: ancestor)
     }
 }
 

@@ -27,9 +27,9 @@ extension Snapshot {
                 serviceKey = serviceKey.dropFirst(Int(length) + 1)
             }
         }
-        let zonal = [5] + Array("_zone".utf8) + serviceKey
-        let requiresZone = zone.nodes.find(NameKey([7] + Array("require".utf8) + zonal)) != nil
-        let pinKey = [UInt8(clientZone.count)] + clientZone + [3] + Array("pin".utf8) + zonal
+        let zonal = Self.zoneLabel + serviceKey
+        let requiresZone = zone.nodes.find(NameKey(Self.requireLabel + zonal)) != nil
+        let pinKey = [UInt8(clientZone.count)] + clientZone + Self.pinLabel + zonal
         guard let pin = zone.nodes.find(NameKey(pinKey)) else { return requiresZone ? .nothingInZone : nil }
 
         let inZone = Set([pin.entry(of: .a), pin.entry(of: .aaaa)].compactMap { $0 }.flatMap(\.rrSet.rdata))
@@ -55,4 +55,9 @@ extension Snapshot {
         let additional = entry.additional.filter { Self.targets(of: presented, include: $0.owner) }
         return .records(presented, additional: additional)
     }
+
+    /// The labels of the zonal names, length-prefixed as in a lookup key.
+    private static let zoneLabel: [UInt8] = [5] + Array("_zone".utf8)
+    private static let pinLabel: [UInt8] = [3] + Array("pin".utf8)
+    private static let requireLabel: [UInt8] = [7] + Array("require".utf8)
 }

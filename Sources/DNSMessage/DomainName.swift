@@ -76,6 +76,18 @@ public struct DomainName: Sendable, CustomStringConvertible {
         return hasUppercase ? wire.map(asciiLowercased) : wire
     }
 
+    /// True when the lookup key `key` is `ancestor` or a name below it: it ends with `ancestor` at a label
+    /// boundary (`notlocalhost.` is not below `localhost.`). Both are lowercased wire forms.
+    public static func key(_ key: [UInt8], isAtOrBelow ancestor: [UInt8]) -> Bool {
+        guard key.count >= ancestor.count else { return false }
+        var index = 0
+        while key.count - index > ancestor.count {
+            index += Int(key[index]) + 1
+        }
+        guard key.count - index == ancestor.count else { return false }
+        return key[index...].elementsEqual(ancestor)
+    }
+
     /// The number of labels, not counting the root.
     public var labelCount: Int {
         var count = 0

@@ -85,12 +85,7 @@ public struct StubDomain: Hashable, Sendable, CustomStringConvertible {
 
     /// True when `key` (a lookup key) is the zone's or a name below it.
     func contains(_ key: [UInt8]) -> Bool {
-        let zoneKey = zone.lookupKey
-        guard key.count >= zoneKey.count, key.suffix(zoneKey.count).elementsEqual(zoneKey) else { return false }
-        // The zone must start at a label: `notconsul.` is not in `consul.`.
-        var index = 0
-        while index < key.count - zoneKey.count { index += Int(key[index]) + 1 }
-        return index == key.count - zoneKey.count
+        DomainName.key(key, isAtOrBelow: zone.lookupKey)
     }
 
     public var description: String { "\(zone)=\(upstreams.map(\.description).joined(separator: ","))" }

@@ -271,13 +271,8 @@ public struct QueryResolver: Sendable {
     /// RFC 6761 §6.3: `localhost.` and every name below it are the host itself, answered here and never
     /// forwarded: A 127.0.0.1, AAAA ::1, and no data for any other type.
     static func localhost(_ query: Query) -> Response? {
-        let key = query.name.lookupKey
-        let suffix: [UInt8] = [9] + Array("localhost".utf8) + [0]
-        guard key.count >= suffix.count, key.suffix(suffix.count).elementsEqual(suffix) else { return nil }
-        // The suffix must start a label: `notlocalhost.` is someone else's.
-        var index = 0
-        while index < key.count - suffix.count { index += Int(key[index]) + 1 }
-        guard index == key.count - suffix.count else { return nil }
+        // `notlocalhost.` is someone else's.
+        guard DomainName.key(query.name.lookupKey, isAtOrBelow: Self.localhostKey) else { return nil }
         var response = Response(authoritative: true)
         switch query.type {
         case .a: response.answer = [RRSet(owner: query.name, type: .a, ttl: localhostTTL, rdata: [.a(IPv4Bytes(127, 0, 0, 1))])]
@@ -286,6 +281,8 @@ public struct QueryResolver: Sendable {
         }
         return response
     }
+
+    private static let localhostKey: [UInt8] = [9] + Array("localhost".utf8) + [0]
 
     /// The host's own names never change.
     static let localhostTTL: UInt32 = 3600
