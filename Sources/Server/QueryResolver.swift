@@ -203,16 +203,21 @@ public struct QueryResolver: Sendable {
         if let answer = snapshot.answer(name: query.name, type: query.type, clientZone: clientZone) {
             if answer.response.rcode == .nameError, !autopathClients.isEmpty, let client,
                 autopathClients.contains(where: { $0.contains(client) }), let path = snapshot.searchPath(after: query.name),
-                let walked = autopath(query, along: path, instead: answer.response, client: client, from: snapshot)
+                let step = autopath(query, along: path, instead: answer.response, client: client, from: snapshot)
             {
-                return walked
+                switch step {
+                case .found(let response): return .answer(response)
+                case .ask(let bare): request = bare
+                }
+            } else {
+                // The common case ends here: svcdns's own answer, with no forwarding state touched.
+                guard let target = answer.targetOutsideZones, let forwarding, forwarding.allows(client),
+                    forwarding.forwards(target)
+                else {
+                    return .answer(answer.response)
+                }
+                request = ForwardRequest(name: target, type: query.type, dnssecOK: dnssecOK, aliasChain: answer.response)
             }
-            // The common case ends here: svcdns's own answer, with no forwarding state touched.
-            guard let target = answer.targetOutsideZones, let forwarding, forwarding.allows(client), forwarding.forwards(target)
-            else {
-                return .answer(answer.response)
-            }
-            request = ForwardRequest(name: target, type: query.type, dnssecOK: dnssecOK, aliasChain: answer.response)
         } else if let local = Self.localhost(query) {
             return .answer(local)
         } else {
@@ -235,12 +240,19 @@ public struct QueryResolver: Sendable {
         return .forward(request)
     }
 
+    /// Where an autopath walk ends: an answer from svcdns's zones, or the bare name to ask upstream.
+    private enum AutopathStep {
+        case found(Response)
+        case ask(ForwardRequest)
+    }
+
     /// Walks the rest of `query`'s search list for the client (`--autopath`): the first name of it with records
     /// of the asked type is the answer, as a CNAME from the asked name to it followed by its records. The bare name
-    /// goes to the upstreams (when the client may recurse); nil when it cannot, so the asked name's NXDOMAIN stands.
+    /// is left to the forwarding path (when the client may recurse), which falls back to the asked name's NXDOMAIN
+    /// unless the upstreams have records; nil when it cannot go there, so that NXDOMAIN stands.
     private func autopath(
         _ query: Query, along path: SearchPath, instead nameError: Response, client: IPAddress, from snapshot: Snapshot
-    ) -> Resolution? {
+    ) -> AutopathStep? {
         func alias(to target: DomainName) -> RRSet {
             RRSet(owner: query.name, type: .cname, ttl: path.aliasTTL, rdata: [.cname(target)])
         }
@@ -251,21 +263,15 @@ public struct QueryResolver: Sendable {
             var response = found.response
             response.answer.insert(alias(to: candidate), at: 0)
             Self.autopathSuccesses.increment()
-            return .answer(response)
+            return .found(response)
         }
-        let dnssecOK = query.edns?.dnssecOK ?? false
-        guard query.type != .aaaa || forwarding?.filtersAAAA != true, let forwarding, forwarding.allows(client),
-            forwarding.forwards(path.bare)
-        else { return nil }
+        guard let forwarding, forwarding.allows(client), forwarding.forwards(path.bare) else { return nil }
         var request = ForwardRequest(
-            name: path.bare, type: query.type, dnssecOK: dnssecOK,
-            aliasChain: Response(authoritative: false, answer: [alias(to: path.bare)]), client: client
+            name: path.bare, type: query.type, dnssecOK: query.edns?.dnssecOK ?? false,
+            aliasChain: Response(authoritative: false, answer: [alias(to: path.bare)])
         )
         request.autopathFallback = nameError
-        if let cached = forwarding.forwarder.cached(name: path.bare, type: query.type, dnssecOK: dnssecOK) {
-            return .answer(request.response(to: .answered(cached)))
-        }
-        return .forward(request)
+        return .ask(request)
     }
 
     /// RFC 6761 §6.3: `localhost.` and every name below it are the host itself, answered here and never
