@@ -6,6 +6,9 @@ public struct AuthoritativeAnswer: Hashable, Sendable {
     public var response: Response
     /// The last CNAME target when it lies outside svcdns's zones: a forwarder may continue from there.
     public var targetOutsideZones: DomainName?
+    /// True when a client in another zone could get other records: the answer came from a Service that follows
+    /// zones, so a resolver must not give it to clients of other subnets (RFC 7871 scope).
+    public var variesByClientZone = false
 }
 
 extension Snapshot {
@@ -17,7 +20,8 @@ extension Snapshot {
     /// Returns nil when the name is outside every zone (the caller forwards or refuses it). Follows
     /// CNAMEs through every zone served; the rcode and negative SOA are those of the last name reached.
     /// Reads only immutable data; the synthesised records of pod names are the only allocation. `clientZone` (a
-    /// lowercased label: `--client-zone`) puts a zone-following Service's endpoints of that zone first.
+    /// lowercased label: `--client-zone`; empty for a client in no known zone) puts a zone-following Service's
+    /// endpoints of that zone first.
     public func answer(name: DomainName, type: RecordType, clientZone: [UInt8]? = nil) -> AuthoritativeAnswer? {
         var key = name.lookupKey
         guard var zone = zone(containing: key) else { return nil }
@@ -32,17 +36,19 @@ extension Snapshot {
         for _ in 0...Self.maxCNAMEChain {
             switch zone.find(key: key, name: currentName, type: type) {
             case .answer(let entry):
-                if let clientZone, zone.kind == .cluster,
-                    let zonal = zonal(entry, at: key, in: zone, clientZone: clientZone)
-                {
+                var varies = false
+                if let clientZone, zone.kind == .cluster, let zonal = zonal(entry, at: key, in: zone, clientZone: clientZone) {
                     switch zonal {
                     case .records(let set, let additional):
                         response.answer.append(set)
                         response.additional += additional
+                        return AuthoritativeAnswer(response: response, variesByClientZone: true)
                     case .nothingInZone:
                         response.authority = [zone.negativeSOA]
+                        return AuthoritativeAnswer(response: response, variesByClientZone: true)
+                    case .asToAnyone:
+                        varies = true
                     }
-                    return AuthoritativeAnswer(response: response)
                 }
                 let presented = rotator.present(entry.rrSet, counter: entry.rotation)
                 response.answer.append(presented)
@@ -55,7 +61,7 @@ extension Snapshot {
                     if windowed && !Self.targets(of: presented, include: set.owner) { continue }
                     response.additional.append(set)
                 }
-                return AuthoritativeAnswer(response: response)
+                return AuthoritativeAnswer(response: response, variesByClientZone: varies)
             case .noData:
                 response.authority = [zone.negativeSOA]
                 return AuthoritativeAnswer(response: response)

@@ -30,6 +30,8 @@ public enum MalformedReason: Error, Hashable, Sendable {
     case duplicateOPT
     case optNotAtRoot
     case badEDNSOption
+    /// An EDNS Client Subnet option that RFC 7871 §7.1.1 calls malformed, or a second one.
+    case badClientSubnet
     /// An A record's data is not 4 bytes, or an AAAA's not 16.
     case badAddressLength
     /// A record of another class than IN: svcdns serves and forwards class IN only, and writes every record as IN.

@@ -37,11 +37,12 @@ public enum MessageDecoder {
                 }
                 guard edns == nil else { throw MalformedReason.duplicateOPT }
                 guard ownerIsRoot else { throw MalformedReason.optNotAtRoot }
-                try checkOptions(&reader, length: length)
+                let clientSubnet = try checkOptions(&reader, length: length, readingClientSubnet: true)
                 edns = EDNS(
                     udpPayloadSize: recordClass,
                     version: UInt8(truncatingIfNeeded: ttl >> 16),
-                    dnssecOK: ttl & 0x8000 != 0
+                    dnssecOK: ttl & 0x8000 != 0,
+                    clientSubnet: clientSubnet
                 )
             }
             guard reader.remaining == 0 else { throw MalformedReason.trailingBytes }
@@ -75,7 +76,8 @@ public enum MessageDecoder {
                 let length = Int(try reader.readUInt16())
                 if type == RecordType.opt.rawValue {
                     guard edns == nil, owner.wire == [0] else { return nil }
-                    try checkOptions(&reader, length: length)
+                    // Options are checked for their framing only: a malformed Client Subnet is what made it FORMERR.
+                    _ = try checkOptions(&reader, length: length, readingClientSubnet: false)
                     edns = EDNS(udpPayloadSize: recordClass, version: UInt8(truncatingIfNeeded: ttl >> 16), dnssecOK: ttl & 0x8000 != 0)
                 } else {
                     try reader.skip(length)
@@ -145,17 +147,28 @@ public enum MessageDecoder {
         try reader.skip(Int(try reader.readUInt16()))
     }
 
-    /// RFC 6891 §6.1.2: options are code, length, data; they must exactly fill the rdata.
-    static func checkOptions(_ reader: inout WireReader, length: Int) throws(MalformedReason) {
+    /// RFC 6891 §6.1.2: options are code, length, data; they must exactly fill the rdata. The one option svcdns
+    /// reads is EDNS Client Subnet (RFC 7871), returned when `readingClientSubnet` (at most one per query).
+    static func checkOptions(
+        _ reader: inout WireReader, length: Int, readingClientSubnet: Bool
+    ) throws(MalformedReason) -> ClientSubnet? {
         let end = reader.position + length
         guard end <= reader.bytes.count else { throw .truncated }
+        var clientSubnet: ClientSubnet? = nil
         while reader.position < end {
             guard end - reader.position >= 4 else { throw .badEDNSOption }
-            _ = try reader.readUInt16()
+            let code = try reader.readUInt16()
             let optionLength = Int(try reader.readUInt16())
             guard reader.position + optionLength <= end else { throw .badEDNSOption }
-            try reader.skip(optionLength)
+            if readingClientSubnet && code == ClientSubnet.optionCode {
+                // Two subnets leave no way to say which the answer is for (BIND refuses them too).
+                guard clientSubnet == nil else { throw .badClientSubnet }
+                clientSubnet = try ClientSubnet.read(&reader, length: optionLength)
+            } else {
+                try reader.skip(optionLength)
+            }
         }
+        return clientSubnet
     }
 
     static func readRecord(_ reader: inout WireReader) throws(MalformedReason) -> ResourceRecord {

@@ -100,8 +100,10 @@ private enum MessageWriter {
     private static func writeResponse<Sink: MessageSink>(
         _ response: Response, to query: Query, limit: Int, table: inout CompressionTable, into sink: inout Sink
     ) {
-        // The OPT record (11 bytes) always goes last: room is kept for it, in the limit and in fixed memory.
-        let budget = min(limit, sink.capacity) - (query.edns == nil ? 0 : 11)
+        // The OPT record (11 bytes, and the echoed Client Subnet option) always goes last: room is kept for it, in
+        // the limit and in fixed memory.
+        let echoedSubnet = response.clientSubnetScope.flatMap { scope in query.edns?.clientSubnet.map { ($0, scope) } }
+        let budget = min(limit, sink.capacity) - (query.edns == nil ? 0 : 11) - (echoedSubnet?.0.wireLength ?? 0)
         writeHeader(id: query.id, flags: 0, into: &sink)
         writeName(query.name, compress: true, table: &table, into: &sink)
         sink.append16(query.type.rawValue)
@@ -134,6 +136,11 @@ private enum MessageWriter {
 
         if let edns = query.edns {
             writeOPT(rcode: response.rcode, dnssecOK: edns.dnssecOK, into: &sink)
+            if let (subnet, scope) = echoedSubnet {
+                let lengthAt = sink.count - 2
+                subnet.write(scope: scope, into: &sink)
+                sink.patch16(UInt16(subnet.wireLength), at: lengthAt)
+            }
             counts.additional += 1
         }
         var flags: UInt16 = 0x8000 | UInt16(query.header.opcode) << 11 | (response.rcode.rawValue & 0x000F)

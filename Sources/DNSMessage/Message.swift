@@ -5,11 +5,14 @@ public struct EDNS: Hashable, Sendable {
     public var version: UInt8
     /// DNSSEC OK (RFC 3225); copied into the response.
     public var dnssecOK: Bool
+    /// The EDNS Client Subnet option of a query (RFC 7871), when it had one; other options are not kept.
+    public var clientSubnet: ClientSubnet?
 
-    public init(udpPayloadSize: UInt16, version: UInt8 = 0, dnssecOK: Bool = false) {
+    public init(udpPayloadSize: UInt16, version: UInt8 = 0, dnssecOK: Bool = false, clientSubnet: ClientSubnet? = nil) {
         self.udpPayloadSize = udpPayloadSize
         self.version = version
         self.dnssecOK = dnssecOK
+        self.clientSubnet = clientSubnet
     }
 }
 
@@ -61,6 +64,9 @@ public struct Response: Hashable, Sendable {
     public var additional: [RRSet]
     /// TC is set even when everything fits: a rate-limited answer sent empty so the client asks over TCP.
     public var truncated: Bool
+    /// The scope to echo the query's EDNS Client Subnet option with (RFC 7871 §7.2.1): how many leading bits of
+    /// the client's subnet this answer is good for. Nil: the option was not used, and is not echoed.
+    public var clientSubnetScope: UInt8? = nil
 
     public init(
         rcode: ResponseCode = .noError, authoritative: Bool = false, recursionAvailable: Bool = false,

@@ -199,8 +199,13 @@ public struct QueryResolver: Sendable {
         }
         let dnssecOK = query.edns?.dnssecOK ?? false
         var request: ForwardRequest
-        let clientZone = clientZones.isEmpty ? nil : client.flatMap(clientZones.zone(of:))
-        if let answer = snapshot.answer(name: query.name, type: query.type, clientZone: clientZone) {
+        let location = clientZones.isEmpty ? nil : clientZones.locate(client: client, subnet: query.edns?.clientSubnet)
+        if var answer = snapshot.answer(name: query.name, type: query.type, clientZone: location?.zone) {
+            if let subnet = location?.subnet {
+                // RFC 7871 §7.2.1: an answer that depends on the zone is good for the subnet as given, any other
+                // for every client (scope 0), so a resolver caches it once.
+                answer.response.clientSubnetScope = answer.variesByClientZone ? subnet.sourcePrefixLength : 0
+            }
             if answer.response.rcode == .nameError, !autopathClients.isEmpty, let client,
                 autopathClients.contains(where: { $0.contains(client) }), let path = snapshot.searchPath(after: query.name),
                 let step = autopath(query, along: path, instead: answer.response, client: client, from: snapshot)

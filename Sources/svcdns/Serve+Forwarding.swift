@@ -53,8 +53,12 @@ extension Serve {
             ),
             timeout: TimeAmount(HealthCheckOverrides.parseDuration(upstreamTimeout)!), logger: Logger(label: "svcdns.forward")
         )
-        let allowed = allowRecursion.isEmpty ? IPNetwork.privateNetworks : allowRecursion.compactMap(IPNetwork.init)
-        return ForwardingPolicy(forwarder: forwarder, allowRecursion: allowed, filtersAAAA: filterAaaa)
+        return ForwardingPolicy(forwarder: forwarder, allowRecursion: recursionClients, filtersAAAA: filterAaaa)
+    }
+
+    /// `--allow-recursion`, parsed: the clients that may use forwarding, and whose EDNS Client Subnet is believed.
+    var recursionClients: [IPNetwork] {
+        allowRecursion.isEmpty ? IPNetwork.privateNetworks : allowRecursion.compactMap(IPNetwork.init)
     }
 
     /// `--forward`, parsed; a malformed one, or a zone given twice, is a usage error naming it.

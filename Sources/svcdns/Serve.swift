@@ -75,7 +75,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Clients allowed to use forwarding (CIDR, repeatable). (default: loopback, RFC 1918, fc00::/7)")
     var allowRecursion: [String] = []
 
-    @Option(help: "The zone of clients in CIDR (CIDR=ZONE, repeatable; the longest prefix wins): Services that follow zones answer them with that zone's endpoints first.")
+    @Option(help: "The zone of clients in CIDR (CIDR=ZONE, repeatable; the longest prefix wins): Services that follow zones answer them with that zone's endpoints first. A client in --allow-recursion may name its subnet instead, with EDNS Client Subnet.")
     var clientZone: [String] = []
 
     @Option(help: "Clients (CIDR, repeatable) whose resolv.conf has the Kubernetes search list: a miss under <ns>.svc is answered by walking the rest of it here.")
@@ -432,7 +432,7 @@ struct Serve: AsyncParsableCommand {
                 timeout: HealthCheckOverrides.parseDuration(healthTimeout)!, fall: healthFall, rise: healthRise
             ),
             forwarding: forwarding, loopProbe: loopProbe, autopath: autopath.compactMap(IPNetwork.init),
-            clientZones: ClientZones(clientZone.compactMap(ClientZones.parse)),
+            clientZones: ClientZones(clientZone.compactMap(ClientZones.parse), subnetSources: recursionClients),
             dns: DNSServerConfiguration(
                 addresses: listen, tcpIdleTimeout: TimeAmount(HealthCheckOverrides.parseDuration(tcpIdleTimeout)!),
                 maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: tcpMaxConnectionsPerClient,

@@ -186,3 +186,97 @@ import Testing
         #expect((result.stdout + result.stderr).contains("--client-zone 127.0.0.0/8=zone.a is not CIDR=ZONE"))
     }
 }
+
+/// EDNS Client Subnet (RFC 7871): a resolver allowed to recurse names its client's subnet, and the answer is that
+/// subnet's zone's, echoed with the scope a resolver may cache it for.
+@Suite(.serialized) struct ClientSubnetTests {
+    /// A resolver at 127.0.31.1 (allowed to recurse); 127.0.28.x and 127.0.29.x are zones a and b.
+    static let arguments = TopologyTests.clientZones + ["--allow-recursion", "127.0.31.0/24"]
+
+    /// What dig printed: the answer's addresses in order, and the CLIENT-SUBNET line of its OPT section.
+    static func dig(_ name: String, _ type: String = "A", subnet: String?, from source: String, at server: SvcDNSProcess) throws
+        -> (status: String, records: [String], echoed: String?)
+    {
+        var arguments = ["-b", source, "@127.0.0.1", "-p", "\(server.dnsPort)", "+norecurse", "+comments", name, type]
+        if let subnet { arguments.insert("+subnet=\(subnet)", at: 0) }
+        let output = try Tool.run("dig", arguments, timeout: 10)
+        let parsed = try DigOutput(parsing: output.stdout)
+        let echoed = output.stdout.split(separator: "\n").first { $0.hasPrefix("; CLIENT-SUBNET: ") }
+            .map { String($0.dropFirst("; CLIENT-SUBNET: ".count)) }
+        return (parsed.status, parsed.answer.map { String($0.split(separator: " ").last!) }, echoed)
+    }
+
+    @Test func theSubnetsZoneDecides() throws {
+        let folder = try TemporaryFolder(files: TopologyTests.zones)
+        let server = try SvcDNSProcess(zones: folder.path, arguments: Self.arguments)
+        defer { server.stop() }
+        let web = "web.default.svc.cluster.local"
+        let zoneA: Set = ["127.0.27.1", "127.0.27.2"]
+        let zoneB: Set = ["127.0.27.3", "127.0.27.4"]
+
+        // The resolver is in no zone itself: its clients' subnets decide, and the answer is good for that subnet.
+        let a = try Self.dig(web, subnet: "127.0.28.0/24", from: "127.0.31.1", at: server)
+        #expect(a.status == "NOERROR" && Set(a.records.prefix(2)) == zoneA && a.records.count == 4, "\(a)")
+        #expect(a.echoed == "127.0.28.0/24/24")
+        let b = try Self.dig(web, subnet: "127.0.29.0/24", from: "127.0.31.1", at: server)
+        #expect(Set(b.records.prefix(2)) == zoneB && b.records.count == 4, "\(b)")
+        #expect(b.echoed == "127.0.29.0/24/24")
+        // require-zone from zone b's subnet: no data, still only for that subnet.
+        let required = try Self.dig("req.default.svc.cluster.local", subnet: "127.0.29.0/24", from: "127.0.31.1", at: server)
+        #expect(required.status == "NOERROR" && required.records.isEmpty && required.echoed == "127.0.29.0/24/24", "\(required)")
+        // A /16 spans more than zone a's /24: no zone speaks for all of it, so it is answered as anyone is, and only
+        // for that /16 (elsewhere it differs).
+        let wide = try Self.dig("req.default.svc.cluster.local", subnet: "127.0.0.0/16", from: "127.0.31.1", at: server)
+        #expect(wide.records == ["127.0.27.5"] && wide.echoed == "127.0.0.0/16/16", "\(wide)")
+        // IPv6 subnets are read as well; no zone holds this one.
+        let v6 = try Self.dig("req.default.svc.cluster.local", subnet: "2001:db8::/56", from: "127.0.31.1", at: server)
+        #expect(v6.records == ["127.0.27.5"] && v6.echoed == "2001:db8::/56/56", "\(v6)")
+        // Names whose answer is everyone's: scope 0, so the resolver caches them once.
+        let version = try Self.dig("dns-version.cluster.local", "TXT", subnet: "127.0.28.0/24", from: "127.0.31.1", at: server)
+        #expect(version.status == "NOERROR" && version.records.count == 1 && version.echoed == "127.0.28.0/24/0", "\(version)")
+        // A source prefix of 0 discloses nothing: the sender's own zone (none here), scope 0.
+        let hidden = try Self.dig("req.default.svc.cluster.local", subnet: "0.0.0.0/0", from: "127.0.31.1", at: server)
+        #expect(hidden.records == ["127.0.27.5"] && hidden.echoed?.hasSuffix("/0/0") == true, "\(hidden)")
+    }
+
+    @Test func onlyResolversAllowedToRecurseAreBelieved() throws {
+        let folder = try TemporaryFolder(files: TopologyTests.zones)
+        let server = try SvcDNSProcess(zones: folder.path, arguments: Self.arguments)
+        defer { server.stop() }
+        // A client in zone a claims zone b's subnet: its own address decides, and the option is not echoed.
+        let claimed = try Self.dig("req.default.svc.cluster.local", subnet: "127.0.29.0/24", from: "127.0.28.1", at: server)
+        #expect(claimed.records == ["127.0.27.5"] && claimed.echoed == nil, "\(claimed)")
+        // Without --client-zone the option is not used at all.
+        let plain = try SvcDNSProcess(zones: folder.path, arguments: ["--allow-recursion", "127.0.31.0/24"])
+        defer { plain.stop() }
+        let ignored = try Self.dig("req.default.svc.cluster.local", subnet: "127.0.29.0/24", from: "127.0.31.1", at: plain)
+        #expect(ignored.records == ["127.0.27.5"] && ignored.echoed == nil, "\(ignored)")
+    }
+
+    /// RFC 7871 §7.1.1: a malformed option is FORMERR (with OPT, since the OPT record itself reads).
+    @Test(arguments: [
+        ("scope set in a query", [0, 1, 24, 8, 127, 0, 28] as [UInt8]),
+        ("bits past the source prefix", [0, 1, 20, 0, 127, 0, 31]),
+        ("address longer than the prefix", [0, 1, 16, 0, 127, 0, 28]),
+        ("prefix longer than the family's", [0, 1, 33, 0, 127, 0, 28, 1, 0]),
+        ("unknown family", [0, 3, 8, 0, 127]),
+        ("shorter than its fixed fields", [0, 1, 0]),
+    ])
+    func aMalformedSubnetIsAFormatError(reason: String, data: [UInt8]) throws {
+        let folder = try TemporaryFolder(files: TopologyTests.zones)
+        let server = try SvcDNSProcess(zones: folder.path, arguments: Self.arguments)
+        defer { server.stop() }
+        let option = RawMessage.u16(8) + RawMessage.u16(UInt16(data.count)) + data
+        let query = RawMessage.header(id: 0x5151, ar: 1) + RawMessage.question() + RawMessage.opt(rdata: option)
+        let socket = try TestClient.UDPSocket(port: server.dnsPort, source: "127.0.31.1")
+        try socket.send(query)
+        let response = try LDNS.decode(try #require(socket.receive(), "\(reason)"))
+        #expect(response.id == 0x5151 && response.rcodeName == "FORMERR" && response.edns != nil, "\(reason)")
+        // Two well-formed options in one query are refused too; one alone is answered.
+        let good = RawMessage.u16(8) + RawMessage.u16(7) + [0, 1, 24, 0, 127, 0, 28]
+        try socket.send(RawMessage.header(id: 0x5152, ar: 1) + RawMessage.question() + RawMessage.opt(rdata: good + good))
+        #expect(try LDNS.decode(try #require(socket.receive())).rcodeName == "FORMERR")
+        try socket.send(RawMessage.header(id: 0x5153, ar: 1) + RawMessage.question() + RawMessage.opt(rdata: good))
+        #expect(try LDNS.decode(try #require(socket.receive())).rcodeName == "NOERROR")
+    }
+}
