@@ -71,7 +71,11 @@ public struct SnapshotBuilder: Sendable {
         let reverseZones = [ReverseName.ipv4Zone, ReverseName.ipv6Zone]
         for (origin, family) in zip(reverseZones, pointers.byFamily) {
             packer.beginZone(origin: origin, expectedNames: family.count)
-            packer.addOwner(key: origin.lookupKey, sets: [generatedSOA(origin: origin, serial: serial)])
+            // NS beside the SOA: a secondary (Knot, NSD) refuses a zone without NS at its apex (RFC 1034 §4.2.1).
+            packer.addOwner(
+                key: origin.lookupKey,
+                sets: [generatedSOA(origin: origin, serial: serial), RRSet(owner: origin, type: .ns, ttl: ttl, rdata: [.ns(settings.nameServer)])]
+            )
             PointerList.forEachOwner(of: family) { address, targets in
                 let owner = ReverseName.of(address)
                 if targets.allSatisfy({ $0 >= 0 }) {

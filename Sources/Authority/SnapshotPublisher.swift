@@ -90,10 +90,19 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
         }
     )
 
-    public init(builder: SnapshotBuilder, store: SnapshotStore, logger: Logger) {
+    /// Called with each build's serial before the build is published (`SerialCeiling.reserve`).
+    private let reserveSerial: (@Sendable (UInt32) throws -> Void)?
+
+    /// `serialFloor`: the highest serial builds before this start may have taken; each build's is above it.
+    public init(
+        builder: SnapshotBuilder, store: SnapshotStore, logger: Logger, serialFloor: UInt32 = 0,
+        reserveSerial: (@Sendable (UInt32) throws -> Void)? = nil
+    ) {
         self.builder = builder
         self.store = store
         self.logger = logger
+        self.reserveSerial = reserveSerial
+        inputs.withLock { $0.serial = serialFloor }
         (changes, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -161,7 +170,8 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
     private func buildAndPublish() -> Snapshot {
         let (catalog, zones, health, generation, serial, pending, built, accepted) = inputs.withLock { inputs in
             inputs.generation += 1
-            // The serial must grow with every build; seconds since 1970 also orders restarts.
+            // The serial must grow with every build. Seconds since 1970 make it tell the time when builds are
+            // rare; the floor (kept in the store) orders restarts after bursts that ran ahead of the clock.
             let now = UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince1970))
             inputs.serial = max(inputs.serial &+ 1, now)
             defer {
@@ -172,6 +182,13 @@ public final class SnapshotPublisher: ServiceLifecycle.Service, Sendable {
                 inputs.catalog, inputs.zones, inputs.health, inputs.generation, inputs.serial, inputs.pending, inputs.built,
                 inputs.accepted
             )
+        }
+        if let reserveSerial {
+            do {
+                try reserveSerial(serial)
+            } catch {
+                logger.error("the SOA serial could not be kept for the next start", metadata: ["error": "\(error)"])
+            }
         }
         let started = ContinuousClock.now
         let snapshot: Snapshot

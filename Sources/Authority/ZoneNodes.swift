@@ -86,6 +86,30 @@ struct ZoneNodes: Sendable {
     }
 }
 
+extension ZoneNodes {
+    /// True when both hold the same packed names: only the names either changed since can differ.
+    func sharesPacking(with other: ZoneNodes) -> Bool { packed === other.packed }
+
+    /// The names changed since packing, set or removed.
+    var changedKeys: [NameKey] {
+        var keys: [NameKey] = []
+        keys.reserveCapacity(changes.count)
+        changes.forEach { key, _ in keys.append(key) }
+        return keys
+    }
+
+    /// How many names were packed; `packedOwner` reads them by number.
+    var packedCount: Int { packed.names.count }
+
+    /// The key and RRsets of packed name `number`; nil when a change since packing replaced or removed it (a
+    /// replaced one is among `changedKeys`).
+    func packedOwner(_ number: Int) -> (key: NameKey, sets: [RRSet])? {
+        let key = NameKey(packed.names.withName(number) { name in name.map(NameIndex.lowercase) })
+        guard changes[key] == nil else { return nil }
+        return (key, packed.sets(of: packed.nodes[number]))
+    }
+}
+
 /// A name a query found, read where it lies: a value (changed since the last full build, or made for the query), or in the packed zone.
 enum FoundNode {
     case value(Node)

@@ -20,8 +20,14 @@ public enum MessageDecoder {
             let name = try reader.readName()
             let type = RecordType(rawValue: try reader.readUInt16())
             let recordClass = try reader.readUInt16()
-            for _ in 0..<(Int(counts.answer) + Int(counts.authority)) {
-                try skipRecord(&reader)
+            var ixfrSerial: UInt32? = nil
+            for index in 0..<(Int(counts.answer) + Int(counts.authority)) {
+                // RFC 1995 §3: an IXFR names the version the secondary holds with an SOA in the authority section.
+                if type == .ixfr && index >= Int(counts.answer) && ixfrSerial == nil {
+                    if case .soa(let soa) = try readRecord(&reader).rdata { ixfrSerial = soa.serial }
+                } else {
+                    try skipRecord(&reader)
+                }
             }
             var edns: EDNS? = nil
             for _ in 0..<counts.additional {
@@ -46,7 +52,9 @@ public enum MessageDecoder {
                 )
             }
             guard reader.remaining == 0 else { throw MalformedReason.trailingBytes }
-            return Query(header: header, name: name, type: type, recordClass: recordClass, edns: edns)
+            var query = Query(header: header, name: name, type: type, recordClass: recordClass, edns: edns)
+            query.ixfrSerial = ixfrSerial
+            return query
         } catch {
             throw .malformed(header, error)
         }

@@ -1,3 +1,9 @@
+/// The opcodes svcdns writes besides QUERY.
+public enum Opcode {
+    /// RFC 1996: a primary tells its secondaries that a zone changed.
+    public static let notify: UInt8 = 4
+}
+
 /// What the server sends back to one request: a response to a query it could read, or an error
 /// (FORMERR, NOTIMP) with no question, to one it could not use.
 public enum OutgoingMessage: Sendable {
@@ -50,6 +56,18 @@ public enum ResponseEncoder {
         var sink = RawSink(UnsafeMutableRawBufferPointer(rebasing: memory[..<min(limit, memory.count)]))
         MessageWriter.write(message, limit: limit, into: &sink)
         return sink.count
+    }
+
+    /// Writes a NOTIFY (RFC 1996 §3.7): opcode NOTIFY, AA set, the zone's SOA as question and, as a hint of the
+    /// new serial, as answer.
+    public static func encodeNotify(id: UInt16, zone: DomainName, soa: RRSet, into buffer: inout [UInt8]) {
+        let request = Query(
+            header: QueryHeader(id: id, flags: UInt16(Opcode.notify) << 11), name: zone, type: .soa,
+            recordClass: RecordClass.internet, edns: nil)
+        encode(.response(Response(authoritative: true, answer: [soa]), to: request), limit: classicUDPLimit, into: &buffer)
+        // Written as a response to itself, it is a request: QR clear, only the opcode and AA left.
+        buffer[2] = UInt8(Opcode.notify) << 3 | 0x04
+        buffer[3] = 0
     }
 
     /// Writes a query, as svcdns sends one to an upstream: RD set, one question, and an OPT record

@@ -42,6 +42,8 @@ public struct Query: Hashable, Sendable {
     public var recordClass: UInt16
     /// Nil when the query carried no OPT record; then the response carries none either (RFC 6891 §7).
     public var edns: EDNS?
+    /// An IXFR's serial: the version of the zone the secondary holds (RFC 1995 §3); nil for other types.
+    public var ixfrSerial: UInt32? = nil
 
     public init(header: QueryHeader, name: DomainName, type: RecordType, recordClass: UInt16, edns: EDNS?) {
         self.header = header

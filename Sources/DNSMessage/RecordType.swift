@@ -60,6 +60,8 @@ public struct ResponseCode: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let nameError = ResponseCode(rawValue: 3)
     public static let notImplemented = ResponseCode(rawValue: 4)
     public static let refused = ResponseCode(rawValue: 5)
+    /// RFC 2136 §2.2 (used by RFC 5936 §2.2.1): not authoritative for the zone named.
+    public static let notAuthoritative = ResponseCode(rawValue: 9)
     public static let badVersion = ResponseCode(rawValue: 16)
 
     public var description: String {
@@ -70,6 +72,7 @@ public struct ResponseCode: RawRepresentable, Hashable, Sendable, CustomStringCo
         case 3: "NXDOMAIN"
         case 4: "NOTIMP"
         case 5: "REFUSED"
+        case 9: "NOTAUTH"
         case 16: "BADVERS"
         default: "RCODE\(rawValue)"
         }

@@ -21,6 +21,8 @@ public struct QueryPipeline: Sendable {
         case dropped
         /// The answer comes from upstream: call `forward` and `encode` its response.
         case forward(Query, QueryResolver.ForwardRequest)
+        /// A zone transfer (TCP only): write the stream's messages one after another.
+        case transfer(ZoneTransferStream)
     }
 
     /// Decodes and resolves `request`; an answer known now is encoded into `output` at once. `client` is
@@ -77,7 +79,7 @@ public struct QueryPipeline: Sendable {
         do {
             let decoded = try MessageDecoder.decodeQuery(request)
             query = decoded
-            resolution = resolver.resolve(decoded, client: client, from: snapshot)
+            resolution = resolver.resolve(decoded, client: client, from: snapshot, overTCP: overTCP)
         } catch {
             query = nil
             resolution = resolver.resolve(undecodable: error, request: request)
@@ -109,6 +111,9 @@ public struct QueryPipeline: Sendable {
             return .other(.forward(query, request))
         case .drop:
             return .other(.dropped)
+        case .transfer(let records):
+            guard let query else { return .other(.dropped) }
+            return .other(.transfer(ZoneTransferStream(query: query, records: records)))
         }
     }
 

@@ -87,15 +87,18 @@ public struct QueryResolver: Sendable {
     public let autopathClients: [IPNetwork]
     /// `--client-zone`: the zone each client is in, for Services that follow zones.
     public let clientZones: ClientZones
+    /// `--transfer-to`: who may transfer zones; nil when nobody may.
+    public let transfers: TransferPolicy?
 
     public init(
         snapshots: SnapshotStore, forwarding: ForwardingPolicy? = nil, autopathClients: [IPNetwork] = [],
-        clientZones: ClientZones = ClientZones()
+        clientZones: ClientZones = ClientZones(), transfers: TransferPolicy? = nil
     ) {
         self.snapshots = snapshots
         self.forwarding = forwarding
         self.autopathClients = autopathClients
         self.clientZones = clientZones
+        self.transfers = transfers
     }
 
     /// Answers found by walking a client's search list (`--autopath`), as CoreDNS counts them.
@@ -110,6 +113,8 @@ public struct QueryResolver: Sendable {
         case reject(ResponseCode, QueryHeader, EDNS?)
         /// Nothing goes back.
         case drop
+        /// A zone transfer over TCP: these records, in as many messages as they take.
+        case transfer(TransferRecords)
     }
 
     /// A question for the upstreams, and the authoritative start of the answer when it is the target of a
@@ -180,7 +185,7 @@ public struct QueryResolver: Sendable {
     /// As `resolve(_:client:)`, from a snapshot the caller loaded: a UDP worker loads one per batch of
     /// queries it read together, rather than one per query (an atomic load of a strong reference, and
     /// its retain and release).
-    func resolve(_ query: Query, client: IPAddress?, from snapshot: Snapshot) -> Resolution {
+    func resolve(_ query: Query, client: IPAddress?, from snapshot: Snapshot, overTCP: Bool = false) -> Resolution {
         // RFC 6891 §6.1.3: an EDNS version we do not implement gets BADVERS and nothing else.
         if let edns = query.edns, edns.version > 0 {
             return .answer(Response(rcode: .badVersion))
@@ -188,9 +193,8 @@ public struct QueryResolver: Sendable {
         guard query.recordClass == RecordClass.internet else {
             return .answer(Response(rcode: .refused))
         }
-        // svcdns serves no zone transfers: its zones are views of a registry, not files to copy.
         if query.type == .axfr || query.type == .ixfr {
-            return .answer(Response(rcode: .refused))
+            return transfer(query, client: client, overTCP: overTCP)
         }
         // OPT and TSIG records belong in a message's additional section only (RFC 6891 §6.1.1, RFC 8945 §5.1):
         // asked for as a question, the query is malformed, as BIND answers it.
@@ -243,6 +247,27 @@ public struct QueryResolver: Sendable {
             return .answer(request.response(to: .answered(cached)))
         }
         return .forward(request)
+    }
+
+    /// AXFR and IXFR (RFC 5936, RFC 1995), for clients in `--transfer-to` only. AXFR needs TCP; an IXFR over UDP
+    /// gets the current SOA alone, which tells a secondary that is behind to ask again over TCP (RFC 1995 §2).
+    private func transfer(_ query: Query, client: IPAddress?, overTCP: Bool) -> Resolution {
+        guard let transfers, transfers.allows(client) else { return .answer(Response(rcode: .refused)) }
+        guard overTCP || query.type == .ixfr else { return .answer(Response(rcode: .formatError)) }
+        let plan = transfers.journal.plan(apex: query.name, clientSerial: query.type == .ixfr ? query.ixfrSerial ?? 0 : nil)
+        let soaAlone: (RRSet) -> Resolution = { soa in
+            var owned = soa
+            owned.owner = query.name
+            return .answer(Response(authoritative: true, answer: [owned]))
+        }
+        switch plan {
+        case .notAuthoritative:
+            return .answer(Response(rcode: .notAuthoritative))
+        case .upToDate(let soa):
+            return soaAlone(soa)
+        case .full(let records), .incremental(let records):
+            return overTCP ? .transfer(records) : soaAlone(records.soa)
+        }
     }
 
     /// Where an autopath walk ends: an answer from svcdns's zones, or the bare name to ask upstream.

@@ -63,6 +63,18 @@ struct TCPConnectionStateMachine {
         return .write
     }
 
+    /// A message of a longer answer (a zone transfer) is ready: as `answerReady`, but the query stays in flight
+    /// until `queryDropped`-like `answerEnded` says its last message went.
+    mutating func partOfAnswerReady(bytes: Int) -> AnswerAction {
+        queriesInFlight += 1
+        return answerReady(bytes: bytes)
+    }
+
+    /// The last message of a longer answer was handed on.
+    mutating func answerEnded() {
+        queriesInFlight -= 1
+    }
+
     mutating func answerWritten(bytes: Int) {
         queuedAnswerBytes -= bytes
     }

@@ -30,6 +30,9 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
     private var answering = false
     /// A pass is queued on the event loop, behind the other channels' work.
     private var passScheduled = false
+    /// The zone transfer being written, a message at a time (each written when the one before has gone, so a
+    /// transfer holds one message whatever the zone's size). No other query is taken until it ends.
+    private var transfer: ZoneTransferStream?
     /// Queries answered in one go before the event loop is given back to the other channels.
     static let queriesPerPass = 32
     static let passDelay = TimeAmount.microseconds(50)
@@ -67,7 +70,9 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
         answering = true
         var budget = Self.queriesPerPass
         var wrote = false
-        while budget > 0, state.mayTakeQuery, context.channel.isActive, let frame = TCPFrameDecoder.nextFrame(in: &input) {
+        while budget > 0, transfer == nil, state.mayTakeQuery, context.channel.isActive,
+            let frame = TCPFrameDecoder.nextFrame(in: &input)
+        {
             budget -= 1
             state.queryTaken()
             wrote = answer(frame, context: context) || wrote
@@ -80,7 +85,10 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
             input.discardReadBytes()
         }
         let waiting = TCPFrameDecoder.hasFrame(in: input)
-        if waiting && state.mayTakeQuery && context.channel.isActive {
+        if transfer != nil {
+            // The transfer's own writes call back in here when it ends.
+            return
+        } else if waiting && state.mayTakeQuery && context.channel.isActive {
             // More to do, but later: one client's queries must not hold the event loop its neighbours share
             // (a loopback peer's kernel buffers take megabytes of answers before the channel turns unwritable).
             schedulePass(context: context)
@@ -123,6 +131,12 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
         case .dropped:
             state.queryDropped()
             return false
+        case .transfer(let stream):
+            transfer = stream
+            let wrote = sendTransferMessage(context: context)
+            metrics.record(type: .axfr, isIPv6: isIPv6, response: output, started: started)
+            log(client: client, started: started)
+            return wrote
         case .forward(let query, let request):
             // RFC 7766 §6.2.1.1: answers may go out of order; the client matches them by ID, so later
             // queries on this connection are not held up behind this one.
@@ -170,6 +184,46 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
         case .discard:
             return false
         }
+    }
+
+    /// Writes the transfer's next message; true when one was written (to be flushed). When none is left, or one
+    /// cannot be made, the transfer ends (closing the connection in the second case) and queries are taken again.
+    private func sendTransferMessage(context: ChannelHandlerContext) -> Bool {
+        guard var stream = transfer, context.channel.isActive else { return endTransfer(context: context) }
+        let more = stream.nextMessage(into: &output)
+        transfer = stream
+        guard more else {
+            if stream.failed { close(context: context, reason: "transfer") }
+            return endTransfer(context: context)
+        }
+        let size = output.count + 2
+        switch state.partOfAnswerReady(bytes: size) {
+        case .write:
+            var buffer = context.channel.allocator.buffer(capacity: size)
+            buffer.writeInteger(UInt16(output.count))
+            buffer.writeBytes(output)
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.assumeIsolated().whenComplete { _ in
+                self.activity?.touch()
+                self.state.answerWritten(bytes: size)
+                if self.sendTransferMessage(context: context) { context.flush() }
+            }
+            context.write(wrapOutboundOut(buffer), promise: written)
+            return true
+        case .close:
+            close(context: context, reason: "queue")
+            return endTransfer(context: context)
+        case .discard:
+            return endTransfer(context: context)
+        }
+    }
+
+    private func endTransfer(context: ChannelHandlerContext) -> Bool {
+        guard transfer != nil else { return false }
+        transfer = nil
+        state.answerEnded()
+        context.eventLoop.assumeIsolated().execute { self.answerWaitingQueries(context: context) }
+        return false
     }
 
     // RFC 7766 §6.2.3: the read the channel asks for after each read cycle goes on only while queries

@@ -122,6 +122,9 @@ final class UDPWorker: Sendable {
             batch.queueAnswer(size: size, to: index)
         case .dropped:
             if rateLimit == .drop { metrics.countRateLimited(.drop) }
+        case .transfer:
+            // The resolver streams transfers over TCP only: a datagram never gets here.
+            break
         case .forward(let query, let request):
             forward(query, request, client: client, to: batch.peerAddress(index), started: started)
         }

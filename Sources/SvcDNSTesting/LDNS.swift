@@ -79,7 +79,8 @@ public enum LDNS {
     /// Builds a query with `ldns_pkt_query_new_frm_str` and `ldns_pkt2wire`. `udpSize` adds an OPT record.
     public static func query(
         _ name: String, _ type: String, class recordClass: String = "IN", id: UInt16 = 0x5d1e,
-        recursionDesired: Bool = true, udpSize: UInt16? = nil, ednsVersion: UInt8 = 0, dnssecOK: Bool = false
+        recursionDesired: Bool = true, udpSize: UInt16? = nil, ednsVersion: UInt8 = 0, dnssecOK: Bool = false,
+        authority: String? = nil
     ) throws -> [UInt8] {
         let rrType = ldns_get_rr_type_by_name(type)
         let rrClass = ldns_get_rr_class_by_name(recordClass)
@@ -91,6 +92,14 @@ public enum LDNS {
         }
         defer { ldns_pkt_free(packet) }
         ldns_pkt_set_id(packet, id)
+        if let authority {
+            // An IXFR's SOA (RFC 1995 §3); the packet owns the record once pushed.
+            var rr: UnsafeMutablePointer<ldns_rr>? = nil
+            guard ldns_rr_new_frm_str(&rr, authority, 0, nil, nil) == LDNS_STATUS_OK, let rr else {
+                throw Failure(description: "libldns cannot read the authority record \(authority)")
+            }
+            _ = ldns_pkt_push_rr(packet, LDNS_SECTION_AUTHORITY, rr)
+        }
         if let udpSize {
             ldns_pkt_set_edns_udp_size(packet, udpSize)
             ldns_pkt_set_edns_version(packet, ednsVersion)

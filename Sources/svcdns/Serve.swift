@@ -47,6 +47,9 @@ struct Serve: AsyncParsableCommand {
 
     /// `--forward` flags at most.
     static let maxStubDomains = 100
+    static let maxTransferRanges = 1000
+    static let maxNotifyTargets = 100
+    static let maxTransferJournal = 10_000_000
 
     @Option(help: "Where to read upstreams from when --upstream is not given.")
     var resolvConf: String = "/etc/resolv.conf"
@@ -77,6 +80,15 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "The zone of clients in CIDR (CIDR=ZONE, repeatable; the longest prefix wins): Services that follow zones answer them with that zone's endpoints first. A client in --allow-recursion may name its subnet instead, with EDNS Client Subnet.")
     var clientZone: [String] = []
+
+    @Option(help: "Secondaries (CIDR, repeatable) that may transfer the zones over TCP: AXFR, and IXFR from the journal. (default: nobody)")
+    var transferTo: [String] = []
+
+    @Option(help: "Send NOTIFY to this secondary after each change, at most once a second per zone (ADDR:PORT, repeatable).")
+    var notify: [String] = []
+
+    @Option(help: "Changed records kept per zone for IXFR; a secondary further behind gets the whole zone.")
+    var transferJournal: Int = TransferJournal.defaultMaxRecords
 
     @Option(help: "Clients (CIDR, repeatable) whose resolv.conf has the Kubernetes search list: a miss under <ns>.svc is answered by walking the rest of it here.")
     var autopath: [String] = []
@@ -288,6 +300,18 @@ struct Serve: AsyncParsableCommand {
         for value in clientZone where ClientZones.parse(value) == nil {
             throw ValidationError("--client-zone \(value) is not CIDR=ZONE (ZONE: 1 to 63 letters, digits, '-' or '_')")
         }
+        guard transferTo.count <= Self.maxTransferRanges else {
+            throw ValidationError("--transfer-to given \(transferTo.count) times, at most \(Self.maxTransferRanges)")
+        }
+        guard notify.count <= Self.maxNotifyTargets else {
+            throw ValidationError("--notify given \(notify.count) times, at most \(Self.maxNotifyTargets)")
+        }
+        for value in notify where Upstream(value) == nil {
+            throw ValidationError("--notify \(value) is not ADDR[:PORT] or [IPv6]:PORT")
+        }
+        guard (0...Self.maxTransferJournal).contains(transferJournal) else {
+            throw ValidationError("--transfer-journal \(transferJournal) is not a count from 0 to \(Self.maxTransferJournal)")
+        }
         guard PodRecordMode(rawValue: pods) != nil else {
             throw ValidationError("--pods \(pods) is not one of insecure, verified, disabled")
         }
@@ -302,7 +326,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--upstream \(value) is not ADDR[:PORT] or [IPv6]:PORT")
         }
         _ = try parsedStubDomains()
-        for cidr in allowRecursion + serviceCidr + autopath where IPNetwork(cidr) == nil {
+        for cidr in allowRecursion + serviceCidr + autopath + transferTo where IPNetwork(cidr) == nil {
             throw ValidationError("\(cidr) is not an address range like 10.0.0.0/8 or fc00::/7")
         }
         if let tcpMaxConnections, tcpMaxConnections < 1 {
@@ -433,6 +457,8 @@ struct Serve: AsyncParsableCommand {
             ),
             forwarding: forwarding, loopProbe: loopProbe, autopath: autopath.compactMap(IPNetwork.init),
             clientZones: ClientZones(clientZone.compactMap(ClientZones.parse), subnetSources: recursionClients),
+            transferTo: transferTo.compactMap(IPNetwork.init), notify: notify.compactMap(Upstream.init),
+            transferJournal: transferJournal,
             dns: DNSServerConfiguration(
                 addresses: listen, tcpIdleTimeout: TimeAmount(HealthCheckOverrides.parseDuration(tcpIdleTimeout)!),
                 maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: tcpMaxConnectionsPerClient,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Authority
+import Forwarding
 import ControlAPI
 import DNSMessage
 import Health
@@ -39,6 +40,11 @@ struct ServeApplication {
         var autopath: [IPNetwork] = []
         /// `--client-zone`: where each client is, for Services that follow zones.
         var clientZones = ClientZones()
+        /// `--transfer-to`: secondaries that may transfer the zones; `--notify`: those told of each change.
+        var transferTo: [IPNetwork] = []
+        var notify: [Upstream] = []
+        /// `--transfer-journal`: changed records kept per zone for IXFR.
+        var transferJournal = TransferJournal.defaultMaxRecords
         var dns: DNSServerConfiguration
         var http: ListenAddress
         var httpLimits: ControlServer.Limits
@@ -50,9 +56,15 @@ struct ServeApplication {
 
     init(configuration: Configuration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws {
         let snapshots = SnapshotStore()
+        // Secondaries ignore a serial that went back: the embedded store's directory keeps it growing across
+        // restarts. (On etcd the replicas share no directory; there it is the clock's, see the README.)
+        let serialCeiling = try Self.openSerialCeiling(configuration, logger: logger)
         let publisher = SnapshotPublisher(
             builder: SnapshotBuilder(settings: configuration.cluster), store: snapshots,
-            logger: Logger(label: "svcdns.snapshot")
+            logger: Logger(label: "svcdns.snapshot"), serialFloor: serialCeiling?.floor ?? 0,
+            reserveSerial: serialCeiling.map { ceiling -> @Sendable (UInt32) throws -> Void in
+                { serial in try ceiling.reserve(serial) }
+            }
         )
         // Probes run on a thread of their own, so a burst of probes never delays a DNS answer.
         let healthChecker = try HealthChecker(
@@ -100,12 +112,16 @@ struct ServeApplication {
             logger: Logger(label: "svcdns.registry"), onChange: { contents in liveRegistry.replaceFolder(contents) }
         )
         let readiness = Readiness()
+        let transferJournal =
+            configuration.transferTo.isEmpty && configuration.notify.isEmpty
+            ? nil : TransferJournal(maxRecords: configuration.transferJournal)
         let dnsServer = DNSServer(
             configuration: configuration.dns,
             pipeline: QueryPipeline(
                 resolver: QueryResolver(
                     snapshots: snapshots, forwarding: configuration.forwarding, autopathClients: configuration.autopath,
-                    clientZones: configuration.clientZones)
+                    clientZones: configuration.clientZones,
+                    transfers: transferJournal.map { TransferPolicy(journal: $0, allowed: configuration.transferTo) })
             ),
             group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "svcdns.server"), readiness: readiness
         )
@@ -134,6 +150,12 @@ struct ServeApplication {
             .init(service: dnsServer), .init(service: controlServer),
         ]
         if let follower { serviceList.append(.init(service: follower)) }
+        if let transferJournal {
+            let notifier = configuration.notify.isEmpty ? nil : NotifySender(targets: configuration.notify, logger: Logger(label: "svcdns.transfer"))
+            serviceList.append(
+                .init(service: ZoneTransferService(
+                    snapshots: snapshots, journal: transferJournal, notifier: notifier, logger: Logger(label: "svcdns.transfer"))))
+        }
         if let forwarding = configuration.forwarding, configuration.loopProbe {
             // The probe ends once it has an answer (or found a loop); the rest go on.
             serviceList.append(
@@ -151,6 +173,18 @@ struct ServeApplication {
     /// Serves until SIGTERM (after the lameduck period) or SIGINT, then stops every part.
     func run() async throws {
         try await services.run()
+    }
+
+    /// The SOA serial's ceiling in the embedded store's directory; nil with etcd.
+    private static func openSerialCeiling(_ configuration: Configuration, logger: Logger) throws -> SerialCeiling? {
+        guard !configuration.store.hasPrefix("etcd://") else { return nil }
+        do {
+            return try SerialCeiling(directory: configuration.store)
+        } catch {
+            print("store: \(error.localizedDescription)")
+            logger.error("not serving: the SOA serial cannot be read", metadata: ["error": "\(error.localizedDescription)"])
+            throw ExitCode(1)
+        }
     }
 
     /// The registry on the embedded store, or on etcd (returned too, for its follower).
