@@ -254,7 +254,9 @@ public struct QueryResolver: Sendable {
     private func transfer(_ query: Query, client: IPAddress?, overTCP: Bool) -> Resolution {
         guard let transfers, transfers.allows(client) else { return .answer(Response(rcode: .refused)) }
         guard overTCP || query.type == .ixfr else { return .answer(Response(rcode: .formatError)) }
-        let plan = transfers.journal.plan(apex: query.name, clientSerial: query.type == .ixfr ? query.ixfrSerial ?? 0 : nil)
+        // RFC 1995 §3: an IXFR names the secondary's version with an SOA in its authority section.
+        if query.type == .ixfr && query.ixfrSerial == nil { return .answer(Response(rcode: .formatError)) }
+        let plan = transfers.journal.plan(apex: query.name, clientSerial: query.ixfrSerial)
         let soaAlone: (RRSet) -> Resolution = { soa in
             var owned = soa
             owned.owner = query.name

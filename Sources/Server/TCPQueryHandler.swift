@@ -134,7 +134,7 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
         case .transfer(let stream):
             transfer = stream
             let wrote = sendTransferMessage(context: context)
-            metrics.record(type: .axfr, isIPv6: isIPv6, response: output, started: started)
+            metrics.record(type: stream.type, isIPv6: isIPv6, response: output, started: started)
             log(client: client, started: started)
             return wrote
         case .forward(let query, let request):

@@ -39,6 +39,9 @@ public struct ZoneTransferStream {
     /// Enough records to fill a message with the smallest ones (a compressed A record is 16 bytes).
     static let recordsPerMessage = messageSize / 11
 
+    /// AXFR or IXFR.
+    var type: RecordType { query.type }
+
     init(query: Query, records: TransferRecords) {
         self.query = query
         self.records = records

@@ -234,6 +234,10 @@ import Glibc
             let expected = source == "127.0.0.1" ? "REFUSED" : "NOTAUTH"
             #expect(response.rcodeName == expected && response.answer.isEmpty, "\(zone) from \(source): \(response)")
         }
+        // An IXFR names the secondary's version with an SOA (RFC 1995 §3): without one it is malformed.
+        let bare = try TestClient.TCPConnection(port: server.dnsPort, source: "127.0.7.1")
+        try bare.send(TestClient.frame(try LDNS.query("cluster.local.", "IXFR")))
+        #expect(try LDNS.decode(try #require(bare.receiveMessage())).rcodeName == "FORMERR")
         // AXFR needs TCP (RFC 5936 §4.2).
         let socket = try TestClient.UDPSocket(port: server.dnsPort, source: "127.0.7.1")
         try socket.send(try LDNS.query("cluster.local.", "AXFR"))
