@@ -36,8 +36,9 @@ public final class TestUpstream: @unchecked Sendable {
 
     /// The NSD configuration for a server of `origin` on 127.0.0.1:`port` whose files are all in `folder`
     /// (the zone in `zone`, the log in `nsd.log`). Also used by tests that start NSD themselves, inside a
-    /// namespace.
-    public static func configuration(origin: String, port: Int, folder: String) -> String {
+    /// namespace. `zoneOptions` are lines added to the zone clause: `provide-xfr` and `notify` make this NSD
+    /// the primary of secondaries under test.
+    public static func configuration(origin: String, port: Int, folder: String, zoneOptions: [String] = []) -> String {
         """
         # NSD answers on UDP and on TCP at every ip-address: TCP is where truncated answers are fetched.
         server:
@@ -68,17 +69,20 @@ public final class TestUpstream: @unchecked Sendable {
         zone:
             name: "\(origin)"
             zonefile: "\(folder)/zone"
-
+        \(zoneOptions.map { "    " + $0 + "\n" }.joined())
         """
     }
 
-    /// Writes the zone and a config into a temporary folder, starts `nsd -d -c` on a free port and waits (at
-    /// most 10 s) until it answers the zone's SOA.
-    public init(zone: String, origin: String) throws {
-        port = try SvcDNSProcess.freePort()
+    /// Writes the zone and a config into a temporary folder, starts `nsd -d -c` on `port` (a free one when nil)
+    /// and waits (at most 10 s) until it answers the zone's SOA. `zoneOptions`: see `configuration`.
+    public init(zone: String, origin: String, port requestedPort: Int? = nil, zoneOptions: [String] = []) throws {
+        port = try requestedPort ?? SvcDNSProcess.freePort()
         folder = try TemporaryFolder()
         try folder.write("zone", zone)
-        try folder.write("nsd.conf", Self.configuration(origin: origin, port: port, folder: folder.path))
+        try folder.write(
+            "nsd.conf",
+            Self.configuration(origin: origin, port: port, folder: folder.path, zoneOptions: zoneOptions)
+        )
         logFile = folder.path + "/nsd.out"
         FileManager.default.createFile(atPath: logFile, contents: nil)
 
@@ -117,16 +121,18 @@ public final class TestUpstream: @unchecked Sendable {
         return streams + log
     }
 
+    /// Replaces the zone file and makes NSD read it (SIGHUP). NSD compares the file's mtime to nanoseconds, so a
+    /// rewrite within the second of the last load counts too. A primary then sends NOTIFY to its secondaries.
+    /// Returns at once: a caller waits for the new serial.
+    public func replaceZone(_ zone: String) throws {
+        try folder.write("zone", zone)
+        kill(process.pid, SIGHUP)
+    }
+
     /// Stops NSD with SIGTERM (SIGKILL after 5 s, to its child processes too) and waits for it. Safe to call
     /// more than once.
     public func stop() {
-        if !process.terminate(within: 5) {
-            let pid = process.pid
-            let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-            for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGKILL) }
-            kill(pid, SIGKILL)
-            _ = process.waitForExit()
-        }
+        process.stopWithChildren(within: 5)
     }
 
     deinit {
@@ -210,6 +216,16 @@ final class Spawned: @unchecked Sendable {
     /// SIGTERM, then SIGKILL after `seconds`; waits for the exit either way.
     func stop(within seconds: Double) {
         if !terminate(within: seconds) { kill(pid, SIGKILL) }
+        _ = waitForExit()
+    }
+
+    /// As `stop(within:)`, for a server that forks workers (NSD): SIGKILL goes to its children too, which would
+    /// otherwise live on holding the port.
+    func stopWithChildren(within seconds: Double) {
+        guard !terminate(within: seconds) else { return }
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        for child in children.split(separator: " ").compactMap({ Int32($0) }) { kill(child, SIGKILL) }
+        kill(pid, SIGKILL)
         _ = waitForExit()
     }
 
