@@ -10,4 +10,5 @@
   change.py     --mode change
   replicas.py   --mode replicas
   probe.py      --mode probe
+  transfer.py   --mode transfer
 """

@@ -206,7 +206,11 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
             written.futureResult.assumeIsolated().whenComplete { _ in
                 self.activity?.touch()
                 self.state.answerWritten(bytes: size)
-                if self.sendTransferMessage(context: context) { context.flush() }
+                // The next message is made a moment later, as a pass of queries is: a zone of a million names
+                // must not hold the event loop it shares with other connections until the socket fills.
+                context.eventLoop.assumeIsolated().scheduleTask(in: Self.passDelay) {
+                    if self.sendTransferMessage(context: context) { context.flush() }
+                }
             }
             context.write(wrapOutboundOut(buffer), promise: written)
             return true
