@@ -167,16 +167,7 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
         let size = output.count + 2
         switch state.answerReady(bytes: size) {
         case .write:
-            var buffer = context.channel.allocator.buffer(capacity: size)
-            buffer.writeInteger(UInt16(output.count))
-            buffer.writeBytes(output)
-            let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.assumeIsolated().whenComplete { _ in
-                self.activity?.touch()
-                self.state.answerWritten(bytes: size)
-                self.answerWaitingQueries(context: context)
-            }
-            context.write(wrapOutboundOut(buffer), promise: written)
+            writeFramed(context: context) { self.answerWaitingQueries(context: context) }
             return true
         case .close:
             close(context: context, reason: "queue")
@@ -184,6 +175,22 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
         case .discard:
             return false
         }
+    }
+
+    /// Writes `output` with its two-byte length (RFC 1035 §4.2.2), the state machine having let it through; once
+    /// the write completes (or fails), its bytes leave the queued count and `then` runs.
+    private func writeFramed(context: ChannelHandlerContext, then: @escaping () -> Void) {
+        let size = output.count + 2
+        var buffer = context.channel.allocator.buffer(capacity: size)
+        buffer.writeInteger(UInt16(output.count))
+        buffer.writeBytes(output)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { _ in
+            self.activity?.touch()
+            self.state.answerWritten(bytes: size)
+            then()
+        }
+        context.write(wrapOutboundOut(buffer), promise: written)
     }
 
     /// Writes the transfer's next message; true when one was written (to be flushed). When none is left, or one
@@ -196,23 +203,15 @@ package final class TCPQueryHandler: ChannelDuplexHandler {
             if stream.failed { close(context: context, reason: "transfer") }
             return endTransfer(context: context)
         }
-        let size = output.count + 2
-        switch state.partOfAnswerReady(bytes: size) {
+        switch state.partOfAnswerReady(bytes: output.count + 2) {
         case .write:
-            var buffer = context.channel.allocator.buffer(capacity: size)
-            buffer.writeInteger(UInt16(output.count))
-            buffer.writeBytes(output)
-            let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.assumeIsolated().whenComplete { _ in
-                self.activity?.touch()
-                self.state.answerWritten(bytes: size)
+            writeFramed(context: context) {
                 // The next message is made a moment later, as a pass of queries is: a zone of a million names
                 // must not hold the event loop it shares with other connections until the socket fills.
                 context.eventLoop.assumeIsolated().scheduleTask(in: Self.passDelay) {
                     if self.sendTransferMessage(context: context) { context.flush() }
                 }
             }
-            context.write(wrapOutboundOut(buffer), promise: written)
             return true
         case .close:
             close(context: context, reason: "queue")

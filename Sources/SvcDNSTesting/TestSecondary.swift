@@ -95,37 +95,12 @@ public final class TestSecondary: @unchecked Sendable {
     ) -> String {
         let zoneClauses = zones.map { "zone:\n    name: \"\($0)\"\n    include-pattern: \"secondary\"\n" }
         let allowNotify = notifiers.map { "    allow-notify: \($0) NOKEY" }.joined(separator: "\n")
+        // Verbosity 2 logs each transfer and NOTIFY, for failure messages. By default xfrd waits up to 1 s after
+        // one reload before the next: a transfer right after the first one would be served a second late, and
+        // tests measure how soon changes arrive.
+        let server = TestUpstream.serverClause(port: port, folder: folder, verbosity: 2, extra: ["xfrd-reload-timeout: 0"])
         return """
-            server:
-                ip-address: 127.0.0.1
-                port: \(port)
-                do-ip4: yes
-                do-ip6: no
-                server-count: 1
-                reuseport: no
-                username: ""
-                chroot: ""
-                zonesdir: "\(folder)"
-                database: ""
-                zonelistfile: "\(folder)/zone.list"
-                pidfile: "\(folder)/nsd.pid"
-                xfrdfile: "\(folder)/xfrd.state"
-                xfrdir: "\(folder)"
-                logfile: "\(folder)/nsd.log"
-                # Transferred zones stay in memory: each test starts from nothing.
-                zonefiles-write: 0
-                # 2 logs each transfer and NOTIFY, for failure messages.
-                verbosity: 2
-                hide-version: no
-                # Tests poll the serial every 10 ms; Debian's NSD limits a source to 200 answers a second.
-                rrl-ratelimit: 0
-                rrl-whitelist-ratelimit: 0
-                rrl-size: 1024
-                # By default xfrd waits up to 1 s after one reload before the next: a transfer right after the
-                # first one would be served a second late, and tests measure how soon changes arrive.
-                xfrd-reload-timeout: 0
-            remote-control:
-                control-enable: no
+            \(server)
             pattern:
                 name: "secondary"
                 # AXFR for the first transfer, IXFR after (request-xfr without the AXFR flag).

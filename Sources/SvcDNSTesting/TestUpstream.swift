@@ -41,6 +41,18 @@ public final class TestUpstream: @unchecked Sendable {
     public static func configuration(origin: String, port: Int, folder: String, zoneOptions: [String] = []) -> String {
         """
         # NSD answers on UDP and on TCP at every ip-address: TCP is where truncated answers are fetched.
+        \(serverClause(port: port, folder: folder))
+        zone:
+            name: "\(origin)"
+            zonefile: "\(folder)/zone"
+        \(zoneOptions.map { "    " + $0 + "\n" }.joined())
+        """
+    }
+
+    /// NSD's `server` and `remote-control` clauses for a server on 127.0.0.1:`port` whose files are all in
+    /// `folder`, with `extra` lines added to `server` (`TestSecondary` shares it).
+    static func serverClause(port: Int, folder: String, verbosity: Int = 1, extra: [String] = []) -> String {
+        """
         server:
             ip-address: 127.0.0.1
             port: \(port)
@@ -58,18 +70,14 @@ public final class TestUpstream: @unchecked Sendable {
             xfrdir: "\(folder)"
             logfile: "\(folder)/nsd.log"
             zonefiles-write: 0
-            verbosity: 1
+            verbosity: \(verbosity)
             hide-version: no
             # Debian's NSD is built with rate limiting on (200 qps a source): off, tests send bursts.
             rrl-ratelimit: 0
             rrl-whitelist-ratelimit: 0
             rrl-size: 1024
-        remote-control:
+        \(extra.map { "    " + $0 + "\n" }.joined())remote-control:
             control-enable: no
-        zone:
-            name: "\(origin)"
-            zonefile: "\(folder)/zone"
-        \(zoneOptions.map { "    " + $0 + "\n" }.joined())
         """
     }
 
