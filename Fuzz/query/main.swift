@@ -14,7 +14,21 @@ private let snapshot = FuzzCluster.snapshot(
 private let cappedSnapshot = FuzzCluster.snapshot(
     settings: ClusterSettings(domain: FuzzCluster.domain, failOpen: false, maxAnswers: 2))
 private let pipeline = QueryPipeline(resolver: QueryResolver(snapshots: SnapshotStore(snapshot)))
-private let cappedPipeline = QueryPipeline(resolver: QueryResolver(snapshots: SnapshotStore(cappedSnapshot)))
+/// Over TCP the capped cluster may also be transferred (AXFR, IXFR from a journal holding it), and answers by zone,
+/// with loopback senders' Client Subnet options believed.
+private let loopback = IPNetwork("127.0.0.0/8")!
+private let journal: TransferJournal = {
+    let journal = TransferJournal()
+    journal.record(cappedSnapshot)
+    return journal
+}()
+private let cappedPipeline = QueryPipeline(
+    resolver: QueryResolver(
+        snapshots: SnapshotStore(cappedSnapshot),
+        clientZones: ClientZones([(loopback, "zone-a"), (IPNetwork("127.0.2.0/24")!, "zone-b")], subnetSources: [loopback]),
+        transfers: TransferPolicy(journal: journal, allowed: [loopback])))
+/// Messages of one transfer checked at most: the fuzz cluster's zone takes a few dozen.
+private let maxTransferMessages = 10_000
 /// A low rate, so that slipped (empty, TC) and dropped answers come up as often as sent ones.
 private let limiter = ResponseRateLimiter(ResponseRateLimit(rate: 2, slip: 2))
 private let client = IPAddress("127.0.0.9")
@@ -55,6 +69,8 @@ public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         require(!isQuery || decision == .drop, "a query of \(size) bytes was dropped without rate limiting")
     case .forward:
         require(false, "forwarded with no forwarder configured")
+    case .transfer:
+        require(false, "a zone transfer over UDP")
     }
 
     // TCP, into the connection's array, with the other shape of the cluster.
@@ -67,6 +83,17 @@ public func fuzzQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         require(!isQuery, "a query of \(size) bytes was dropped over TCP")
     case .forward:
         require(false, "forwarded with no forwarder configured")
+    case .transfer(var stream):
+        // Every message of the transfer reads, answers the query's ID, and fits a TCP message; it ends.
+        var messages = 0
+        while stream.nextMessage(into: &tcpOutput) {
+            messages += 1
+            require(messages <= maxTransferMessages, "a transfer did not end within \(maxTransferMessages) messages")
+            tcpOutput.withUnsafeBytes { message in
+                _ = WireCheck.requireResponse(message, limit: ResponseEncoder.tcpLimit, id: id, what: "transfer message")
+            }
+        }
+        require(messages > 0 && !stream.failed, "a transfer sent nothing, or stopped on a record no message holds")
     }
     return 0
 }

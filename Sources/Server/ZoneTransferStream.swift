@@ -32,7 +32,7 @@ public struct ZoneTransferStream {
     private var pendingRecords = 0
     private var exhausted = false
     /// True when a record fit no message: the transfer stopped short.
-    private(set) var failed = false
+    package private(set) var failed = false
 
     /// Well under 64 KiB, and within reach of a compression pointer (14 bits), so every name can be compressed.
     static let messageSize = 16 * 1024
@@ -49,7 +49,7 @@ public struct ZoneTransferStream {
 
     /// Writes the next message into `output`; false when the transfer is complete (or a record fits no message:
     /// the transfer cannot go on, and the connection should close).
-    mutating func nextMessage(into output: inout [UInt8]) -> Bool {
+    package mutating func nextMessage(into output: inout [UInt8]) -> Bool {
         while !exhausted && pendingRecords < Self.recordsPerMessage {
             guard let set = records.next() else {
                 exhausted = true
