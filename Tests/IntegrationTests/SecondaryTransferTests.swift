@@ -91,15 +91,6 @@ import Glibc
         return "\(response.rcodeName) aa=\(response.authoritative) " + response.answer.sorted().joined(separator: " | ")
     }
 
-    static func putService(_ name: String, clusterIP: String, port: Int) throws {
-        let body = """
-            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "\(name)", "namespace": "default"},
-             "spec": {"clusterIP": "\(clusterIP)", "ports": [{"name": "http", "port": 80}]}}
-            """
-        let reply = try TestHTTP.request("PUT", "/api/v1/namespaces/default/services/\(name)", port: port, body: body)
-        #expect(reply.status == 200 || reply.status == 201, "\(reply.body)")
-    }
-
     @Test(arguments: TestSecondary.Kind.allCases)
     func aSecondaryAnswersAsSvcdnsAndFollowsChanges(kind: TestSecondary.Kind) throws {
         let folder = try TemporaryFolder(files: ["cluster.yaml": Self.manifests, "corp.example.zone": ZoneTransferTests.corpZone])
@@ -131,7 +122,7 @@ import Glibc
         for index in 1...5 {
             let name = "new\(index).default.svc.cluster.local."
             let changed = Date()
-            try Self.putService("new\(index)", clusterIP: "10.96.9.\(index)", port: server.httpPort)
+            try ZoneTransferTests.putService("new\(index)", clusterIP: "10.96.9.\(index)", at: server)
             var served: Double? = nil
             for _ in 0..<300 {
                 if try Self.answer(name, "A", port: secondary.port).contains("10.96.9.\(index)") {
