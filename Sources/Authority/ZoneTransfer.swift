@@ -16,35 +16,29 @@ public enum TransferPlan: Sendable {
 
 /// The RRsets of one transfer, read one at a time: a zone of a million names is never copied for it.
 public struct TransferRecords: Sendable {
-    private enum Source: Sendable {
-        case zone(ZoneCursor)
-        case list([RRSet], next: Int)
-    }
-
-    private var source: Source
+    /// A whole zone, walked; nil for a list made up front (an IXFR's changes).
+    private var cursor: ZoneCursor?
+    private let sets: [RRSet]
+    private var nextSet = 0
     public let soa: RRSet
 
     init(zone: Zone) {
-        source = .zone(ZoneCursor(zone: zone))
+        cursor = ZoneCursor(zone: zone)
+        sets = []
         soa = zone.soa
     }
 
     init(sets: [RRSet], soa: RRSet) {
-        source = .list(sets, next: 0)
+        cursor = nil
+        self.sets = sets
         self.soa = soa
     }
 
     public mutating func next() -> RRSet? {
-        switch source {
-        case .zone(var cursor):
-            let set = cursor.next()
-            source = .zone(cursor)
-            return set
-        case .list(let sets, let next):
-            guard next < sets.count else { return nil }
-            source = .list(sets, next: next + 1)
-            return sets[next]
-        }
+        if cursor != nil { return cursor!.next() }
+        guard nextSet < sets.count else { return nil }
+        defer { nextSet += 1 }
+        return sets[nextSet]
     }
 }
 
@@ -113,7 +107,7 @@ struct ZoneDiff: Sendable {
     var removed: [RRSet]
     var added: [RRSet]
 
-    var recordCount: Int { 2 + (removed + added).reduce(0) { $0 + $1.recordCount } }
+    var recordCount: Int { 2 + removed.reduce(0) { $0 + $1.recordCount } + added.reduce(0) { $0 + $1.recordCount } }
     var fromSerial: UInt32 { from.soaSerial }
 
     /// The RRsets of `new` that are not in `old` and those of `old` not in `new`, record by record; nil when the
@@ -283,12 +277,6 @@ public final class TransferJournal: Sendable {
             }
         }
         return recording
-    }
-
-    /// The serial of the recorded version of the zone at `apex`; nil when none is recorded.
-    public func serial(of apex: DomainName) -> UInt32? {
-        let key = apex.lookupKey
-        return state.withLock { $0.recorded?.zones.first { $0.originKey == key } }?.soa.soaSerial
     }
 
     /// What a secondary asking for the zone at `apex` gets: `clientSerial` is an IXFR's, nil for an AXFR.

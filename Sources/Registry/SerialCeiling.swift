@@ -35,7 +35,8 @@ public final class SerialCeiling: Sendable {
             guard serial > ceiling else { return }
             let next = serial &+ Self.block
             let temporary = path + ".new"
-            try Data("\(next)\n".utf8).write(to: URL(fileURLWithPath: temporary), options: .atomic)
+            // Written beside the file, synced, then renamed over it: a crash leaves the old ceiling or the new.
+            try Data("\(next)\n".utf8).write(to: URL(fileURLWithPath: temporary))
             let descriptor = open(temporary, O_RDONLY)
             if descriptor >= 0 {
                 fsync(descriptor)
