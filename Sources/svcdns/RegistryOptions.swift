@@ -65,6 +65,10 @@ struct RegistryOptions: ParsableArguments {
 
     /// As `loadOrReport()`, keeping what was read in `state` for later reloads. A file still being written
     /// is waited for (at most 10 s), so the first answers already have it.
+    static func inFileOrder(_ problems: [LoadProblem]) -> [LoadProblem] {
+        problems.enumerated().sorted { ($0.element.file, $0.offset) < ($1.element.file, $1.offset) }.map(\.element)
+    }
+
     func loadOrReport(into state: inout FolderState) throws -> FolderContents? {
         let source = FolderSource(directory: zones, domain: try clusterDomain())
         var contents = state.refresh(source).contents
@@ -77,10 +81,12 @@ struct RegistryOptions: ParsableArguments {
             problems += contents.problems
             warnings += contents.warnings
         }
-        // A whole merge reports the names two files define again: once each is enough.
+        // A whole merge reports the names two files define again: once each is enough. A file still being
+        // written is read a pass later than the others, so the passes' order is not the files': sort by file,
+        // keeping each file's problems in the order found, so the same folder lists the same way every time.
         var seen: Set<LoadProblem> = []
-        contents.problems = problems.filter { seen.insert($0).inserted }
-        contents.warnings = warnings.filter { seen.insert($0).inserted }
+        contents.problems = Self.inFileOrder(problems.filter { seen.insert($0).inserted })
+        contents.warnings = Self.inFileOrder(warnings.filter { seen.insert($0).inserted })
         for warning in contents.warnings {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }

@@ -153,6 +153,26 @@ import Testing
         #expect(result.stderr.contains("warning: \(folder.path)/web.yaml: Deployment default/web"), "\(result.stderr)")
     }
 
+    /// A file written just now is read a pass later than one long settled (`FolderState`), yet the problems
+    /// still come in file-name order. The later file in name order is dated an hour back, so it is read on the
+    /// first pass; the earlier one is dated an hour ahead, so it waits for a later pass.
+    @Test func problemsAreListedInFileOrderWhateverPassReadThem() throws {
+        let bad = { (name: String, ttl: String) in
+            Self.goodService.replacingOccurrences(
+                of: "metadata: {name: web, namespace: default}",
+                with: "metadata: {name: \(name), namespace: default, annotations: {svcdns.io/ttl: \"\(ttl)\"}}"
+            )
+        }
+        let folder = try TemporaryFolder(files: ["a.yaml": bad("a", "-1"), "b.yaml": bad("b", "9999")])
+        let now = Date()
+        try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(3600)], ofItemAtPath: folder.path + "/a.yaml")
+        try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-3600)], ofItemAtPath: folder.path + "/b.yaml")
+        let result = try Tool.run(try Self.binary(), ["check", "--zones", folder.path])
+        #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+        let files = result.stdout.split(separator: "\n").map { String($0.prefix { $0 != ":" }) }
+        #expect(files == [folder.path + "/a.yaml", folder.path + "/b.yaml"], "\(result.stdout)")
+    }
+
     @Test func aMissingFolderIsAProblem() throws {
         let result = try Tool.run(try Self.binary(), ["check", "--zones", "/nonexistent-svcdns-folder"])
         #expect(result.status == 1)
