@@ -111,9 +111,9 @@ public struct QueryPipeline: Sendable {
             return .other(.forward(query, request))
         case .drop:
             return .other(.dropped)
-        case .transfer(let records):
+        case .transfer(let records, let slot):
             guard let query else { return .other(.dropped) }
-            return .other(.transfer(ZoneTransferStream(query: query, records: records)))
+            return .other(.transfer(ZoneTransferStream(query: query, records: records, slot: slot)))
         }
     }
 

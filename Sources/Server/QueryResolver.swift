@@ -101,6 +101,9 @@ public struct QueryResolver: Sendable {
         self.transfers = transfers
     }
 
+    /// Transfers refused because `--max-transfers` were already under way.
+    static let transfersRefusedBusy = Counter(label: "svcdns_transfers_refused_busy_total")
+
     /// Answers found by walking a client's search list (`--autopath`), as CoreDNS counts them.
     static let autopathSuccesses = Counter(label: "svcdns_autopath_success_total")
 
@@ -113,8 +116,8 @@ public struct QueryResolver: Sendable {
         case reject(ResponseCode, QueryHeader, EDNS?)
         /// Nothing goes back.
         case drop
-        /// A zone transfer over TCP: these records, in as many messages as they take.
-        case transfer(TransferRecords)
+        /// A zone transfer over TCP: these records, in as many messages as they take, within the slot.
+        case transfer(TransferRecords, TransferSlot)
     }
 
     /// A question for the upstreams, and the authoritative start of the answer when it is the target of a
@@ -268,7 +271,13 @@ public struct QueryResolver: Sendable {
         case .upToDate(let soa):
             return soaAlone(soa)
         case .full(let records), .incremental(let records):
-            return overTCP ? .transfer(records) : soaAlone(records.soa)
+            guard overTCP else { return soaAlone(records.soa) }
+            // All `--max-transfers` under way: REFUSED, which a secondary takes as "try again later".
+            guard let slot = transfers.slots.take() else {
+                Self.transfersRefusedBusy.increment()
+                return .answer(Response(rcode: .refused))
+            }
+            return .transfer(records, slot)
         }
     }
 

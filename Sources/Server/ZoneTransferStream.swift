@@ -1,21 +1,69 @@
 import Authority
 import DNSMessage
 import ServiceModel
+import Synchronization
 
-/// Who may transfer zones (`--transfer-to`), and the versions they transfer.
+/// Who may transfer zones (`--transfer-to`), the versions they transfer, and how many transfers go at once.
 public struct TransferPolicy: Sendable {
     public let journal: TransferJournal
     public let allowed: [IPNetwork]
+    let slots: TransferSlots
 
-    public init(journal: TransferJournal, allowed: [IPNetwork]) {
+    /// As BIND's `transfers-out`.
+    public static let defaultMaxConcurrent = 10
+    public static let maxConcurrentRange = 1...1000
+
+    public init(journal: TransferJournal, allowed: [IPNetwork], maxConcurrent: Int = defaultMaxConcurrent) {
         self.journal = journal
         self.allowed = allowed
+        self.slots = TransferSlots(limit: maxConcurrent)
     }
 
     func allows(_ client: IPAddress?) -> Bool {
         guard let client else { return false }
         return allowed.contains { $0.contains(client) }
     }
+}
+
+/// The transfers being written, across every connection, within `--max-transfers`. A transfer walks the snapshot
+/// it started from, so each one under way keeps that version of the registry alive: the TCP connection caps alone
+/// would let thousands of slow secondaries pin as many versions.
+final class TransferSlots: Sendable {
+    let limit: Int
+    private let taken = Atomic<Int>(0)
+
+    init(limit: Int) {
+        self.limit = max(limit, 1)
+    }
+
+    var inUse: Int { taken.load(ordering: .relaxed) }
+
+    /// A slot, or nil when all are taken. It is given back when the last copy of it goes.
+    func take() -> TransferSlot? {
+        var current = taken.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = taken.compareExchange(
+                expected: current, desired: current + 1, ordering: .acquiringAndReleasing)
+            if exchanged { return TransferSlot(of: self) }
+            current = original
+        }
+        return nil
+    }
+
+    fileprivate func giveBack() {
+        taken.subtract(1, ordering: .acquiringAndReleasing)
+    }
+}
+
+/// One transfer's place among `--max-transfers`: the stream holds it from the answer's first message to its end.
+public final class TransferSlot: Sendable {
+    private let slots: TransferSlots
+
+    fileprivate init(of slots: TransferSlots) {
+        self.slots = slots
+    }
+
+    deinit { slots.giveBack() }
 }
 
 /// One AXFR or IXFR answer as the messages it goes out in (RFC 5936 §2.2): each holds as many of the transfer's
@@ -27,6 +75,8 @@ public struct TransferPolicy: Sendable {
 public struct ZoneTransferStream {
     private let query: Query
     private var records: TransferRecords
+    /// Held while the stream lives, so the transfer counts against `--max-transfers` until it is dropped.
+    private let slot: TransferSlot
     /// RRsets taken from `records` and not yet sent whole, with how many of their records went out already.
     private var pending: [(set: RRSet, sent: Int)] = []
     private var pendingRecords = 0
@@ -42,9 +92,10 @@ public struct ZoneTransferStream {
     /// AXFR or IXFR.
     var type: RecordType { query.type }
 
-    init(query: Query, records: TransferRecords) {
+    init(query: Query, records: TransferRecords, slot: TransferSlot) {
         self.query = query
         self.records = records
+        self.slot = slot
     }
 
     /// Writes the next message into `output`; false when the transfer is complete (or a record fits no message:

@@ -63,11 +63,18 @@ public enum TestClient {
         let fd: Int32
 
         /// `source`: the local address to connect from (another loopback address plays another client).
-        public init(host: String = "127.0.0.1", port: Int, timeout: Double = 2, source: String? = nil) throws {
+        /// `receiveBuffer`: the socket's receive buffer in bytes (the kernel doubles it), set before connecting so
+        /// the window offered is that small: a client that stops reading then holds up the server's writes soon.
+        public init(
+            host: String = "127.0.0.1", port: Int, timeout: Double = 2, source: String? = nil, receiveBuffer: Int32? = nil
+        ) throws {
             let (family, address) = try socketAddress(host: host, port: port)
             fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
             guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
             setTimeout(fd, timeout)
+            if var receiveBuffer {
+                setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receiveBuffer, socklen_t(MemoryLayout<Int32>.size))
+            }
             // deinit closes the socket if this throws.
             if let source { try bind(fd, to: source) }
             let result = address.withUnsafeBytes { raw in

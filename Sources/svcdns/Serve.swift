@@ -90,6 +90,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Changed records kept per zone for IXFR; a secondary further behind gets the whole zone.")
     var transferJournal: Int = TransferJournal.defaultMaxRecords
 
+    @Option(help: "Zone transfers written at once, across all connections; one more is REFUSED until one ends.")
+    var maxTransfers: Int = TransferPolicy.defaultMaxConcurrent
+
     @Option(help: "Clients (CIDR, repeatable) whose resolv.conf has the Kubernetes search list: a miss under <ns>.svc is answered by walking the rest of it here.")
     var autopath: [String] = []
 
@@ -312,6 +315,10 @@ struct Serve: AsyncParsableCommand {
         guard (0...Self.maxTransferJournal).contains(transferJournal) else {
             throw ValidationError("--transfer-journal \(transferJournal) is not a count from 0 to \(Self.maxTransferJournal)")
         }
+        guard TransferPolicy.maxConcurrentRange.contains(maxTransfers) else {
+            let range = TransferPolicy.maxConcurrentRange
+            throw ValidationError("--max-transfers \(maxTransfers) is not a count from \(range.lowerBound) to \(range.upperBound)")
+        }
         guard PodRecordMode(rawValue: pods) != nil else {
             throw ValidationError("--pods \(pods) is not one of insecure, verified, disabled")
         }
@@ -458,7 +465,7 @@ struct Serve: AsyncParsableCommand {
             forwarding: forwarding, loopProbe: loopProbe, autopath: autopath.compactMap(IPNetwork.init),
             clientZones: ClientZones(clientZone.compactMap(ClientZones.parse), subnetSources: recursionClients),
             transferTo: transferTo.compactMap(IPNetwork.init), notify: notify.compactMap(Upstream.init),
-            transferJournal: transferJournal,
+            transferJournal: transferJournal, maxTransfers: maxTransfers,
             dns: DNSServerConfiguration(
                 addresses: listen, tcpIdleTimeout: TimeAmount(HealthCheckOverrides.parseDuration(tcpIdleTimeout)!),
                 maxTCPConnections: maxTCPConnections, maxTCPConnectionsPerClient: tcpMaxConnectionsPerClient,

@@ -45,6 +45,8 @@ struct ServeApplication {
         var notify: [Upstream] = []
         /// `--transfer-journal`: changed records kept per zone for IXFR.
         var transferJournal = TransferJournal.defaultMaxRecords
+        /// `--max-transfers`: transfers written at once.
+        var maxTransfers = TransferPolicy.defaultMaxConcurrent
         var dns: DNSServerConfiguration
         var http: ListenAddress
         var httpLimits: ControlServer.Limits
@@ -121,7 +123,9 @@ struct ServeApplication {
                 resolver: QueryResolver(
                     snapshots: snapshots, forwarding: configuration.forwarding, autopathClients: configuration.autopath,
                     clientZones: configuration.clientZones,
-                    transfers: transferJournal.map { TransferPolicy(journal: $0, allowed: configuration.transferTo) })
+                    transfers: transferJournal.map {
+                        TransferPolicy(journal: $0, allowed: configuration.transferTo, maxConcurrent: configuration.maxTransfers)
+                    })
             ),
             group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "svcdns.server"), readiness: readiness
         )

@@ -162,6 +162,8 @@ import Testing
         (["--tcp-max-connections-per-client", "5000"], "--tcp-max-connections-per-client 5000 is more than --tcp-max-connections"),
         (["--domain", longDomain], "--domain \(longDomain) is too long: dns-version.\(longDomain) would be over 255 bytes"),
         (["--transfer-journal", "10000001"], "--transfer-journal 10000001 is not a count from 0 to 10000000"),
+        (["--max-transfers", "0"], "--max-transfers 0 is not a count from 1 to 1000"),
+        (["--max-transfers", "1001"], "--max-transfers 1001 is not a count from 1 to 1000"),
         (["--notify", "127.0.0.1:0"], "--notify 127.0.0.1:0 is not ADDR[:PORT] or [IPv6]:PORT"),
         (["--transfer-to", "127.0.0.0/33"], "127.0.0.0/33 is not an address range like 10.0.0.0/8 or fc00::/7"),
     ])

@@ -292,6 +292,42 @@ import Glibc
         #expect(last?.id == 2 && last?.answer.count == 1, "\(String(describing: last))")
     }
 
+    /// `--max-transfers 1`: while a secondary that stopped reading holds the one transfer, another is REFUSED and
+    /// queries are still answered; once it hangs up, the next transfer goes through whole.
+    @Test func transfersBeyondMaxTransfersAreRefusedUntilOneEnds() throws {
+        // 12 MB of TXT records: more than the kernel buffers between svcdns and a client that stops reading.
+        let text = Array(repeating: "\"" + String(repeating: "x", count: 250) + "\"", count: 16).joined(separator: " ")
+        let records = (0..<3000).map { "t\($0) IN TXT \(text)" }.joined(separator: "\n")
+        let zone = Self.corpZone.replacingOccurrences(of: "$ORIGIN corp.example.", with: "$ORIGIN big.example.")
+            .replacingOccurrences(of: "corp.example.", with: "big.example.") + "\n" + records + "\n"
+        let folder = try TemporaryFolder(files: ["big.example.zone": zone])
+        let server = try SvcDNSProcess(
+            zones: folder.path, arguments: Self.transferFlags + ["--max-transfers", "1", "--tcp-idle-timeout", "30s"])
+        defer { server.stop() }
+
+        var stalled: TestClient.TCPConnection? = try TestClient.TCPConnection(port: server.dnsPort, timeout: 10, receiveBuffer: 4096)
+        try stalled?.send(TestClient.frame(try LDNS.query("big.example.", "AXFR", id: 1)))
+        let first = try LDNS.decode(try #require(stalled?.receiveMessage(), "the first transfer sent nothing"))
+        #expect(first.id == 1 && first.rcodeName == "NOERROR" && first.answer.first?.contains(" SOA ") == true)
+
+        let refused = try LDNS.decode(try #require(try TestClient.tcp(try LDNS.query("big.example.", "AXFR", id: 2), port: server.dnsPort)))
+        #expect(refused.id == 2 && refused.rcodeName == "REFUSED" && refused.answer.isEmpty, "\(refused)")
+        #expect(try Self.answer("t7.big.example.", "TXT", at: server).count == 1)
+
+        // Hanging up with answers unread resets the connection; the slot comes back once svcdns sees it gone.
+        stalled = nil
+        var whole: [String]? = nil
+        _ = try HealthCheckingTests.waitFor(seconds: 5) {
+            whole = try Self.transfer("big.example.", at: server).records
+            return whole != nil
+        }
+        let transferred = try #require(whole, "no transfer went through after the first ended")
+        #expect(transferred.filter { $0.contains(" TXT ") }.count == 3000)
+        #expect(transferred.filter { $0.contains(" SOA ") }.count == 2)
+        // A transfer that ended gave its slot back too.
+        #expect(try Self.transfer("big.example.", at: server).records?.count == transferred.count)
+    }
+
     @Test func theSerialKeepsGrowingAcrossRestarts() throws {
         let folder = try Self.folder()
         let store = try TemporaryFolder()
