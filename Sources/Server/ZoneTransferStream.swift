@@ -36,8 +36,6 @@ final class TransferSlots: Sendable {
         self.limit = max(limit, 1)
     }
 
-    var inUse: Int { taken.load(ordering: .relaxed) }
-
     /// A slot, or nil when all are taken. It is given back when the last copy of it goes.
     func take() -> TransferSlot? {
         var current = taken.load(ordering: .relaxed)
